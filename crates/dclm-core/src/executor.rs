@@ -1,0 +1,485 @@
+//! The shard executor: runs a per-document (or per-shard) function over many shards on a rayon
+//! pool, mirrors input names under the output folder, writes per-shard stats and a completion
+//! marker last, skips completed shards on rerun, and selects a `--rank R --world-size W` slice.
+//!
+//! Layout of an output folder:
+//! ```text
+//! out/<same relative path as the input shard>   the output shard (written as .tmp, then renamed)
+//! out/_done/<relative path>.json                per-shard Stats; its presence marks the shard complete
+//! out/stats.json                                merged Stats of every complete shard (world size 1)
+//! out/stats.rank-R-of-W.json                    the same for one rank (world size > 1)
+//! ```
+
+use crate::io::{tmp_path, write_atomic, ShardReader, ShardWriter};
+use crate::{CoreError, Document, Result, Stats};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Name of the folder holding completion markers.
+pub const DONE_DIR: &str = "_done";
+
+/// How an [`Executor`] runs.
+#[derive(Debug, Clone)]
+pub struct ExecutorConfig {
+    /// Stage name written into the stats.
+    pub stage: String,
+    /// Output folder.
+    pub output_dir: PathBuf,
+    /// Input names are mirrored relative to this folder (default: the inputs' common parent).
+    pub input_root: Option<PathBuf>,
+    /// Worker threads (0 = rayon's default: one per core).
+    pub threads: usize,
+    /// This task's rank, `0..world_size`.
+    pub rank: usize,
+    /// Number of tasks the shards are split over.
+    pub world_size: usize,
+    /// Show a progress bar (it is hidden anyway when stderr is not a terminal).
+    pub progress: bool,
+    /// Replace the output file's compression extension (e.g. `Some("jsonl.zst")`); `None` keeps the input's name.
+    pub output_extension: Option<String>,
+    /// Documents per parallel batch inside one shard.
+    pub batch_size: usize,
+    /// Print each input error (file:line: message) to stderr, up to this many per shard.
+    pub max_printed_errors: usize,
+}
+
+impl ExecutorConfig {
+    /// Defaults: all cores, rank 0 of 1, progress on, names kept, batches of 1024 documents.
+    pub fn new(stage: impl Into<String>, output_dir: impl Into<PathBuf>) -> Self {
+        ExecutorConfig {
+            stage: stage.into(),
+            output_dir: output_dir.into(),
+            input_root: None,
+            threads: 0,
+            rank: 0,
+            world_size: 1,
+            progress: true,
+            output_extension: None,
+            batch_size: 1024,
+            max_printed_errors: 10,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// Merged stats of every complete shard of this rank (including ones completed earlier).
+    pub stats: Stats,
+    /// Shards processed in this run.
+    pub shards_run: usize,
+    /// Shards skipped because a completion marker existed.
+    pub shards_skipped: usize,
+    /// Shards that failed (could not be opened or written), with the error; they have no marker.
+    pub failed: Vec<(PathBuf, String)>,
+    /// Where the merged stats were written.
+    pub stats_path: PathBuf,
+}
+
+impl RunSummary {
+    /// True when every shard completed and no input record was bad.
+    pub fn is_clean(&self) -> bool {
+        self.failed.is_empty() && self.stats.error_count() == 0
+    }
+}
+
+/// One shard's unit of work, handed to [`Executor::run_shards`] callbacks.
+pub struct ShardTask<'a> {
+    /// Input shard.
+    pub input: &'a Path,
+    /// Final output path (write it through [`ShardTask::writer`]).
+    pub output: PathBuf,
+    /// Raw input bytes consumed; readers should count into it (see [`crate::io::CountingReader`]).
+    pub raw_bytes: Arc<AtomicU64>,
+    docs_done: &'a AtomicU64,
+    printed: AtomicU64,
+    max_printed: usize,
+    bar: &'a ProgressBar,
+}
+
+impl ShardTask<'_> {
+    /// An atomic writer for this shard's output.
+    pub fn writer(&self) -> Result<ShardWriter> {
+        ShardWriter::create(&self.output)
+    }
+
+    /// Report progress: `n` more input documents handled.
+    pub fn add_docs(&self, n: u64) {
+        let total = self.docs_done.fetch_add(n, Ordering::Relaxed) + n;
+        let secs = self.bar.elapsed().as_secs_f64().max(1e-3);
+        self.bar
+            .set_message(format!("{total} docs, {:.0} docs/s", total as f64 / secs));
+    }
+
+    /// Count an input error in `stats` and print it (up to the configured number per shard).
+    pub fn report_error(&self, stats: &mut Stats, err: &CoreError) {
+        let msg = err.to_string();
+        if (self.printed.fetch_add(1, Ordering::Relaxed) as usize) < self.max_printed {
+            self.bar.suspend(|| eprintln!("warning: {msg}"));
+        }
+        stats.record_error(err.reason(), msg);
+    }
+}
+
+/// Runs stage functions over shards. See the module docs for the output layout.
+#[derive(Debug, Clone)]
+pub struct Executor {
+    cfg: ExecutorConfig,
+}
+
+impl Executor {
+    /// A new executor; rejects `rank >= world_size` and `world_size == 0`.
+    pub fn new(cfg: ExecutorConfig) -> Result<Self> {
+        if cfg.world_size == 0 || cfg.rank >= cfg.world_size {
+            return Err(CoreError::Config(format!(
+                "rank {} is not in 0..{} (world size)",
+                cfg.rank, cfg.world_size
+            )));
+        }
+        Ok(Executor { cfg })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ExecutorConfig {
+        &self.cfg
+    }
+
+    /// The shards this rank owns: inputs sorted and deduplicated, every `world_size`-th from `rank`.
+    pub fn shards_for_rank(&self, inputs: &[PathBuf]) -> Vec<PathBuf> {
+        slice_for_rank(inputs, self.cfg.rank, self.cfg.world_size)
+    }
+
+    /// Output path for an input shard.
+    pub fn output_path(&self, input: &Path, root: &Path) -> PathBuf {
+        let rel = input.strip_prefix(root).unwrap_or(input);
+        let rel = rel
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .collect::<PathBuf>();
+        let out = self.cfg.output_dir.join(rel);
+        match &self.cfg.output_extension {
+            Some(ext) => replace_extension(&out, ext),
+            None => out,
+        }
+    }
+
+    fn marker_path(&self, output: &Path) -> PathBuf {
+        let rel = output.strip_prefix(&self.cfg.output_dir).unwrap_or(output);
+        let mut m = self.cfg.output_dir.join(DONE_DIR).join(rel).into_os_string();
+        m.push(".json");
+        PathBuf::from(m)
+    }
+
+    /// Run a per-document function over JSONL shards. `f` returns the document to write, or `None`
+    /// to drop it; it records its step counters in the `Stats` it is given. Output order within a
+    /// shard equals input order for any thread count.
+    pub fn run_docs<F>(&self, inputs: &[PathBuf], f: F) -> Result<RunSummary>
+    where
+        F: Fn(Document, &mut Stats) -> Option<Document> + Sync,
+    {
+        let batch_size = self.cfg.batch_size.max(1);
+        self.run_shards(inputs, |task| {
+            let mut stats = Stats::new(&self.cfg.stage);
+            let reader = ShardReader::open_counted(task.input, task.raw_bytes.clone())?;
+            let mut writer = task.writer()?;
+            let mut batch: Vec<Document> = Vec::with_capacity(batch_size);
+            let flush = |batch: &mut Vec<Document>, stats: &mut Stats, writer: &mut ShardWriter| -> Result<()> {
+                let n = batch.len() as u64;
+                let chunks: Vec<Vec<Document>> = chunk(std::mem::take(batch), 32);
+                let results: Vec<(Vec<Option<Document>>, Stats)> = chunks
+                    .into_par_iter()
+                    .map(|docs| {
+                        let mut s = Stats::default();
+                        let out = docs.into_iter().map(|d| f(d, &mut s)).collect();
+                        (out, s)
+                    })
+                    .collect();
+                for (docs, s) in results {
+                    merge_steps(stats, &s);
+                    for d in docs.into_iter().flatten() {
+                        writer.write(&d)?;
+                        stats.docs_out += 1;
+                    }
+                }
+                task.add_docs(n);
+                Ok(())
+            };
+            for item in reader {
+                match item {
+                    Ok((_, doc)) => {
+                        stats.docs_in += 1;
+                        batch.push(doc);
+                        if batch.len() >= batch_size {
+                            flush(&mut batch, &mut stats, &mut writer)?;
+                        }
+                    }
+                    Err(e) => task.report_error(&mut stats, &e),
+                }
+            }
+            flush(&mut batch, &mut stats, &mut writer)?;
+            stats.bytes_out = writer.bytes_written();
+            writer.finish()?;
+            Ok(stats)
+        })
+    }
+
+    /// Run a per-shard function (for inputs that are not JSONL, e.g. WARC). The function reads
+    /// `task.input`, writes through `task.writer()` (and must `finish` it), and returns its stats;
+    /// the executor adds timing and `bytes_in`, then writes the completion marker.
+    pub fn run_shards<F>(&self, inputs: &[PathBuf], f: F) -> Result<RunSummary>
+    where
+        F: Fn(&ShardTask<'_>) -> Result<Stats> + Sync,
+    {
+        let root = match &self.cfg.input_root {
+            Some(r) => r.clone(),
+            None => common_parent(inputs),
+        };
+        let mine = self.shards_for_rank(inputs);
+        std::fs::create_dir_all(&self.cfg.output_dir).map_err(|e| CoreError::io(&self.cfg.output_dir, e))?;
+
+        let mut todo = Vec::new();
+        let mut summary = RunSummary::default();
+        let mut merged = Stats::new(&self.cfg.stage);
+        for input in &mine {
+            let output = self.output_path(input, &root);
+            let marker = self.marker_path(&output);
+            match read_marker(&marker) {
+                Some(s) if output.exists() || s.docs_out == 0 => {
+                    merged.merge(&s);
+                    summary.shards_skipped += 1;
+                }
+                _ => todo.push((input.clone(), output, marker)),
+            }
+        }
+
+        let total_bytes: u64 = todo
+            .iter()
+            .map(|(i, _, _)| std::fs::metadata(i).map(|m| m.len()).unwrap_or(0))
+            .sum();
+        let bar = if self.cfg.progress {
+            ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {msg} (ETA {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(self.cfg.stage.clone());
+        let docs_done = AtomicU64::new(0);
+        let results: Mutex<Vec<(PathBuf, Result<Stats>)>> = Mutex::new(Vec::new());
+
+        let work = || {
+            todo.par_iter().for_each(|(input, output, marker)| {
+                let raw = Arc::new(AtomicU64::new(0));
+                let task = ShardTask {
+                    input,
+                    output: output.clone(),
+                    raw_bytes: raw.clone(),
+                    docs_done: &docs_done,
+                    printed: AtomicU64::new(0),
+                    max_printed: self.cfg.max_printed_errors,
+                    bar: &bar,
+                };
+                let start = Instant::now();
+                let ticker = ProgressTicker::new(&bar, raw.clone());
+                let r = f(&task).and_then(|mut s| {
+                    s.stage = self.cfg.stage.clone();
+                    s.shards = 1;
+                    s.seconds = start.elapsed().as_secs_f64();
+                    s.bytes_in = raw.load(Ordering::Relaxed);
+                    let json = serde_json::to_vec_pretty(&s)?;
+                    write_atomic(marker, &json)?;
+                    Ok(s)
+                });
+                ticker.finish();
+                if r.is_err() {
+                    let _ = std::fs::remove_file(tmp_path(output));
+                }
+                results.lock().expect("results lock").push((input.clone(), r));
+            })
+        };
+        if self.cfg.threads > 0 {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(self.cfg.threads)
+                .build()
+                .map_err(|e| CoreError::Config(format!("thread pool: {e}")))?
+                .install(work);
+        } else {
+            work();
+        }
+        bar.finish_and_clear();
+
+        let mut results = results.into_inner().expect("results lock");
+        results.sort_by(|a, b| a.0.cmp(&b.0));
+        for (input, r) in results {
+            match r {
+                Ok(s) => {
+                    merged.merge(&s);
+                    summary.shards_run += 1;
+                }
+                Err(e) => summary.failed.push((input, e.to_string())),
+            }
+        }
+        let stats_path = if self.cfg.world_size == 1 {
+            self.cfg.output_dir.join("stats.json")
+        } else {
+            self.cfg
+                .output_dir
+                .join(format!("stats.rank-{}-of-{}.json", self.cfg.rank, self.cfg.world_size))
+        };
+        write_atomic(&stats_path, &serde_json::to_vec_pretty(&merged)?)?;
+        summary.stats = merged;
+        summary.stats_path = stats_path;
+        Ok(summary)
+    }
+}
+
+/// Adds a shard's raw-byte counter to the progress bar as it grows.
+struct ProgressTicker<'a> {
+    bar: &'a ProgressBar,
+    raw: Arc<AtomicU64>,
+    reported: u64,
+}
+
+impl<'a> ProgressTicker<'a> {
+    fn new(bar: &'a ProgressBar, raw: Arc<AtomicU64>) -> Self {
+        ProgressTicker { bar, raw, reported: 0 }
+    }
+
+    fn finish(mut self) {
+        let now = self.raw.load(Ordering::Relaxed);
+        self.bar.inc(now.saturating_sub(self.reported));
+        self.reported = now;
+    }
+}
+
+fn read_marker(marker: &Path) -> Option<Stats> {
+    let bytes = std::fs::read(marker).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn merge_steps(into: &mut Stats, from: &Stats) {
+    for s in &from.steps {
+        into.step_mut(&s.name).merge(s);
+    }
+    for (k, v) in &from.errors {
+        *into.errors.entry(k.clone()).or_default() += v;
+    }
+    into.error_examples.extend(from.error_examples.iter().cloned());
+}
+
+fn chunk(mut v: Vec<Document>, size: usize) -> Vec<Vec<Document>> {
+    let mut out = Vec::with_capacity(v.len() / size + 1);
+    while v.len() > size {
+        let rest = v.split_off(size);
+        out.push(v);
+        v = rest;
+    }
+    if !v.is_empty() {
+        out.push(v);
+    }
+    out
+}
+
+/// Sorted, deduplicated inputs; every `world_size`-th starting at `rank`.
+pub fn slice_for_rank(inputs: &[PathBuf], rank: usize, world_size: usize) -> Vec<PathBuf> {
+    let mut all = inputs.to_vec();
+    all.sort();
+    all.dedup();
+    all.into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % world_size.max(1) == rank)
+        .map(|(_, p)| p)
+        .collect()
+}
+
+/// The deepest folder containing every input (for one input: its folder).
+pub fn common_parent(inputs: &[PathBuf]) -> PathBuf {
+    let mut iter = inputs.iter().filter_map(|p| p.parent());
+    let Some(first) = iter.next() else {
+        return PathBuf::new();
+    };
+    let mut common: Vec<_> = first.components().collect();
+    for p in iter {
+        let n = common.iter().zip(p.components()).take_while(|(a, b)| **a == *b).count();
+        common.truncate(n);
+    }
+    common.into_iter().collect()
+}
+
+/// Replace a shard's extension chain (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`, `.warc.gz`, …) by `ext`.
+pub fn replace_extension(path: &Path, ext: &str) -> PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let stem = strip_shard_extension(name);
+    path.with_file_name(format!("{stem}.{}", ext.trim_start_matches('.')))
+}
+
+/// A shard name without its data and compression extensions: `a.jsonl.gz` → `a`, `b.warc.gz` → `b`.
+pub fn strip_shard_extension(name: &str) -> &str {
+    let mut stem = name;
+    for ext in [".gz", ".gzip", ".zst", ".zstd"] {
+        if let Some(s) = stem.strip_suffix(ext) {
+            stem = s;
+            break;
+        }
+    }
+    for ext in [".jsonl", ".json", ".warc", ".wet", ".txt"] {
+        if let Some(s) = stem.strip_suffix(ext) {
+            return s;
+        }
+    }
+    stem
+}
+
+/// Merge the per-rank `stats.rank-*-of-*.json` (or `stats.json`) files of an output folder.
+pub fn merge_rank_stats(output_dir: &Path) -> Result<Stats> {
+    let mut merged = Stats::default();
+    let rd = std::fs::read_dir(output_dir).map_err(|e| CoreError::io(output_dir, e))?;
+    let mut paths: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("stats.rank-") && n.ends_with(".json"))
+        })
+        .collect();
+    paths.sort();
+    for p in paths {
+        let bytes = std::fs::read(&p).map_err(|e| CoreError::io(&p, e))?;
+        let s: Stats = serde_json::from_slice(&bytes).map_err(|e| CoreError::BadLine {
+            path: p.clone(),
+            line: e.line() as u64,
+            kind: "invalid_json",
+            message: e.to_string(),
+        })?;
+        merged.merge(&s);
+    }
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions() {
+        assert_eq!(strip_shard_extension("a.jsonl.gz"), "a");
+        assert_eq!(strip_shard_extension("CC-1.warc.gz"), "CC-1");
+        assert_eq!(
+            replace_extension(Path::new("x/a.jsonl.gz"), "jsonl.zst"),
+            PathBuf::from("x/a.jsonl.zst")
+        );
+    }
+
+    #[test]
+    fn common_parent_of_nested() {
+        let p = common_parent(&[PathBuf::from("/d/a/x.jsonl"), PathBuf::from("/d/b/y.jsonl")]);
+        assert_eq!(p, PathBuf::from("/d"));
+    }
+}

@@ -1,0 +1,333 @@
+//! Streaming shard IO: JSONL (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`/`.zstd`) readers and atomic writers.
+//!
+//! Readers never hold a shard in memory: they yield one line at a time, report bad lines with file
+//! and line number, and go on to the next line. A truncated or corrupt compressed stream ends the
+//! shard with a [`CoreError::Corrupt`] naming the last good line. Writers write to `<name>.tmp` and
+//! rename on [`ShardWriter::finish`], so a crash never leaves a half-written file under the final name.
+
+use crate::{CoreError, Document, Result};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Compression of a shard, chosen from its file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain text.
+    None,
+    /// gzip (multi-member streams are read whole).
+    Gzip,
+    /// Zstandard (multi-frame streams are read whole).
+    Zstd,
+}
+
+impl Compression {
+    /// From the file extension: `.gz` → gzip, `.zst`/`.zstd` → zstd, anything else → none.
+    pub fn from_path(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("gz") | Some("gzip") => Compression::Gzip,
+            Some("zst") | Some("zstd") => Compression::Zstd,
+            _ => Compression::None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Compression::None => "plain",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// A reader that counts the raw bytes it hands out (for progress and `bytes_in`).
+pub struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R> CountingReader<R> {
+    /// Wrap `inner`, adding every byte read to `count`.
+    pub fn new(inner: R, count: Arc<AtomicU64>) -> Self {
+        CountingReader { inner, count }
+    }
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Open any file (plain, `.gz`, `.zst`) as a buffered decompressed byte stream, counting raw bytes
+/// into `counter`. Used for JSONL shards and by other crates for WARC files.
+pub fn open_decompressed(path: &Path, counter: Arc<AtomicU64>) -> Result<Box<dyn BufRead + Send>> {
+    let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
+    let raw = CountingReader::new(BufReader::with_capacity(1 << 16, file), counter);
+    Ok(match Compression::from_path(path) {
+        Compression::None => Box::new(BufReader::with_capacity(1 << 16, raw)),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(raw),
+        )),
+        Compression::Zstd => {
+            let dec = zstd::stream::read::Decoder::new(raw).map_err(|e| CoreError::io(path, e))?;
+            Box::new(BufReader::with_capacity(1 << 16, dec))
+        }
+    })
+}
+
+/// One item from a [`ShardReader`]: a document with its 1-based line number, or an error.
+pub type LineResult = std::result::Result<(u64, Document), CoreError>;
+
+/// Streaming JSONL shard reader. Iterating yields documents and per-line errors; after a stream
+/// error (truncation) it yields that error once and stops.
+pub struct ShardReader {
+    path: PathBuf,
+    inner: Box<dyn BufRead + Send>,
+    compression: Compression,
+    line: u64,
+    buf: Vec<u8>,
+    done: bool,
+    raw_bytes: Arc<AtomicU64>,
+}
+
+impl ShardReader {
+    /// Open a shard; compression from the extension.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_counted(path, Arc::new(AtomicU64::new(0)))
+    }
+
+    /// Open a shard, adding raw bytes read to a shared counter.
+    pub fn open_counted(path: impl AsRef<Path>, raw_bytes: Arc<AtomicU64>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let inner = open_decompressed(&path, raw_bytes.clone())?;
+        Ok(ShardReader {
+            compression: Compression::from_path(&path),
+            path,
+            inner,
+            line: 0,
+            buf: Vec::with_capacity(1 << 14),
+            done: false,
+            raw_bytes,
+        })
+    }
+
+    /// Path of this shard.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Raw (compressed) bytes consumed so far.
+    pub fn raw_bytes_read(&self) -> u64 {
+        self.raw_bytes.load(Ordering::Relaxed)
+    }
+
+    fn bad(&self, kind: &'static str, message: String) -> CoreError {
+        CoreError::BadLine {
+            path: self.path.clone(),
+            line: self.line,
+            kind,
+            message,
+        }
+    }
+}
+
+impl Iterator for ShardReader {
+    type Item = LineResult;
+
+    fn next(&mut self) -> Option<LineResult> {
+        loop {
+            if self.done {
+                return None;
+            }
+            self.buf.clear();
+            match self.inner.read_until(b'\n', &mut self.buf) {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(CoreError::Corrupt {
+                        path: self.path.clone(),
+                        format: self.compression.name(),
+                        line: self.line,
+                        message: e.to_string(),
+                    }));
+                }
+            }
+            self.line += 1;
+            let bytes = trim_newline(&self.buf);
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue; // blank lines carry no document
+            }
+            let text = match std::str::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    let msg = format!("invalid UTF-8 at byte {} of the line", e.valid_up_to());
+                    return Some(Err(self.bad("invalid_utf8", msg)));
+                }
+            };
+            return Some(match Document::from_json_line(text) {
+                Ok(doc) => Ok((self.line, doc)),
+                Err((kind, msg)) => Err(self.bad(kind, msg)),
+            });
+        }
+    }
+}
+
+fn trim_newline(b: &[u8]) -> &[u8] {
+    let b = b.strip_suffix(b"\n").unwrap_or(b);
+    b.strip_suffix(b"\r").unwrap_or(b)
+}
+
+enum Encoder {
+    Plain(BufWriter<File>),
+    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
+}
+
+/// Atomic shard writer: writes `<path>.tmp`, renamed to `<path>` by [`ShardWriter::finish`].
+/// Dropped without `finish`, the temporary file is removed.
+pub struct ShardWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    enc: Option<Encoder>,
+    bytes: u64,
+    docs: u64,
+    line: Vec<u8>,
+}
+
+impl ShardWriter {
+    /// Create (parent folders too); compression from the extension of `path`.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| CoreError::io(parent, e))?;
+        }
+        let tmp = tmp_path(&path);
+        let file = File::create(&tmp).map_err(|e| CoreError::io(&tmp, e))?;
+        let w = BufWriter::with_capacity(1 << 16, file);
+        let enc = match Compression::from_path(&path) {
+            Compression::None => Encoder::Plain(w),
+            Compression::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(w, flate2::Compression::default())),
+            Compression::Zstd => {
+                Encoder::Zstd(zstd::stream::write::Encoder::new(w, 3).map_err(|e| CoreError::io(&tmp, e))?)
+            }
+        };
+        Ok(ShardWriter {
+            path,
+            tmp,
+            enc: Some(enc),
+            bytes: 0,
+            docs: 0,
+            line: Vec::with_capacity(1 << 14),
+        })
+    }
+
+    /// Final path of this shard.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Write one document as a JSON line.
+    pub fn write(&mut self, doc: &Document) -> Result<()> {
+        self.line.clear();
+        doc.write_json_line(&mut self.line);
+        let line = std::mem::take(&mut self.line);
+        let r = self.write_raw(&line);
+        self.line = line;
+        self.docs += 1;
+        r
+    }
+
+    /// Write raw bytes (already formatted lines).
+    pub fn write_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.bytes += bytes.len() as u64;
+        let r = match self.enc.as_mut().expect("writer used after finish") {
+            Encoder::Plain(w) => w.write_all(bytes),
+            Encoder::Gzip(w) => w.write_all(bytes),
+            Encoder::Zstd(w) => w.write_all(bytes),
+        };
+        r.map_err(|e| CoreError::io(&self.tmp, e))
+    }
+
+    /// Uncompressed bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Documents written so far.
+    pub fn docs_written(&self) -> u64 {
+        self.docs
+    }
+
+    /// Flush, close and rename into place.
+    pub fn finish(mut self) -> Result<u64> {
+        let enc = self.enc.take().expect("finish called once");
+        let w = match enc {
+            Encoder::Plain(w) => Ok(w),
+            Encoder::Gzip(w) => w.finish(),
+            Encoder::Zstd(w) => w.finish(),
+        }
+        .map_err(|e| CoreError::io(&self.tmp, e))?;
+        let file = w.into_inner().map_err(|e| CoreError::io(&self.tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| CoreError::io(&self.tmp, e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| CoreError::io(&self.path, e))?;
+        Ok(self.bytes)
+    }
+}
+
+impl Drop for ShardWriter {
+    fn drop(&mut self) {
+        if self.enc.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// The temporary name used while a file is written: `<name>.tmp` beside it.
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Write a file atomically (temporary name, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| CoreError::io(parent, e))?;
+    }
+    let tmp = tmp_path(path);
+    std::fs::write(&tmp, bytes).map_err(|e| CoreError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| CoreError::io(path, e))
+}
+
+/// Read every document of a shard, collecting errors instead of stopping (convenience for small
+/// shards and tests; production code iterates [`ShardReader`]).
+pub fn read_all(path: impl AsRef<Path>) -> Result<(Vec<Document>, Vec<CoreError>)> {
+    let mut docs = Vec::new();
+    let mut errs = Vec::new();
+    for item in ShardReader::open(path)? {
+        match item {
+            Ok((_, d)) => docs.push(d),
+            Err(e) => errs.push(e),
+        }
+    }
+    Ok((docs, errs))
+}
+
+/// Write documents to a shard atomically.
+pub fn write_all<'a>(path: impl AsRef<Path>, docs: impl IntoIterator<Item = &'a Document>) -> Result<()> {
+    let mut w = ShardWriter::create(path)?;
+    for d in docs {
+        w.write(d)?;
+    }
+    w.finish().map(|_| ())
+}

@@ -1,0 +1,28 @@
+//! dclm-core: the shared vocabulary of dclm-rs — [`Document`] in DCLM's JSONL schema, [`Verdict`],
+//! per-step [`Stats`], streaming shard IO ([`io`]) and the resumable shard [`executor`].
+//!
+//! Every stage crate depends on this one and on no other crate of the workspace:
+//! `dclm-extract` (WARC → text), `dclm-filter` (heuristics, language ID), `dclm-dedup` (BFF,
+//! MinHash, exact), `dclm-train` (tokenize+shuffle, model, trainer), `dclm-eval` (ICL evaluation).
+//!
+//! ```
+//! use dclm_core::{Document, Verdict, Stats};
+//! let doc = Document::from_json_line(r#"{"text":"Hello world.","url":"https://example.com/"}"#).unwrap();
+//! let verdict = Verdict::keep_if(doc.text.split_whitespace().count() >= 2, "too_short");
+//! let mut stats = Stats::new("demo");
+//! stats.step_mut("min_words").record(verdict, 0.0);
+//! assert_eq!(stats.steps[0].docs_out, 1);
+//! ```
+#![warn(missing_docs)]
+
+mod document;
+mod error;
+pub mod executor;
+pub mod io;
+mod stats;
+pub mod testdata;
+
+pub use document::{keys, Document};
+pub use error::{CoreError, Result};
+pub use executor::{Executor, ExecutorConfig, RunSummary, ShardTask};
+pub use stats::{ErrorExample, Stats, StepStats, Verdict, MAX_ERROR_EXAMPLES};

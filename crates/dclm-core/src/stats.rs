@@ -1,0 +1,200 @@
+//! `Verdict` and the per-step / per-stage counters that become `stats.json`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a filter or mapper decided about one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// Keep the document (possibly modified).
+    Keep,
+    /// Drop it; the reason is a short static string counted in the stats (e.g. `"too_short"`).
+    Drop(&'static str),
+}
+
+impl Verdict {
+    /// `Keep` if `cond`, else `Drop(reason)`.
+    pub fn keep_if(cond: bool, reason: &'static str) -> Self {
+        if cond {
+            Verdict::Keep
+        } else {
+            Verdict::Drop(reason)
+        }
+    }
+
+    /// True for `Keep`.
+    pub fn is_keep(self) -> bool {
+        matches!(self, Verdict::Keep)
+    }
+}
+
+/// Counters for one pipeline step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepStats {
+    /// Step name (DCLM `func` name or user-given name).
+    pub name: String,
+    /// Documents that reached this step.
+    pub docs_in: u64,
+    /// Documents that left it.
+    pub docs_out: u64,
+    /// Drops by reason.
+    pub dropped: BTreeMap<String, u64>,
+    /// Wall-clock seconds spent inside the step, summed over threads.
+    pub seconds: f64,
+}
+
+impl StepStats {
+    /// Empty counters for a named step.
+    pub fn new(name: impl Into<String>) -> Self {
+        StepStats {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Record one decision.
+    pub fn record(&mut self, verdict: Verdict, seconds: f64) {
+        self.docs_in += 1;
+        self.seconds += seconds;
+        match verdict {
+            Verdict::Keep => self.docs_out += 1,
+            Verdict::Drop(reason) => *self.dropped.entry(reason.to_string()).or_default() += 1,
+        }
+    }
+
+    /// Add another step's counters (same step).
+    pub fn merge(&mut self, other: &StepStats) {
+        self.docs_in += other.docs_in;
+        self.docs_out += other.docs_out;
+        self.seconds += other.seconds;
+        for (k, v) in &other.dropped {
+            *self.dropped.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// One input problem kept as an example for the user (file, position, message).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorExample {
+    /// Short reason (also the key in [`Stats::errors`]).
+    pub reason: String,
+    /// Full message naming file and position.
+    pub message: String,
+}
+
+/// How many error examples a [`Stats`] keeps per reason.
+pub const MAX_ERROR_EXAMPLES: usize = 5;
+
+/// Counters of a stage over one shard, or merged over many.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Stage name.
+    pub stage: String,
+    /// Shards counted.
+    pub shards: u64,
+    /// Records/documents read successfully.
+    pub docs_in: u64,
+    /// Documents written.
+    pub docs_out: u64,
+    /// Raw (on-disk) input bytes.
+    pub bytes_in: u64,
+    /// Uncompressed output bytes.
+    pub bytes_out: u64,
+    /// Input records that could not be read, by reason (invalid_json, missing_text, corrupt_stream, …).
+    pub errors: BTreeMap<String, u64>,
+    /// A few examples of each error, naming file and position.
+    pub error_examples: Vec<ErrorExample>,
+    /// Per-step counters, in pipeline order.
+    pub steps: Vec<StepStats>,
+    /// Wall-clock seconds (for merged stats: summed over shards).
+    pub seconds: f64,
+}
+
+impl Stats {
+    /// Empty stats for a stage.
+    pub fn new(stage: impl Into<String>) -> Self {
+        Stats {
+            stage: stage.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Total input records that failed to read.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// Count one input error, keeping its message as an example if there are few of that reason.
+    pub fn record_error(&mut self, reason: &str, message: impl Into<String>) {
+        let n = self.errors.entry(reason.to_string()).or_default();
+        *n += 1;
+        if *n as usize <= MAX_ERROR_EXAMPLES {
+            self.error_examples.push(ErrorExample {
+                reason: reason.to_string(),
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Step counters by name, created (in order) on first use.
+    pub fn step_mut(&mut self, name: &str) -> &mut StepStats {
+        if let Some(i) = self.steps.iter().position(|s| s.name == name) {
+            &mut self.steps[i]
+        } else {
+            self.steps.push(StepStats::new(name));
+            self.steps.last_mut().expect("just pushed")
+        }
+    }
+
+    /// Add another shard's (or rank's) stats.
+    pub fn merge(&mut self, other: &Stats) {
+        if self.stage.is_empty() {
+            self.stage = other.stage.clone();
+        }
+        self.shards += other.shards;
+        self.docs_in += other.docs_in;
+        self.docs_out += other.docs_out;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.seconds += other.seconds;
+        for (k, v) in &other.errors {
+            let n = self.errors.entry(k.clone()).or_default();
+            let before = *n as usize;
+            *n += v;
+            let room = MAX_ERROR_EXAMPLES.saturating_sub(before);
+            self.error_examples.extend(
+                other
+                    .error_examples
+                    .iter()
+                    .filter(|e| &e.reason == k)
+                    .take(room)
+                    .cloned(),
+            );
+        }
+        for s in &other.steps {
+            self.step_mut(&s.name).merge(s);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_adds_up_and_caps_examples() {
+        let mut a = Stats::new("x");
+        for i in 0..4 {
+            a.record_error("invalid_json", format!("f:{i}"));
+        }
+        a.step_mut("s1").record(Verdict::Drop("short"), 0.5);
+        let mut b = a.clone();
+        b.step_mut("s2").record(Verdict::Keep, 0.1);
+        a.merge(&b);
+        assert_eq!(a.errors["invalid_json"], 8);
+        assert_eq!(a.error_examples.len(), MAX_ERROR_EXAMPLES);
+        assert_eq!(a.steps.len(), 2);
+        assert_eq!(a.steps[0].dropped["short"], 2);
+        assert_eq!(a.steps[1].docs_out, 1);
+    }
+}

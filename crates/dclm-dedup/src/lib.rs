@@ -1,0 +1,1 @@
+//! dclm-dedup: empty so far; its stage issue fills it in.

@@ -1,0 +1,1 @@
+//! dclm-eval: empty so far; its stage issue fills it in.

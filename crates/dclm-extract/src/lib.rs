@@ -1,0 +1,1 @@
+//! dclm-extract: empty so far; its stage issue fills it in.

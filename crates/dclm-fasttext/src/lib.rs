@@ -1,0 +1,1 @@
+//! dclm-fasttext: empty so far; its stage issue fills it in.

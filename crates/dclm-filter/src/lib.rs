@@ -1,0 +1,1 @@
+//! dclm-filter: empty so far; its stage issue fills it in.

@@ -1,0 +1,2 @@
+//! dclm-train: tokenize + global shuffle into open_lm token shards (`data`), and the open_lm model
+//! with DCLM's training recipe in candle (`model`). Both are filled in by their issues.
