@@ -146,24 +146,46 @@ pub fn warc_records(filename: &str, warcinfo: &str, pages: &[WarcPage]) -> Vec<V
     recs
 }
 
-/// Write a `.warc.gz` (one gzip member per record, fixed gzip header so the bytes are reproducible).
-pub fn write_warc_gz(path: &Path, warcinfo: &str, pages: &[WarcPage]) -> Result<(), ReportError> {
+/// Records per gzip member after the first (the `warcinfo` record always gets a member of its own).
+///
+/// Common Crawl writes one member per record; the default corpus groups records so that the repetition between
+/// pages compresses (about 2.5× smaller than per-record members) while the file still has many members, so a
+/// reader that stops after the first gzip member (a `GzDecoder` instead of a `MultiGzDecoder`) is caught.
+pub const RECORDS_PER_MEMBER: usize = 64;
+
+/// Write a `.warc.gz`: the warcinfo record in its own gzip member, then members of `records_per_member`
+/// records (1 = one member per record, as Common Crawl does). Fixed gzip headers make the bytes reproducible.
+pub fn write_warc_gz_grouped(
+    path: &Path,
+    warcinfo: &str,
+    pages: &[WarcPage],
+    records_per_member: usize,
+) -> Result<(), ReportError> {
     let io = |source| ReportError::Io {
         path: path.to_path_buf(),
         source,
     };
     let filename = path.file_name().map_or("corpus.warc.gz".into(), |f| f.to_string_lossy().into_owned());
+    let recs = warc_records(&filename, warcinfo, pages);
     let mut out = Vec::new();
-    for rec in warc_records(&filename, warcinfo, pages) {
-        // GzBuilder defaults: mtime 0, no file name, OS byte fixed by flate2 → identical bytes on every run.
+    let (first, rest) = recs.split_at(1.min(recs.len()));
+    for group in std::iter::once(first).chain(rest.chunks(records_per_member.max(1))) {
+        // GzEncoder's header has mtime 0 and no file name, so identical input gives identical bytes.
         let mut enc = GzEncoder::new(Vec::new(), Compression::best());
-        enc.write_all(&rec).map_err(io)?;
+        for rec in group {
+            enc.write_all(rec).map_err(io)?;
+        }
         out.extend_from_slice(&enc.finish().map_err(io)?);
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     std::fs::write(path, out).map_err(io)
+}
+
+/// Write a `.warc.gz` with one gzip member per record (Common Crawl's layout).
+pub fn write_warc_gz(path: &Path, warcinfo: &str, pages: &[WarcPage]) -> Result<(), ReportError> {
+    write_warc_gz_grouped(path, warcinfo, pages, 1)
 }
 
 #[cfg(test)]
@@ -205,6 +227,12 @@ mod tests {
             .unwrap();
         let block_start = text[resp_start..].find("\r\n\r\n").unwrap() + resp_start + 4;
         assert_eq!(&all[block_start + cl..], b"\r\n\r\n");
+        // Grouped members decode to the same bytes.
+        let grouped = dir.path().join("g.warc.gz");
+        write_warc_gz_grouped(&grouped, "software: test\r\n", &pages, 64).unwrap();
+        let mut g = Vec::new();
+        flate2::read::MultiGzDecoder::new(&std::fs::read(&grouped).unwrap()[..]).read_to_end(&mut g).unwrap();
+        assert_eq!(g, warc_records("g.warc.gz", "software: test\r\n", &pages).concat());
         // Reproducible: the same input gives the same compressed bytes.
         let dir2 = tempfile::tempdir().unwrap();
         let path2 = dir2.path().join("t.warc.gz");
