@@ -1,0 +1,384 @@
+//! HTML → plain text with resiliparse 0.14.x `extract_plain_text` semantics: a pre-order walk over
+//! `<body>` that groups text into block nodes, then a serializer that adds paragraph margins, list
+//! bullets/numbers and indentation, `<pre>` text verbatim and table-cell separators.
+
+use super::dom::{Dom, Kind, NodeId, Tag, NONE};
+use super::parse::parse;
+use super::rules::{is_block, is_main_content, LinkStats};
+
+/// Options of [`extract_plain_text`], defaulting to resiliparse's defaults with `main_content = true`
+/// (DCLM's setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// Keep block structure (line breaks, paragraphs, lists, `<pre>`).
+    pub preserve_formatting: bool,
+    /// Rule-based boilerplate removal.
+    pub main_content: bool,
+    /// Bullets/numbers for list items.
+    pub list_bullets: bool,
+    /// Emit `alt` texts of `<img>`/`<area>`.
+    pub alt_texts: bool,
+    /// Emit link targets after link texts.
+    pub links: bool,
+    /// Treat comment sections as main content.
+    pub comments: bool,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions {
+            preserve_formatting: true,
+            main_content: true,
+            list_bullets: true,
+            alt_texts: true,
+            links: false,
+            comments: true,
+        }
+    }
+}
+
+/// Parse `html` and extract its text. Never panics; linear in the input size.
+pub fn extract_plain_text(html: &str, opts: &ExtractOptions) -> String {
+    let dom = parse(html.as_bytes());
+    extract_from_dom(&dom, opts)
+}
+
+/// Elements skipped with all their content (resiliparse's fixed skip list with `form_fields=False`,
+/// `noscript=False`).
+fn is_skipped(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        Script | Style | Iframe | Frame | Template | Noscript | Textarea | Input | Button | Select | Option | Label
+    )
+}
+
+struct ExtractNode {
+    tag: Option<Tag>,
+    depth: usize,
+    collapse_margins: bool,
+    is_big_block: bool,
+    is_pre: bool,
+    is_end_tag: bool,
+    text: Option<Vec<u8>>,
+}
+
+#[inline]
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// Find the single element matching resiliparse's main-content-zone selector, if exactly one does.
+fn main_content_zone(dom: &Dom, root: NodeId) -> Option<NodeId> {
+    const CLASSES: &[&[u8]] = &[
+        b"article-body",
+        b"articleBody",
+        b"contentBody",
+        b"article-text",
+        b"main-content",
+        b"postcontent",
+        b"post-content",
+        b"single-post",
+    ];
+    let mut found = None;
+    let mut count = 0;
+    dom.for_each_descendant(root, |n| {
+        if count > 1 || dom.tag(n).is_none() || !dom.has_attrs(n) {
+            return;
+        }
+        let hit = dom.attr(n, b"role") == Some(b"main")
+            || dom
+                .attr(n, b"class")
+                .is_some_and(|c| c.split(|&b| is_space(b)).any(|tok| CLASSES.contains(&tok)));
+        if hit {
+            count += 1;
+            found = Some(n);
+        }
+    });
+    if count == 1 {
+        found
+    } else {
+        None
+    }
+}
+
+/// Extract text from an already parsed document.
+pub fn extract_from_dom(dom: &Dom, opts: &ExtractOptions) -> String {
+    if dom.body == NONE {
+        return String::new();
+    }
+    let mut root = dom.body;
+    if opts.main_content {
+        if let Some(z) = main_content_zone(dom, root) {
+            root = z;
+        }
+    }
+    let mut base_depth = 0usize;
+    {
+        let mut p = root;
+        while dom.tag(p) != Some(Tag::Body) && dom.node(p).parent != NONE {
+            base_depth += 1;
+            p = dom.node(p).parent;
+        }
+    }
+    let stats = if opts.main_content {
+        Some(LinkStats::compute(dom, root))
+    } else {
+        None
+    };
+
+    let mut nodes: Vec<ExtractNode> = Vec::with_capacity(128);
+    let mut node = root;
+    let mut depth = 0usize;
+    let mut is_end = false;
+    while node != NONE {
+        let kind = dom.node(node).kind;
+        let skip = match kind {
+            Kind::Element(t) => {
+                is_skipped(t)
+                    || stats
+                        .as_ref()
+                        .is_some_and(|s| !is_main_content(dom, s, node, depth + base_depth, opts.comments))
+            }
+            Kind::Text => stats
+                .as_ref()
+                .is_some_and(|s| !is_main_content(dom, s, node, depth + base_depth, opts.comments)),
+            _ => true,
+        };
+        if skip {
+            is_end = true;
+        } else {
+            extract_cb(dom, &mut nodes, node, depth, is_end, opts);
+        }
+        node = next_node(dom, root, node, &mut depth, &mut is_end);
+    }
+    let out = serialize(&nodes, opts);
+    let s = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    // resiliparse 0.14.5 strips ASCII white space only (a trailing U+00A0 survives).
+    let trimmed = s.trim_end_matches(|c: char| c.is_ascii() && is_space(c as u8)).len();
+    let mut s = s;
+    s.truncate(trimmed);
+    s
+}
+
+/// Pre-order step that also visits elements on the way back up (only elements with children get
+/// an end visit), tracking depth relative to `root`.
+fn next_node(dom: &Dom, root: NodeId, node: NodeId, depth: &mut usize, end: &mut bool) -> NodeId {
+    let n = dom.node(node);
+    if !*end && n.first_child != NONE {
+        *depth += 1;
+        return n.first_child;
+    }
+    let mut cur = node;
+    if dom.node(cur).next == NONE && cur != root {
+        cur = dom.node(cur).parent;
+        *depth = depth.saturating_sub(1);
+        *end = true;
+        return cur;
+    }
+    *end = false;
+    if cur == root {
+        return NONE;
+    }
+    dom.node(cur).next
+}
+
+fn collapse(input: &[u8], out: &mut Vec<u8>) {
+    for &c in input {
+        if is_space(c) {
+            if out.last().is_none_or(|&l| !is_space(l)) {
+                out.push(b' ');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+fn extract_cb(dom: &Dom, nodes: &mut Vec<ExtractNode>, node: NodeId, depth: usize, is_end: bool, opts: &ExtractOptions) {
+    let tag = dom.tag(node);
+    let block = tag.is_some_and(is_block);
+    let need_new = match nodes.last() {
+        None => true,
+        Some(last) => block || depth < last.depth || tag == Some(Tag::Textarea),
+    };
+    if need_new {
+        nodes.push(ExtractNode {
+            tag,
+            depth,
+            collapse_margins: true,
+            is_big_block: matches!(tag, Some(Tag::P | Tag::H1 | Tag::H2 | Tag::H3 | Tag::H4)),
+            is_pre: !is_end && matches!(tag, Some(Tag::Pre | Tag::Textarea)),
+            is_end_tag: is_end,
+            text: None,
+        });
+    }
+    let last = nodes.last_mut().expect("pushed above");
+    match dom.node(node).kind {
+        Kind::Text => {
+            let data = dom.text_of(node);
+            let t = last.text.get_or_insert_with(Vec::new);
+            if last.is_pre && opts.preserve_formatting {
+                t.extend_from_slice(data);
+            } else {
+                let mut collapsed = Vec::with_capacity(data.len());
+                collapse(data, &mut collapsed);
+                let mut s = &collapsed[..];
+                if t.last().is_none_or(|&c| is_space(c)) {
+                    while let [c, rest @ ..] = s {
+                        if is_space(*c) {
+                            s = rest;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                t.extend_from_slice(s);
+            }
+        }
+        Kind::Element(Tag::Br | Tag::Hr) => {
+            last.text.get_or_insert_with(Vec::new);
+            last.collapse_margins = false;
+        }
+        Kind::Element(Tag::A) if opts.links && is_end => {
+            let href = dom.attr_or_empty(node, b"href");
+            if !href.is_empty() {
+                let t = last.text.get_or_insert_with(Vec::new);
+                t.extend_from_slice(b" (");
+                t.extend_from_slice(href);
+                t.extend_from_slice(b") ");
+            }
+        }
+        Kind::Element(Tag::Img | Tag::Area) if opts.alt_texts => {
+            let t = last.text.get_or_insert_with(Vec::new);
+            t.extend_from_slice(dom.attr_or_empty(node, b"alt"));
+        }
+        _ => {}
+    }
+}
+
+fn rstrip(s: &[u8]) -> &[u8] {
+    let mut e = s.len();
+    while e > 0 && is_space(s[e - 1]) {
+        e -= 1;
+    }
+    &s[..e]
+}
+
+fn indent_newlines(text: &[u8], depth: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 16);
+    for &c in text {
+        out.push(c);
+        if c == b'\n' {
+            out.extend(std::iter::repeat_n(b' ', 2 * depth));
+        }
+    }
+    out
+}
+
+fn serialize(nodes: &[ExtractNode], opts: &ExtractOptions) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::with_capacity(4096);
+    let mut bullet_deferred = false;
+    let mut list_depth: usize = 0;
+    let mut numbering: Vec<usize> = Vec::new();
+    for node in nodes {
+        let tag = node.tag;
+        if opts.preserve_formatting {
+            if matches!(tag, Some(Tag::Ul | Tag::Ol)) || (tag == Some(Tag::Li) && list_depth == 0) {
+                if node.is_end_tag {
+                    list_depth = list_depth.saturating_sub(1);
+                    numbering.pop();
+                    bullet_deferred = false;
+                } else {
+                    list_depth += 1;
+                    numbering.push(usize::from(tag == Some(Tag::Ol)));
+                }
+            }
+            if tag == Some(Tag::Li) {
+                bullet_deferred = true;
+            }
+            if tag != Some(Tag::Textarea) {
+                if !node.collapse_margins || out.last().is_some_and(|&c| c != b'\n') {
+                    out.push(b'\n');
+                }
+                if node.is_big_block && !bullet_deferred && out.len() >= 2 && out[out.len() - 2] != b'\n' {
+                    out.push(b'\n');
+                }
+            }
+        } else if out.last().is_some_and(|&c| c != b' ') {
+            out.push(b' ');
+        }
+
+        let Some(text) = &node.text else { continue };
+        let mut text: &[u8] = text;
+        if !node.is_pre || node.is_end_tag {
+            text = rstrip(text);
+        }
+        if text.is_empty() {
+            continue;
+        }
+        let mut owned: Vec<u8>;
+        if list_depth > 0 {
+            let mut body = text.to_vec();
+            if node.is_pre && opts.preserve_formatting {
+                body = indent_newlines(&body, list_depth + usize::from(opts.list_bullets));
+            }
+            let mut indent: Vec<u8> = if opts.preserve_formatting {
+                // Bounded: a pathological list depth must not allocate unboundedly.
+                let n = (2 * list_depth + 2 * usize::from(!bullet_deferred && opts.list_bullets)).min(1 << 16);
+                vec![b' '; n]
+            } else {
+                vec![b' ']
+            };
+            if bullet_deferred {
+                let numbered = numbering.last().copied().unwrap_or(0);
+                if opts.list_bullets && numbered == 0 {
+                    indent.extend_from_slice("\u{2022} ".as_bytes());
+                } else if opts.list_bullets {
+                    indent.extend_from_slice(format!("{numbered}. ").as_bytes());
+                    if let Some(n) = numbering.last_mut() {
+                        *n += 1;
+                    }
+                }
+                bullet_deferred = false;
+            }
+            owned = indent;
+            owned.extend_from_slice(&body);
+            text = &owned;
+        }
+        if opts.preserve_formatting && matches!(tag, Some(Tag::Td | Tag::Th)) && out.last().is_some_and(|&c| c != b'\n')
+        {
+            out.extend_from_slice(b"\t\t");
+        }
+        out.extend_from_slice(text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(html: &str) -> String {
+        extract_plain_text(html, &ExtractOptions::default())
+    }
+
+    #[test]
+    fn paragraphs_and_lists() {
+        assert_eq!(ex("<p>Hello <b>world</b></p><p>Second</p>"), "Hello world\n\nSecond");
+        let list = ex("<body><div><div><div><div><ul><li>a</li><li>b</li></ul></div></div></div></div></body>");
+        // resiliparse indents list items by two spaces per list level, the bullet included.
+        assert_eq!(list, "  • a\n  • b");
+    }
+
+    #[test]
+    fn skips_script_and_nav() {
+        assert_eq!(ex("<nav>Menu</nav><p>Text<script>x()</script></p>"), "Text");
+    }
+
+    #[test]
+    fn empty_and_garbage_inputs() {
+        assert_eq!(ex(""), "");
+        assert_eq!(ex("<<<>>>&&&"), "<<<>>>&&&");
+    }
+}

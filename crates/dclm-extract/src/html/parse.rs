@@ -1,0 +1,1224 @@
+//! A purpose-built HTML5 tokenizer and a simplified HTML5 tree builder producing a [`Dom`].
+//!
+//! It follows the WHATWG parsing rules that decide *where text ends up*, because that is what
+//! text extraction observes: implied `<html>/<head>/<body>`, head-only elements before the body,
+//! raw-text and RCDATA elements (`script`, `style`, `textarea`, `title`, …), character references
+//! (all 2,231 named ones, numeric ones with the Windows-1252 remapping), implied end tags (`p`, `li`,
+//! `dd`/`dt`, `option`, headings, table parts), element scopes, implicit `tbody`/`tr`, and foster
+//! parenting of stray content in tables. It omits the adoption agency algorithm and the
+//! reconstruction of active formatting elements: both only move inline formatting elements
+//! (`<b>`, `<i>`, …) whose text the extractor treats the same either way.
+//!
+//! The tokenizer works on bytes (UTF-8 in, UTF-8 out), never recurses and never panics; scope
+//! searches are capped at [`MAX_SCOPE_SEARCH`] open elements so hostile nesting stays linear.
+
+use super::dom::{Attr, Dom, Kind, NodeId, Tag, NONE};
+use super::entities::{ENTITIES, MAX_ENTITY_LEN};
+use memchr::{memchr, memchr2};
+
+/// How far down the stack of open elements a scope search looks before giving up.
+pub const MAX_SCOPE_SEARCH: usize = 2048;
+
+/// Parse a UTF-8 (or any ASCII-compatible) HTML document.
+pub fn parse(html: &[u8]) -> Dom {
+    let mut b = Builder::new(html.len());
+    Tokenizer { src: html, pos: 0 }.run(&mut b);
+    b.finish()
+}
+
+// ------------------------------------------------------------------------------------------------
+// Tokenizer
+// ------------------------------------------------------------------------------------------------
+
+struct Tokenizer<'a> {
+    src: &'a [u8],
+    pos: usize,
+}
+
+/// Attribute as produced by the tokenizer: ranges into the builder's text buffer.
+struct TagToken {
+    name: Tag,
+    self_closing: bool,
+    attrs_start: usize,
+}
+
+#[inline]
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r')
+}
+
+impl<'a> Tokenizer<'a> {
+    fn run(&mut self, b: &mut Builder) {
+        let src = self.src;
+        while self.pos < src.len() {
+            // Text up to the next '<' (entities decoded on the way).
+            let rest = &src[self.pos..];
+            let lt = memchr(b'<', rest).map(|i| self.pos + i).unwrap_or(src.len());
+            if lt > self.pos {
+                b.text(&src[self.pos..lt], true);
+                self.pos = lt;
+                continue;
+            }
+            // At '<'.
+            let next = src.get(self.pos + 1).copied();
+            match next {
+                Some(c) if c.is_ascii_alphabetic() => {
+                    if let Some(tok) = self.start_tag(b) {
+                        let raw = b.start_tag(&tok);
+                        if let Some(mode) = raw {
+                            self.raw_text(b, tok.name, mode);
+                        }
+                    }
+                }
+                Some(b'/') => {
+                    match src.get(self.pos + 2).copied() {
+                        Some(c) if c.is_ascii_alphabetic() => {
+                            self.pos += 2;
+                            let name = self.tag_name();
+                            // Attributes on end tags are parsed and dropped.
+                            let mark = b.attrs.len();
+                            let tmp = b.text_buf.len();
+                            b.attr_mark = mark;
+                            self.attributes(b);
+                            b.attrs.truncate(mark);
+                            b.text_buf.truncate(tmp);
+                            b.end_tag(name);
+                        }
+                        Some(b'>') => self.pos += 3,
+                        None => {
+                            b.text(b"</", false);
+                            self.pos = src.len();
+                        }
+                        _ => {
+                            // Bogus comment up to '>'.
+                            self.pos += 2;
+                            self.bogus_comment(b);
+                        }
+                    }
+                }
+                Some(b'!') => {
+                    self.pos += 2;
+                    self.markup_declaration(b);
+                }
+                Some(b'?') => {
+                    self.pos += 1;
+                    self.bogus_comment(b);
+                }
+                _ => {
+                    b.text(b"<", false);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// Lower-cased tag name starting at `pos`, ending at whitespace, '/' or '>'.
+    fn tag_name(&mut self) -> Tag {
+        let src = self.src;
+        let start = self.pos;
+        while self.pos < src.len() && !is_ws(src[self.pos]) && src[self.pos] != b'/' && src[self.pos] != b'>' {
+            self.pos += 1;
+        }
+        let raw = &src[start..self.pos];
+        if raw.len() > 16 {
+            return Tag::Other;
+        }
+        let mut lower = [0u8; 16];
+        for (d, s) in lower.iter_mut().zip(raw) {
+            *d = s.to_ascii_lowercase();
+        }
+        Tag::from_lower(&lower[..raw.len()])
+    }
+
+    fn start_tag(&mut self, b: &mut Builder) -> Option<TagToken> {
+        self.pos += 1;
+        let name = self.tag_name();
+        let attrs_start = b.attrs.len();
+        b.attr_mark = attrs_start;
+        let self_closing = self.attributes(b);
+        Some(TagToken {
+            name,
+            self_closing,
+            attrs_start,
+        })
+    }
+
+    /// Parse attributes until '>' (consumed) or EOF; returns the self-closing flag.
+    fn attributes(&mut self, b: &mut Builder) -> bool {
+        let src = self.src;
+        let mut self_closing = false;
+        loop {
+            while self.pos < src.len() && is_ws(src[self.pos]) {
+                self.pos += 1;
+            }
+            if self.pos >= src.len() {
+                return self_closing;
+            }
+            match src[self.pos] {
+                b'>' => {
+                    self.pos += 1;
+                    return self_closing;
+                }
+                b'/' => {
+                    self.pos += 1;
+                    self_closing = src.get(self.pos) == Some(&b'>');
+                    continue;
+                }
+                _ => {}
+            }
+            self_closing = false;
+            // Attribute name: first char may be '=' (spec quirk).
+            let start = self.pos;
+            self.pos += 1;
+            while self.pos < src.len() && !is_ws(src[self.pos]) && !matches!(src[self.pos], b'/' | b'>' | b'=') {
+                self.pos += 1;
+            }
+            let name_start = b.text_buf.len();
+            b.text_buf.extend(src[start..self.pos].iter().map(|c| c.to_ascii_lowercase()));
+            let name_end = b.text_buf.len();
+            while self.pos < src.len() && is_ws(src[self.pos]) {
+                self.pos += 1;
+            }
+            let (vs, ve);
+            if src.get(self.pos) == Some(&b'=') {
+                self.pos += 1;
+                while self.pos < src.len() && is_ws(src[self.pos]) {
+                    self.pos += 1;
+                }
+                vs = b.text_buf.len();
+                match src.get(self.pos).copied() {
+                    Some(q @ (b'"' | b'\'')) => {
+                        self.pos += 1;
+                        let end = memchr(q, &src[self.pos..]).map(|i| self.pos + i).unwrap_or(src.len());
+                        decode_into(&src[self.pos..end], &mut b.text_buf, true);
+                        self.pos = (end + 1).min(src.len());
+                    }
+                    _ => {
+                        let s = self.pos;
+                        while self.pos < src.len() && !is_ws(src[self.pos]) && src[self.pos] != b'>' {
+                            self.pos += 1;
+                        }
+                        decode_into(&src[s..self.pos], &mut b.text_buf, true);
+                    }
+                }
+                ve = b.text_buf.len();
+            } else {
+                vs = b.text_buf.len();
+                ve = vs;
+            }
+            let name = &b.text_buf[name_start..name_end];
+            let dup = b.attrs[b.attr_mark..]
+                .iter()
+                .any(|a| b.text_buf[a.name.start as usize..a.name.end as usize] == *name);
+            if !dup {
+                b.attrs.push(Attr {
+                    name: name_start as u32..name_end as u32,
+                    value: vs as u32..ve as u32,
+                });
+            }
+        }
+    }
+
+    fn markup_declaration(&mut self, b: &mut Builder) {
+        let src = self.src;
+        let rest = &src[self.pos..];
+        if rest.starts_with(b"--") {
+            self.pos += 2;
+            let rest = &src[self.pos..];
+            // "<!-->" and "<!--->" are empty comments.
+            if rest.starts_with(b">") {
+                self.pos += 1;
+            } else if rest.starts_with(b"->") {
+                self.pos += 2;
+            } else {
+                let mut i = self.pos;
+                loop {
+                    match memchr(b'-', &src[i..]) {
+                        None => {
+                            self.pos = src.len();
+                            break;
+                        }
+                        Some(j) => {
+                            let k = i + j;
+                            if src[k..].starts_with(b"-->") {
+                                self.pos = k + 3;
+                                break;
+                            }
+                            if src[k..].starts_with(b"--!>") {
+                                self.pos = k + 4;
+                                break;
+                            }
+                            i = k + 1;
+                        }
+                    }
+                }
+            }
+            b.comment();
+        } else if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"doctype") {
+            let end = memchr(b'>', rest).map(|i| self.pos + i).unwrap_or(src.len());
+            b.doctype(&src[self.pos + 7..end]);
+            self.pos = (end + 1).min(src.len());
+        } else {
+            self.bogus_comment(b);
+        }
+    }
+
+    fn bogus_comment(&mut self, b: &mut Builder) {
+        let end = memchr(b'>', &self.src[self.pos..])
+            .map(|i| self.pos + i + 1)
+            .unwrap_or(self.src.len());
+        self.pos = end;
+        b.comment();
+    }
+
+    /// Content of a raw-text / RCDATA / plaintext element up to its end tag.
+    fn raw_text(&mut self, b: &mut Builder, tag: Tag, mode: RawMode) {
+        let src = self.src;
+        if mode == RawMode::Plaintext {
+            b.text(&src[self.pos..], false);
+            self.pos = src.len();
+            return;
+        }
+        let name: &[u8] = tag_name_bytes(tag);
+        let mut i = self.pos;
+        let end = loop {
+            match memchr(b'<', &src[i..]) {
+                None => break src.len(),
+                Some(j) => {
+                    let k = i + j;
+                    let after = k + 2 + name.len();
+                    if src.get(k + 1) == Some(&b'/')
+                        && after <= src.len()
+                        && src[k + 2..after].eq_ignore_ascii_case(name)
+                        && (after == src.len() || is_ws(src[after]) || matches!(src[after], b'/' | b'>'))
+                    {
+                        break k;
+                    }
+                    i = k + 1;
+                }
+            }
+        };
+        if end > self.pos {
+            b.text(&src[self.pos..end], mode == RawMode::Rcdata);
+        }
+        self.pos = end;
+        if end < src.len() {
+            self.pos = end + 2 + name.len();
+            let mark = b.attrs.len();
+            let tmp = b.text_buf.len();
+            b.attr_mark = mark;
+            self.attributes(b);
+            b.attrs.truncate(mark);
+            b.text_buf.truncate(tmp);
+            b.end_tag(tag);
+        }
+    }
+}
+
+fn tag_name_bytes(tag: Tag) -> &'static [u8] {
+    match tag {
+        Tag::Script => b"script",
+        Tag::Style => b"style",
+        Tag::Textarea => b"textarea",
+        Tag::Title => b"title",
+        Tag::Xmp => b"xmp",
+        Tag::Iframe => b"iframe",
+        Tag::Noembed => b"noembed",
+        Tag::Noframes => b"noframes",
+        _ => b"",
+    }
+}
+
+/// Windows-1252 remapping of numeric references 0x80..=0x9F.
+const C1_REMAP: [u32; 32] = [
+    0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D,
+    0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+    0x0153, 0x9D, 0x017E, 0x0178,
+];
+
+/// Append `raw` to `out`, decoding character references (`in_attr` applies the attribute rule for
+/// legacy references without `;`) and normalizing CR/CRLF to LF.
+pub(crate) fn decode_into(raw: &[u8], out: &mut Vec<u8>, in_attr: bool) {
+    let mut i = 0;
+    while i < raw.len() {
+        let Some(j) = memchr2(b'&', b'\r', &raw[i..]) else {
+            out.extend_from_slice(&raw[i..]);
+            return;
+        };
+        out.extend_from_slice(&raw[i..i + j]);
+        i += j;
+        if raw[i] == b'\r' {
+            out.push(b'\n');
+            i += 1;
+            if raw.get(i) == Some(&b'\n') {
+                i += 1;
+            }
+            continue;
+        }
+        // '&'
+        let rest = &raw[i + 1..];
+        if rest.first() == Some(&b'#') {
+            let (hex, digits_start) = match rest.get(1) {
+                Some(b'x') | Some(b'X') => (true, 2),
+                _ => (false, 1),
+            };
+            let mut k = digits_start;
+            let mut v: u32 = 0;
+            while k < rest.len() && (if hex { rest[k].is_ascii_hexdigit() } else { rest[k].is_ascii_digit() }) {
+                let d = (rest[k] as char).to_digit(16).unwrap_or(0);
+                v = v.saturating_mul(if hex { 16 } else { 10 }).saturating_add(d);
+                k += 1;
+            }
+            if k == digits_start {
+                out.push(b'&');
+                i += 1;
+                continue;
+            }
+            if rest.get(k) == Some(&b';') {
+                k += 1;
+            }
+            let cp = match v {
+                0 => 0xFFFD,
+                0x80..=0x9F => C1_REMAP[(v - 0x80) as usize],
+                0xD800..=0xDFFF => 0xFFFD,
+                v if v > 0x10FFFF => 0xFFFD,
+                v => v,
+            };
+            let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            i += 1 + k;
+            continue;
+        }
+        // Named reference: longest match among names that are a prefix of `rest`.
+        let mut n = 0;
+        while n < rest.len() && n < MAX_ENTITY_LEN && rest[n].is_ascii_alphanumeric() {
+            n += 1;
+        }
+        if n < rest.len() && n < MAX_ENTITY_LEN && rest[n] == b';' {
+            n += 1;
+        }
+        let mut matched = None;
+        let mut len = n;
+        while len > 0 {
+            if let Ok(idx) = ENTITIES.binary_search_by(|(name, _)| name.as_bytes().cmp(&rest[..len])) {
+                matched = Some(idx);
+                break;
+            }
+            len -= 1;
+        }
+        match matched {
+            Some(idx) => {
+                let (name, val) = ENTITIES[idx];
+                let no_semi = !name.ends_with(';');
+                let next = rest.get(len).copied();
+                if in_attr && no_semi && matches!(next, Some(c) if c == b'=' || c.is_ascii_alphanumeric()) {
+                    out.push(b'&');
+                    i += 1;
+                } else {
+                    out.extend_from_slice(val.as_bytes());
+                    i += 1 + len;
+                }
+            }
+            None => {
+                out.push(b'&');
+                i += 1;
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Tree builder
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RawMode {
+    Rawtext,
+    Rcdata,
+    Plaintext,
+}
+
+struct Builder {
+    dom: Dom,
+    text_buf: Vec<u8>,
+    attrs: Vec<Attr>,
+    attr_mark: usize,
+    stack: Vec<NodeId>,
+    html: NodeId,
+    head: NodeId,
+    body: NodeId,
+    /// Inside `<pre>`/`<listing>`/`<textarea>` start: drop one leading newline.
+    skip_newline: bool,
+    quirks: bool,
+    foreign_depth: usize,
+}
+
+fn is_special(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        Address | Applet | Area | Article | Aside | Base | Basefont | Bgsound | Blockquote | Body | Br | Button
+            | Caption | Center | Col | Colgroup | Dd | Details | Dir | Div | Dl | Dt | Embed | Fieldset | Figcaption
+            | Figure | Footer | Form | Frame | Frameset | H1 | H2 | H3 | H4 | H5 | H6 | Head | Header | Hgroup | Hr
+            | Html | Iframe | Img | Input | Keygen | Li | Link | Listing | Main | Marquee | Menu | Meta | Nav
+            | Noembed | Noframes | Noscript | Object | Ol | P | Param | Plaintext | Pre | Script | Search | Section
+            | Select | Source | Style | Summary | Table | Tbody | Td | Template | Textarea | Tfoot | Th | Thead
+            | Title | Tr | Track | Ul | Wbr | Xmp
+    )
+}
+
+fn is_void(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        Area | Base | Basefont | Bgsound | Br | Col | Embed | Frame | Hr | Img | Image | Input | Keygen | Link | Meta
+            | Param | Source | Track | Wbr
+    )
+}
+
+fn closes_p(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        Address | Article | Aside | Blockquote | Center | Details | Dialog | Dir | Div | Dl | Fieldset | Figcaption
+            | Figure | Footer | Header | Hgroup | Main | Menu | Nav | Ol | P | Search | Section | Summary | Ul | H1
+            | H2 | H3 | H4 | H5 | H6 | Pre | Listing | Form | Plaintext | Xmp | Li | Dd | Dt | Hr
+    )
+}
+
+fn is_heading(t: Tag) -> bool {
+    matches!(t, Tag::H1 | Tag::H2 | Tag::H3 | Tag::H4 | Tag::H5 | Tag::H6)
+}
+
+fn implied_end(t: Tag) -> bool {
+    use Tag::*;
+    matches!(t, Dd | Dt | Li | Optgroup | Option | P | Rb | Rp | Rt | Rtc)
+}
+
+fn head_only(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        Meta | Link | Title | Script | Style | Base | Basefont | Bgsound | Noscript | Template | Noframes
+    )
+}
+
+fn is_table_context(t: Tag) -> bool {
+    matches!(t, Tag::Table | Tag::Tbody | Tag::Thead | Tag::Tfoot | Tag::Tr)
+}
+
+fn is_table_part(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        Table | Tbody | Thead | Tfoot | Tr | Td | Th | Caption | Colgroup | Col | Script | Style | Template
+    )
+}
+
+#[derive(Clone, Copy)]
+enum Scope {
+    Default,
+    ListItem,
+    Button,
+    Table,
+}
+
+impl Builder {
+    fn new(len: usize) -> Builder {
+        Builder {
+            dom: Dom::with_capacity(len),
+            text_buf: Vec::with_capacity(len / 2 + 16),
+            attrs: Vec::with_capacity(len / 80 + 8),
+            attr_mark: 0,
+            stack: Vec::with_capacity(64),
+            html: NONE,
+            head: NONE,
+            body: NONE,
+            skip_newline: false,
+            quirks: true,
+            foreign_depth: 0,
+        }
+    }
+
+    fn finish(mut self) -> Dom {
+        self.ensure_body();
+        self.dom.text = self.text_buf;
+        self.dom.attrs = self.attrs;
+        self.dom.body = self.body;
+        self.dom
+    }
+
+    fn current(&self) -> NodeId {
+        *self.stack.last().unwrap_or(&0)
+    }
+
+    fn current_tag(&self) -> Option<Tag> {
+        self.stack.last().and_then(|&n| self.dom.tag(n))
+    }
+
+    fn ensure_html(&mut self) {
+        if self.html == NONE {
+            let h = self.dom.new_node(Kind::Element(Tag::Html), 0..0);
+            self.dom.append(0, h);
+            self.html = h;
+            self.stack.push(h);
+        }
+    }
+
+    fn ensure_head(&mut self) {
+        self.ensure_html();
+        if self.head == NONE {
+            let h = self.dom.new_node(Kind::Element(Tag::Head), 0..0);
+            self.dom.append(self.html, h);
+            self.head = h;
+        }
+    }
+
+    fn ensure_body(&mut self) {
+        self.ensure_head();
+        if self.body == NONE {
+            let b = self.dom.new_node(Kind::Element(Tag::Body), 0..0);
+            self.dom.append(self.html, b);
+            self.body = b;
+            self.stack.truncate(1);
+            self.stack.push(b);
+        }
+    }
+
+    /// Where new content goes: the current node, or before the table when foster parenting.
+    fn insert(&mut self, node: NodeId, foster_candidate: bool) {
+        let cur = self.current();
+        if foster_candidate && self.dom.tag(cur).is_some_and(is_table_context) {
+            // Foster parent: before the last table on the stack.
+            if let Some(&table) = self.stack.iter().rev().find(|&&n| self.dom.tag(n) == Some(Tag::Table)) {
+                if self.dom.node(table).parent != NONE {
+                    self.dom.insert_before(table, node);
+                    return;
+                }
+            }
+        }
+        self.dom.append(cur, node);
+    }
+
+    fn comment(&mut self) {
+        let c = self.dom.new_node(Kind::Comment, 0..0);
+        let parent = if self.body != NONE || self.html != NONE {
+            self.current()
+        } else {
+            0
+        };
+        self.dom.append(parent, c);
+    }
+
+    fn doctype(&mut self, body: &[u8]) {
+        if self.html != NONE {
+            return;
+        }
+        let s = String::from_utf8_lossy(body).to_ascii_lowercase();
+        let s = s.trim();
+        // No-quirks for `<!DOCTYPE html>` and the common strict/XHTML public identifiers.
+        self.quirks = !(s == "html"
+            || s.starts_with("html system")
+            || s.contains("//dtd xhtml 1.0 strict")
+            || s.contains("//dtd xhtml 1.0 transitional")
+            || s.contains("//dtd xhtml 1.1")
+            || s.contains("//dtd html 4.01//")
+            || (s.contains("//dtd html 4.01 transitional") && s.contains("http://"))
+            || (s.starts_with("html") && !s.contains("public")));
+    }
+
+    fn text(&mut self, raw: &[u8], decode: bool) {
+        let start = self.text_buf.len();
+        if decode {
+            decode_into(raw, &mut self.text_buf, false);
+        } else {
+            // CR normalization only.
+            if memchr(b'\r', raw).is_some() {
+                let mut tmp = Vec::with_capacity(raw.len());
+                decode_into_cr_only(raw, &mut tmp);
+                self.text_buf.extend_from_slice(&tmp);
+            } else {
+                self.text_buf.extend_from_slice(raw);
+            }
+        }
+        // NUL characters are dropped in body text.
+        if memchr(0, &self.text_buf[start..]).is_some() {
+            let mut w = start;
+            for r in start..self.text_buf.len() {
+                let c = self.text_buf[r];
+                if c != 0 {
+                    self.text_buf[w] = c;
+                    w += 1;
+                }
+            }
+            self.text_buf.truncate(w);
+        }
+        let mut s = start;
+        if self.skip_newline {
+            self.skip_newline = false;
+            if self.text_buf.get(s) == Some(&b'\n') {
+                s += 1;
+            }
+        }
+        let end = self.text_buf.len();
+        if s == end {
+            self.text_buf.truncate(start);
+            return;
+        }
+        let all_ws = self.text_buf[s..end].iter().all(|&c| is_ws(c));
+        if self.body == NONE && matches!(self.current_tag(), Some(Tag::Title | Tag::Script | Tag::Style | Tag::Noframes)) {
+            let t = self.dom.new_node(Kind::Text, s as u32..end as u32);
+            let cur = self.current();
+            self.dom.append(cur, t);
+            return;
+        }
+        if self.body == NONE {
+            if all_ws {
+                self.text_buf.truncate(start);
+                return;
+            }
+            // Non-whitespace text before <body>: leading whitespace is dropped, body is implied.
+            while s < end && is_ws(self.text_buf[s]) {
+                s += 1;
+            }
+            self.ensure_body();
+        }
+        let foster = !all_ws;
+        self.append_text(s as u32..end as u32, foster);
+    }
+
+    fn append_text(&mut self, range: std::ops::Range<u32>, foster: bool) {
+        let cur = self.current();
+        let fostering = foster && self.dom.tag(cur).is_some_and(is_table_context);
+        let target_last = if fostering {
+            // Last node before the table in its parent.
+            self.stack
+                .iter()
+                .rev()
+                .find(|&&n| self.dom.tag(n) == Some(Tag::Table))
+                .map(|&t| self.dom.node(t).prev)
+                .unwrap_or(NONE)
+        } else {
+            self.dom.node(cur).last_child
+        };
+        // Merge with an adjacent text node when the bytes are contiguous.
+        if target_last != NONE {
+            let n = &self.dom.nodes[target_last as usize];
+            if n.kind == Kind::Text && n.data.end == range.start {
+                self.dom.nodes[target_last as usize].data.end = range.end;
+                return;
+            }
+        }
+        let t = self.dom.new_node(Kind::Text, range);
+        self.insert(t, foster);
+    }
+
+    fn in_scope(&self, target: impl Fn(Tag) -> bool, scope: Scope) -> Option<usize> {
+        for (i, &n) in self.stack.iter().enumerate().rev().take(MAX_SCOPE_SEARCH) {
+            let Some(t) = self.dom.tag(n) else { continue };
+            if target(t) {
+                return Some(i);
+            }
+            let boundary = match scope {
+                Scope::Table => matches!(t, Tag::Html | Tag::Table | Tag::Template),
+                _ => {
+                    matches!(
+                        t,
+                        Tag::Applet
+                            | Tag::Caption
+                            | Tag::Html
+                            | Tag::Table
+                            | Tag::Td
+                            | Tag::Th
+                            | Tag::Marquee
+                            | Tag::Object
+                            | Tag::Template
+                    ) || (matches!(scope, Scope::ListItem) && matches!(t, Tag::Ol | Tag::Ul))
+                        || (matches!(scope, Scope::Button) && t == Tag::Button)
+                }
+            };
+            if boundary {
+                return None;
+            }
+        }
+        None
+    }
+
+    fn pop_to(&mut self, idx: usize) {
+        let keep = idx.max(1);
+        if self.stack.len() > keep {
+            self.stack.truncate(keep);
+        }
+        self.foreign_depth = self
+            .stack
+            .iter()
+            .filter(|&&n| matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
+            .count()
+            .min(self.foreign_depth);
+    }
+
+    fn generate_implied_end(&mut self, except: Option<Tag>) {
+        while let Some(t) = self.current_tag() {
+            if implied_end(t) && Some(t) != except && self.stack.len() > 2 {
+                self.stack.pop();
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn close_p_if_open(&mut self) {
+        if let Some(i) = self.in_scope(|t| t == Tag::P, Scope::Button) {
+            self.generate_implied_end(Some(Tag::P));
+            self.pop_to(i);
+        }
+    }
+
+    fn new_element(&mut self, tag: &TagToken) -> NodeId {
+        let start = tag.attrs_start as u32;
+        let end = self.attrs.len() as u32;
+        self.dom.new_node(Kind::Element(tag.name), start..end)
+    }
+
+    /// Handle a start tag; returns the raw-text mode when the tokenizer must switch.
+    fn start_tag(&mut self, tok: &TagToken) -> Option<RawMode> {
+        self.attr_mark = self.attrs.len();
+        let mut name = tok.name;
+        if name == Tag::Image {
+            name = Tag::Img;
+        }
+        self.skip_newline = false;
+        match name {
+            Tag::Html => {
+                self.attrs.truncate(tok.attrs_start);
+                self.ensure_html();
+                return None;
+            }
+            Tag::Head if self.body == NONE => {
+                self.ensure_head();
+                self.attrs.truncate(tok.attrs_start);
+                return None;
+            }
+            Tag::Head => {
+                self.attrs.truncate(tok.attrs_start);
+                return None;
+            }
+            Tag::Body => {
+                if self.body == NONE {
+                    self.ensure_head();
+                    let b = self.new_element(tok);
+                    self.dom.append(self.html, b);
+                    self.body = b;
+                    self.stack.truncate(1);
+                    self.stack.push(b);
+                } else {
+                    self.attrs.truncate(tok.attrs_start);
+                }
+                return None;
+            }
+            _ => {}
+        }
+        if self.body == NONE && head_only(name) {
+            // Goes into <head>.
+            self.ensure_head();
+            let e = self.new_element(tok);
+            self.dom.append(self.head, e);
+            return match name {
+                Tag::Title => {
+                    self.stack.push(e);
+                    Some(RawMode::Rcdata)
+                }
+                Tag::Script | Tag::Style | Tag::Noframes => {
+                    self.stack.push(e);
+                    Some(RawMode::Rawtext)
+                }
+                Tag::Noscript | Tag::Template => {
+                    // Treated as a normal container inside head (scripting off).
+                    self.stack.push(e);
+                    None
+                }
+                _ => None,
+            };
+        }
+        self.ensure_body();
+
+        if self.foreign_depth > 0 {
+            let e = self.new_element(tok);
+            self.insert(e, false);
+            if !tok.self_closing && !is_void(name) {
+                self.stack.push(e);
+            }
+            return None;
+        }
+
+        // Table structure.
+        match name {
+            Tag::Td | Tag::Th => {
+                if let Some(i) = self.in_scope(|t| matches!(t, Tag::Td | Tag::Th), Scope::Table) {
+                    self.generate_implied_end(None);
+                    self.pop_to(i);
+                }
+                if self.in_table_body_context() {
+                    if !matches!(self.current_tag(), Some(Tag::Tr)) {
+                        self.pop_to_table_part(&[Tag::Tbody, Tag::Thead, Tag::Tfoot, Tag::Table]);
+                        if matches!(self.current_tag(), Some(Tag::Table)) {
+                            self.implicit(Tag::Tbody);
+                        }
+                        self.implicit(Tag::Tr);
+                    }
+                } else if self.table_open() {
+                    // A cell directly in a table context that is not the current node: ignore structure.
+                } else {
+                    // Stray cell outside any table: parse error, ignored as in "in body".
+                    self.attrs.truncate(tok.attrs_start);
+                    return None;
+                }
+            }
+            Tag::Tr => {
+                if self.table_open() {
+                    if let Some(i) = self.in_scope(|t| t == Tag::Tr, Scope::Table) {
+                        self.pop_to(i);
+                    }
+                    if let Some(i) = self.in_scope(|t| matches!(t, Tag::Td | Tag::Th), Scope::Table) {
+                        self.pop_to(i);
+                    }
+                    self.pop_to_table_part(&[Tag::Tbody, Tag::Thead, Tag::Tfoot, Tag::Table]);
+                    if matches!(self.current_tag(), Some(Tag::Table)) {
+                        self.implicit(Tag::Tbody);
+                    }
+                } else {
+                    self.attrs.truncate(tok.attrs_start);
+                    return None;
+                }
+            }
+            Tag::Tbody | Tag::Thead | Tag::Tfoot | Tag::Caption | Tag::Colgroup => {
+                if self.table_open() {
+                    self.pop_to_table_part(&[Tag::Table]);
+                } else {
+                    self.attrs.truncate(tok.attrs_start);
+                    return None;
+                }
+            }
+            Tag::Col => {
+                if !self.table_open() {
+                    self.attrs.truncate(tok.attrs_start);
+                    return None;
+                }
+            }
+            Tag::Table => {
+                if !self.quirks {
+                    self.close_p_if_open();
+                }
+                if matches!(self.current_tag(), Some(t) if is_table_context(t)) {
+                    // Nested <table> directly in a table: closes the outer one.
+                    if let Some(i) = self.in_scope(|t| t == Tag::Table, Scope::Table) {
+                        self.pop_to(i);
+                    }
+                }
+            }
+            _ => {}
+        }
+
+        if closes_p(name) && name != Tag::Table {
+            self.close_p_if_open();
+        }
+        match name {
+            Tag::Li => {
+                self.close_list_item(|t| t == Tag::Li);
+            }
+            Tag::Dd | Tag::Dt => {
+                self.close_list_item(|t| matches!(t, Tag::Dd | Tag::Dt));
+            }
+            t if is_heading(t) => {
+                if self.current_tag().is_some_and(is_heading) {
+                    self.stack.pop();
+                }
+            }
+            Tag::A => {
+                // A nested <a> closes the open one.
+                if let Some(i) = self.in_scope(|t| t == Tag::A, Scope::Default) {
+                    self.pop_to(i);
+                }
+            }
+            Tag::Option => {
+                if self.current_tag() == Some(Tag::Option) {
+                    self.stack.pop();
+                }
+            }
+            Tag::Optgroup => {
+                if matches!(self.current_tag(), Some(Tag::Option)) {
+                    self.stack.pop();
+                }
+                if matches!(self.current_tag(), Some(Tag::Optgroup)) {
+                    self.stack.pop();
+                }
+            }
+            Tag::Nobr | Tag::Button => {
+                if let Some(i) = self.in_scope(|t| t == name, Scope::Default) {
+                    self.pop_to(i);
+                }
+            }
+            _ => {}
+        }
+
+        let foster = !is_table_part(name);
+        let e = self.new_element(tok);
+        self.insert(e, foster);
+        if is_void(name) {
+            return None;
+        }
+        if tok.self_closing && name == Tag::Other {
+            return None;
+        }
+        self.stack.push(e);
+        match name {
+            Tag::Svg | Tag::Math => {
+                if tok.self_closing {
+                    self.stack.pop();
+                } else {
+                    self.foreign_depth += 1;
+                }
+                None
+            }
+            Tag::Pre | Tag::Listing => {
+                self.skip_newline = true;
+                None
+            }
+            Tag::Textarea => {
+                self.skip_newline = true;
+                Some(RawMode::Rcdata)
+            }
+            Tag::Title => Some(RawMode::Rcdata),
+            Tag::Script | Tag::Style | Tag::Xmp | Tag::Iframe | Tag::Noembed | Tag::Noframes => Some(RawMode::Rawtext),
+            Tag::Plaintext => Some(RawMode::Plaintext),
+            _ => None,
+        }
+    }
+
+    fn table_open(&self) -> bool {
+        self.in_scope(|t| t == Tag::Table, Scope::Table).is_some()
+    }
+
+    fn in_table_body_context(&self) -> bool {
+        matches!(
+            self.current_tag(),
+            Some(Tag::Table | Tag::Tbody | Tag::Thead | Tag::Tfoot | Tag::Tr)
+        )
+    }
+
+    /// Pop until the current node is one of `tags` (or html).
+    fn pop_to_table_part(&mut self, tags: &[Tag]) {
+        while let Some(t) = self.current_tag() {
+            if tags.contains(&t) || t == Tag::Html || self.stack.len() <= 2 {
+                break;
+            }
+            self.stack.pop();
+        }
+    }
+
+    fn implicit(&mut self, tag: Tag) {
+        let start = self.attrs.len() as u32;
+        let e = self.dom.new_node(Kind::Element(tag), start..start);
+        let cur = self.current();
+        self.dom.append(cur, e);
+        self.stack.push(e);
+    }
+
+    fn close_list_item(&mut self, is_item: impl Fn(Tag) -> bool) {
+        for i in (0..self.stack.len()).rev().take(MAX_SCOPE_SEARCH) {
+            let Some(t) = self.dom.tag(self.stack[i]) else { continue };
+            if is_item(t) {
+                self.generate_implied_end(Some(t));
+                self.pop_to(i);
+                return;
+            }
+            if is_special(t) && !matches!(t, Tag::Address | Tag::Div | Tag::P) {
+                return;
+            }
+        }
+    }
+
+    fn end_tag(&mut self, tag: Tag) {
+        let tag = if tag == Tag::Image { Tag::Img } else { tag };
+        if self.body == NONE {
+            match tag {
+                Tag::Title | Tag::Script | Tag::Style | Tag::Noscript | Tag::Template | Tag::Noframes => {
+                    if let Some(i) = self.stack.iter().rposition(|&n| self.dom.tag(n) == Some(tag)) {
+                        self.pop_to(i);
+                    }
+                    return;
+                }
+                Tag::Head | Tag::Html | Tag::Body | Tag::Br => {
+                    if tag == Tag::Br {
+                        self.ensure_body();
+                        let start = self.attrs.len() as u32;
+                        let e = self.dom.new_node(Kind::Element(Tag::Br), start..start);
+                        self.insert(e, true);
+                    }
+                    return;
+                }
+                _ => return,
+            }
+        }
+        if self.foreign_depth > 0 {
+            if let Some(i) = self
+                .stack
+                .iter()
+                .rposition(|&n| self.dom.tag(n) == Some(tag) || matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
+            {
+                let closes_foreign = matches!(self.dom.tag(self.stack[i]), Some(Tag::Svg | Tag::Math));
+                if self.dom.tag(self.stack[i]) == Some(tag) {
+                    self.pop_to(i);
+                    if closes_foreign {
+                        self.foreign_depth = self.foreign_depth.saturating_sub(1);
+                    }
+                }
+            }
+            return;
+        }
+        match tag {
+            Tag::Body | Tag::Html | Tag::Head => {}
+            Tag::P => {
+                if let Some(i) = self.in_scope(|t| t == Tag::P, Scope::Button) {
+                    self.generate_implied_end(Some(Tag::P));
+                    self.pop_to(i);
+                } else {
+                    let start = self.attrs.len() as u32;
+                    let e = self.dom.new_node(Kind::Element(Tag::P), start..start);
+                    self.insert(e, true);
+                }
+            }
+            Tag::Br => {
+                let start = self.attrs.len() as u32;
+                let e = self.dom.new_node(Kind::Element(Tag::Br), start..start);
+                self.insert(e, true);
+            }
+            Tag::Li => {
+                if let Some(i) = self.in_scope(|t| t == Tag::Li, Scope::ListItem) {
+                    self.generate_implied_end(Some(Tag::Li));
+                    self.pop_to(i);
+                }
+            }
+            Tag::Dd | Tag::Dt => {
+                if let Some(i) = self.in_scope(|t| t == tag, Scope::Default) {
+                    self.generate_implied_end(Some(tag));
+                    self.pop_to(i);
+                }
+            }
+            t if is_heading(t) => {
+                if let Some(i) = self.in_scope(is_heading, Scope::Default) {
+                    self.generate_implied_end(None);
+                    self.pop_to(i);
+                }
+            }
+            Tag::Table => {
+                if let Some(i) = self.in_scope(|t| t == Tag::Table, Scope::Table) {
+                    self.pop_to(i);
+                }
+            }
+            Tag::Tbody | Tag::Thead | Tag::Tfoot | Tag::Tr | Tag::Td | Tag::Th | Tag::Caption | Tag::Colgroup => {
+                if let Some(i) = self.in_scope(|t| t == tag, Scope::Table) {
+                    self.generate_implied_end(None);
+                    self.pop_to(i);
+                }
+            }
+            Tag::Other => {
+                // Unknown element names all map to `Other`; close the nearest one unless a special
+                // element comes first.
+                self.any_other_end(|t| t == Tag::Other);
+            }
+            _ => {
+                if is_special(tag) {
+                    if let Some(i) = self.in_scope(|t| t == tag, Scope::Default) {
+                        self.generate_implied_end(Some(tag));
+                        self.pop_to(i);
+                    }
+                } else {
+                    self.any_other_end(|t| t == tag);
+                }
+            }
+        }
+    }
+
+    fn any_other_end(&mut self, is_target: impl Fn(Tag) -> bool) {
+        for i in (0..self.stack.len()).rev().take(MAX_SCOPE_SEARCH) {
+            let Some(t) = self.dom.tag(self.stack[i]) else { continue };
+            if is_target(t) {
+                if i >= 2 {
+                    self.pop_to(i);
+                }
+                return;
+            }
+            if is_special(t) {
+                return;
+            }
+        }
+    }
+}
+
+fn decode_into_cr_only(raw: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\r' {
+            out.push(b'\n');
+            if raw.get(i + 1) == Some(&b'\n') {
+                i += 1;
+            }
+        } else {
+            out.push(raw[i]);
+        }
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_text(html: &str) -> String {
+        let d = parse(html.as_bytes());
+        String::from_utf8(d.text_content(d.body)).unwrap()
+    }
+
+    #[test]
+    fn entities_and_implied_body() {
+        assert_eq!(body_text("a &amp; b &lt;c&gt; &#x41;&#66;&copy &notit; &unknown;"), "a & b <c> AB© ¬it; &unknown;");
+        assert_eq!(body_text("<title>T</title><p>x"), "x");
+    }
+
+    #[test]
+    fn raw_text_elements() {
+        assert_eq!(body_text("<p>a<script>if (a<b) x='</p>'</script>b"), "aif (a<b) x='</p>'b");
+    }
+
+    #[test]
+    fn p_closed_by_block_and_li_nesting() {
+        let d = parse(b"<p>a<div>b</div><ul><li>1<li>2</ul>");
+        let body = d.body;
+        let kids: Vec<_> = {
+            let mut v = vec![];
+            let mut c = d.node(body).first_child;
+            while c != NONE {
+                v.push(d.tag(c));
+                c = d.node(c).next;
+            }
+            v
+        };
+        assert_eq!(kids, vec![Some(Tag::P), Some(Tag::Div), Some(Tag::Ul)]);
+    }
+
+    #[test]
+    fn foster_parenting() {
+        assert_eq!(body_text("<table>x<tr><td>c</td></tr></table>"), "xc");
+        let d = parse(b"<table>x<tr><td>c</td></tr></table>");
+        let first = d.node(d.body).first_child;
+        assert_eq!(d.node(first).kind, Kind::Text);
+    }
+
+    #[test]
+    fn deep_nesting_is_fine() {
+        let html = "<div>".repeat(100_000) + "x" + &"</div>".repeat(100_000);
+        assert_eq!(body_text(&html), "x");
+    }
+}

@@ -1,0 +1,454 @@
+//! Rule-based main-content classification of DOM nodes, reproducing the behaviour of resiliparse
+//! 0.14.x `extract_plain_text(main_content=True)` (Apache-2.0, chatnoir-eu/chatnoir-resiliparse):
+//! tag rules (footers, navigation, asides, link-cluster lists), `rel`/`itemprop`/ARIA attributes,
+//! and class/ID patterns for headers, footers, navigation, sidebars, ads, social widgets, modals, …
+//!
+//! The class/ID patterns are matched case-insensitively anywhere in the attribute (search semantics),
+//! with `\s` meaning ASCII whitespace, as in RE2.
+
+use super::dom::{Dom, Kind, NodeId, Tag, NONE};
+use regex::bytes::Regex;
+use std::sync::OnceLock;
+
+/// Compiled class/ID patterns.
+pub(crate) struct Patterns {
+    article: Regex,
+    nav: Regex,
+    recommended: Regex,
+    landmark_id: Regex,
+    header: Regex,
+    footer: Regex,
+    post_meta: Regex,
+    sidebar: Regex,
+    search: Regex,
+    skip_link: Regex,
+    display_cls: Regex,
+    display_css: Regex,
+    modal: Regex,
+    gallery: Regex,
+    signin: Regex,
+    ads: Regex,
+    social: Regex,
+    comments: Regex,
+    logo: Regex,
+    print: Regex,
+}
+
+fn re(p: &str) -> Regex {
+    // `\s` in the patterns below means RE2's ASCII whitespace class.
+    let p = p.replace(r"\s", r"[\t\n\x0C\r ]");
+    Regex::new(&format!("(?i-u){p}")).expect("valid built-in pattern")
+}
+
+pub(crate) fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| Patterns {
+        article: re(r"(?:^|[\s_-])(?:article|entry|post|story|single[_-]?post|main[_-]content)(?:content|body|text|page)?(?:$|[\s_-])"),
+        nav: re(r"(?:^|\s)(?:(?:l|m|wp|main|site|page|sub|article|global|sticky|main)[_-]*)?(?:nav(?:igation)?|menu(?:[_-]item)?|drop[_-]?down|bread[_-]?crumbs?)|(?:links?[_-]?(?:bar|box|list|container|section|wrapp(?:er))?)(?:$|[\s_-])"),
+        recommended: re(r"(?:^|[\s_-])(?:trends|trending|recommended|featured|popular|editors?[_-]picks|related|read-next|(?:related|more|other)[_-]?(?:links|articles|posts|guides|stories))(?:$|[\s_-])"),
+        landmark_id: re(r"^(?:(?:l|wp|global|page|site|full|sticky)[_-]*)?(?:(?:head|foot)(?:er)?|right)$"),
+        header: re(r"(?:^|\s)(?:l|m|wp|global|page|site|full|sticky)[_-]*header(?:[_-]?wrap(?:per)?|bar)?(?:$|\s)"),
+        footer: re(r"(?:^|[\s_-])(?:global|page|site|copyright)?(?:footer|copyright|cookie|consent|legal|fcontainer)(?:$|[\s_-])"),
+        post_meta: re(r"(?:^|[\s_-])(?:(?:post|entry|article(?:page)?|content|story|section)[_-]*(?:text[_-]*)?(?:footer|teaser|meta(?:[_-]?data)?|subline|sidebar|author(?:name)?|published|timestamp|date|posted[_-]?on|info|labels?|tags?|keywords|category)|by[_-]?line|date[_-]?line|author-date|submitted(?:-by)?)|meta[_-]?data(?:$|[\s_-])"),
+        sidebar: re(r"(?:^|\s)(?:(?:l|wp|right|left|global|sticky)[_-]*)?(?:(?:side|sticky)[_-]?(?:bars?|box)|one-third)(?:$|[\s_-])"),
+        search: re(r"(?:^|[\s_-])search(?:[_-]?(?:bar|facility|box))?(?:$|\s)"),
+        skip_link: re(r"(?:^|\s)(?:link[_-]?)?(?:skip(?:[_-]?(?:to|link))?|scroll[_-]?(?:up|down)|next|prev(?:ious)?|permalink|pagination)(?:$|\s|[_-]?(?:post|article))"),
+        display_cls: re(r"(?:^|\s)(?:is[_-])?(?:display-none|hidden|invisible|collapsed|h-0|nocontent|expandable)(?:-xs|-sm|-lg|-2?xl)?(?:$|\s)"),
+        display_css: re(r"(?:^|;\s*)(?:display\s?:\s?none|visibility\s?:\s?hidden)(?:$|\s?;)"),
+        modal: re(r"(?:^|\s)(?:wp-|p-|-l)?(?:modal|popup|lightbox)(?:[_-]*(?:window|pane|box))?(?:$|[\s_-])"),
+        gallery: re(r"(?:^|[\s_-])(?:gallery|carousel)(?:$|[\s_-])"),
+        signin: re(r"(?:^|[\s_-])(?:(?:log[_-]?in|sign[_-]?(?:in|up)|account)|user[_-](?:info|profile|settings|actions))(?:$|[\s_-])"),
+        ads: re(r"(?:^|\s)(?:(?:google|wide)[_-]?ads?|ad(?:vert|vertise(?:ment|link)?|$|_[a-f0-9]+)|sponsor(?:ed)?|promoted|paid|(?:wide)?banner|donate)(?:$|[\s_-])"),
+        social: re(r"(?:^|\s|__|--|mobile-|desktop-|l-|m-|c-)(?:social(?:media|search)?|share(?:daddy)?|syndication|newsletter|sharing|follow|email|likes?|(?:give[_-]?)?feedback|(?:brand[_-])?engagement|facebook|twitter|subscribe|wa|jp|aptf-follow)(?:[_-]?(?:post|links?|section|icons?|btn|buttons?|target))?(?:$|[\s_-])"),
+        comments: re(r"(?:^|[\s_-])(?:(?:article|user|post)[_-]*)?(?:(?:no[_-]?)?comments?|comment[_-]?list|reply)(?:$|[\s_-])"),
+        logo: re(r"(?:brand(?:ing)?[_-]*)?logo(?:$|\s)"),
+        print: re(r"(?:^|\s)print[_-]"),
+    })
+}
+
+#[inline]
+fn m(r: &Regex, s: &[u8]) -> bool {
+    !s.is_empty() && r.is_match(s)
+}
+
+const BLACKLIST_ROLES: &[&[u8]] = &[
+    b"alert",
+    b"banner",
+    b"checkbox",
+    b"comment",
+    b"complementary",
+    b"contentinfo",
+    b"dialog",
+    b"img",
+    b"menu",
+    b"menubar",
+    b"menuitem",
+    b"navigation",
+    b"presentation",
+    b"radio",
+    b"search",
+    b"searchbox",
+    b"separator",
+    b"tab",
+    b"toolbar",
+    b"tooltip",
+];
+
+/// Elements that start a block (resiliparse's block-element list).
+pub(crate) fn is_block(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        Address
+            | Article
+            | Aside
+            | Blockquote
+            | Br
+            | Center
+            | Details
+            | Dd
+            | Dt
+            | Div
+            | Dl
+            | Fieldset
+            | Figcaption
+            | Figure
+            | Footer
+            | Form
+            | H1
+            | H2
+            | H3
+            | H4
+            | H5
+            | H6
+            | Header
+            | Hgroup
+            | Hr
+            | Li
+            | Main
+            | Nav
+            | Ol
+            | P
+            | Pre
+            | Section
+            | Table
+            | Tr
+            | Ul
+    )
+}
+
+#[inline]
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// Length summary of whitespace-collapsed text, composable over concatenation.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Collapsed {
+    len: usize,
+    starts_ws: bool,
+    ends_ws: bool,
+}
+
+impl Collapsed {
+    fn of(s: &[u8]) -> Collapsed {
+        if s.is_empty() {
+            return Collapsed::default();
+        }
+        let mut len = 0;
+        let mut prev_ws = false;
+        for &c in s {
+            let ws = is_space(c);
+            if !ws || !prev_ws {
+                len += 1;
+            }
+            prev_ws = ws;
+        }
+        Collapsed {
+            len,
+            starts_ws: is_space(s[0]),
+            ends_ws: is_space(s[s.len() - 1]),
+        }
+    }
+
+    fn concat(self, b: Collapsed) -> Collapsed {
+        if self.len == 0 {
+            return b;
+        }
+        if b.len == 0 {
+            return self;
+        }
+        Collapsed {
+            len: self.len + b.len - usize::from(self.ends_ws && b.starts_ws),
+            starts_ws: self.starts_ws,
+            ends_ws: b.ends_ws,
+        }
+    }
+}
+
+/// Per-node text statistics for link-cluster detection, computed once per document in O(n).
+pub(crate) struct LinkStats {
+    text: Vec<Collapsed>,
+    links: Vec<usize>,
+}
+
+impl LinkStats {
+    /// Compute for every node below `root` (inclusive), iteratively in post-order.
+    pub(crate) fn compute(dom: &Dom, root: NodeId) -> LinkStats {
+        let n = dom.nodes.len();
+        let mut text = vec![Collapsed::default(); n];
+        let mut links = vec![0usize; n];
+        // Iterative post-order: descend to first children; when leaving a node, fold it into its parent.
+        let mut cur = root;
+        'outer: loop {
+            let node = dom.node(cur);
+            if node.first_child != NONE {
+                cur = node.first_child;
+                continue;
+            }
+            loop {
+                // Leaving `cur`.
+                if dom.node(cur).kind == Kind::Text {
+                    text[cur as usize] = Collapsed::of(dom.text_of(cur));
+                }
+                if cur == root {
+                    break 'outer;
+                }
+                let parent = dom.node(cur).parent;
+                let t = text[cur as usize];
+                text[parent as usize] = text[parent as usize].concat(t);
+                let own = if dom.tag(cur) == Some(Tag::A) { t.len } else { 0 };
+                links[parent as usize] += links[cur as usize] + own;
+                let next = dom.node(cur).next;
+                if next != NONE {
+                    cur = next;
+                    continue 'outer;
+                }
+                cur = parent;
+            }
+        }
+        LinkStats { text, links }
+    }
+
+    /// Whether links make up more than `max_ratio` of the element's collapsed text (skipped when the
+    /// text is longer than `max_len`, 0 = no limit).
+    fn is_link_cluster(&self, id: NodeId, max_ratio: f64, max_len: usize) -> bool {
+        let len = self.text[id as usize].len;
+        if max_len > 0 && len > max_len {
+            return false;
+        }
+        let links = self.links[id as usize];
+        links > 0 && (len == 0 || links as f64 / len as f64 > max_ratio)
+    }
+}
+
+/// Whether a text node holds only a pilcrow or a single private-use-area character (icon fonts).
+pub(crate) fn is_unprintable_pua(text: &[u8]) -> bool {
+    let mut s = text;
+    while let [c, rest @ ..] = s {
+        if is_space(*c) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., c] = s {
+        if is_space(*c) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    if s.len() > 3 {
+        return false;
+    }
+    if s == "\u{b6}".as_bytes() {
+        return true;
+    }
+    if s.len() == 3 {
+        let cp = u32::from(s[0]) | (u32::from(s[1]) << 8) | (u32::from(s[2]) << 16);
+        return (0x8080ee..=0xbfa3ef).contains(&cp);
+    }
+    false
+}
+
+/// The main-content decision for one node at `body_depth` below `<body>`.
+pub(crate) fn is_main_content(dom: &Dom, stats: &LinkStats, id: NodeId, body_depth: usize, allow_comments: bool) -> bool {
+    let tag = match dom.node(id).kind {
+        Kind::Text => return !is_unprintable_pua(dom.text_of(id)),
+        Kind::Element(t) => t,
+        _ => return true,
+    };
+
+    // Section 1: tag names.
+    match tag {
+        Tag::Body | Tag::Main | Tag::H1 => return true,
+        Tag::Footer => {
+            if body_depth < 3 || stats.is_link_cluster(id, 0.2, 0) {
+                return false;
+            }
+            // A footer is kept unless it is the (recursive) last element of a direct body child.
+            let mut p = id;
+            loop {
+                let n = dom.node(p);
+                if n.parent == NONE || dom.tag(n.parent) == Some(Tag::Body) {
+                    return false;
+                }
+                let mut next = n.next;
+                if next != NONE && dom.node(next).kind == Kind::Text {
+                    p = next;
+                    next = dom.node(p).next;
+                }
+                if next != NONE {
+                    return true;
+                }
+                p = dom.node(p).parent;
+                if p == NONE {
+                    return false;
+                }
+            }
+        }
+        Tag::Ul => {
+            if body_depth < 4 || stats.is_link_cluster(id, 0.2, 0) {
+                return false;
+            }
+        }
+        Tag::Article => {
+            if body_depth > 2 && stats.is_link_cluster(id, 0.2, 500) {
+                return false;
+            }
+        }
+        Tag::Nav | Tag::Aside | Tag::Audio | Tag::Video | Tag::Time => return false,
+        _ => {}
+    }
+
+    if !dom.has_attrs(id) {
+        if tag == Tag::Div {
+            return body_depth <= 5 || !stats.is_link_cluster(id, 0.6, 800);
+        }
+        return true;
+    }
+
+    // Section 2: rel and ARIA attributes.
+    if dom.attr(id, b"hidden").is_some() {
+        return false;
+    }
+    let rel = dom.attr_or_empty(id, b"rel");
+    if matches!(rel, b"author" | b"icon" | b"search" | b"prev" | b"next" | b"tag") {
+        return false;
+    }
+    if matches!(dom.attr_or_empty(id, b"itemprop"), b"datePublished" | b"author" | b"url") {
+        return false;
+    }
+    if dom.attr_or_empty(id, b"aria-hidden") == b"true" {
+        return false;
+    }
+    if dom.attr_or_empty(id, b"aria-expanded") == b"false" {
+        return false;
+    }
+
+    // Section 3: class and ID.
+    let cls = dom.attr_or_empty(id, b"class");
+    let idv = dom.attr_or_empty(id, b"id");
+    if cls.is_empty() && idv.is_empty() {
+        if tag == Tag::Div {
+            return body_depth <= 5 || !stats.is_link_cluster(id, 0.6, 800);
+        }
+        return true;
+    }
+    let mut both = Vec::with_capacity(cls.len() + idv.len() + 1);
+    both.extend_from_slice(cls);
+    if !cls.is_empty() {
+        both.push(b' ');
+    }
+    both.extend_from_slice(idv);
+    let both = &both[..];
+    let p = patterns();
+
+    if m(&p.display_cls, cls) || m(&p.display_css, dom.attr_or_empty(id, b"style")) {
+        return false;
+    }
+    if matches!(tag, Tag::A | Tag::Div | Tag::Li) && m(&p.skip_link, both) {
+        return false;
+    }
+    if body_depth > 2 && (m(&p.signin, cls) || m(&p.post_meta, cls) || m(&p.social, cls)) {
+        return false;
+    }
+    if m(&p.logo, both) {
+        return false;
+    }
+    if m(&p.ads, both)
+        || dom.attr(id, b"data-ad").is_some()
+        || dom.attr(id, b"data-advertisement").is_some()
+        || dom.attr(id, b"data-text-ad").is_some()
+    {
+        return false;
+    }
+
+    // Section 4: block elements (and table cells) only.
+    if !is_block(tag) && tag != Tag::Td {
+        return true;
+    }
+    // resiliparse compares the `rel` attribute here (not `role`); reproduced as is.
+    if rel == b"main" {
+        return true;
+    }
+    let role = dom.attr_or_empty(id, b"role");
+    if !role.is_empty() && BLACKLIST_ROLES.contains(&role) {
+        return false;
+    }
+    if m(&p.article, both) {
+        return true;
+    }
+    if m(&p.landmark_id, idv) {
+        return false;
+    }
+    if m(&p.header, both) || m(&p.footer, both) || m(&p.nav, both) || m(&p.recommended, both) {
+        return false;
+    }
+    if !allow_comments && m(&p.comments, both) {
+        return false;
+    }
+    if m(&p.search, both) || m(&p.sidebar, both) || m(&p.modal, both) || m(&p.gallery, both) || m(&p.print, both) {
+        return false;
+    }
+    if body_depth > 2 && tag == Tag::Div && stats.is_link_cluster(id, 0.6, 1500) {
+        return false;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapsed_lengths_compose() {
+        for (a, b) in [("a  b ", " c"), ("", "x"), ("  ", "  "), ("x\n", "\ny z")] {
+            let whole = Collapsed::of(format!("{a}{b}").as_bytes());
+            let parts = Collapsed::of(a.as_bytes()).concat(Collapsed::of(b.as_bytes()));
+            assert_eq!(whole.len, parts.len, "{a:?} + {b:?}");
+        }
+    }
+
+    #[test]
+    fn pua_detection() {
+        assert!(is_unprintable_pua(" \u{e001} ".as_bytes()));
+        assert!(is_unprintable_pua("\u{b6}".as_bytes()));
+        assert!(!is_unprintable_pua("abc".as_bytes()));
+        // resiliparse's byte-range test also catches some non-PUA 3-byte characters such as `€`.
+        assert!(is_unprintable_pua("\u{20ac}".as_bytes()));
+        assert!(is_unprintable_pua("\u{4e2d}".as_bytes()));
+        assert!(!is_unprintable_pua("\u{e9}".as_bytes()));
+    }
+
+    #[test]
+    fn patterns_compile_and_match() {
+        let p = patterns();
+        assert!(p.nav.is_match(b"main-nav"));
+        assert!(p.footer.is_match(b"site-footer"));
+        assert!(p.ads.is_match(b"ad"));
+        assert!(!p.ads.is_match(b"header"));
+        assert!(p.display_css.is_match(b"display: none"));
+    }
+}
