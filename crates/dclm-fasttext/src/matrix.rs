@@ -1,0 +1,323 @@
+//! fastText's matrices: dense (owned, or read in place from a memory-mapped model file) and
+//! product-quantized (`QuantMatrix` + `ProductQuantizer`), with the exact float operation order of C++.
+
+use std::sync::Arc;
+
+use crate::reader::Reader;
+use crate::FastTextError;
+
+/// Backing store of a dense matrix.
+#[derive(Debug)]
+pub(crate) enum Floats {
+    /// Owned, e.g. produced by training.
+    Owned(Vec<f32>),
+    /// Little-endian f32 values at `offset` in a memory-mapped model file (no copy, no alignment needed).
+    Mapped { map: Arc<memmap2::Mmap>, offset: usize },
+}
+
+/// A dense row-major `rows × cols` f32 matrix.
+#[derive(Debug)]
+pub(crate) struct DenseMatrix {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Floats,
+}
+
+#[inline]
+fn le_f32(c: &[u8]) -> f32 {
+    f32::from_le_bytes([c[0], c[1], c[2], c[3]])
+}
+
+impl DenseMatrix {
+    pub(crate) fn owned(rows: usize, cols: usize, data: Vec<f32>) -> Self {
+        debug_assert_eq!(data.len(), rows * cols);
+        DenseMatrix {
+            rows,
+            cols,
+            data: Floats::Owned(data),
+        }
+    }
+
+    #[inline]
+    fn row_bytes<'m>(&self, map: &'m memmap2::Mmap, offset: usize, i: usize) -> &'m [u8] {
+        let start = offset + i * self.cols * 4;
+        &map[start..start + self.cols * 4]
+    }
+
+    /// `x += row(i)`, element by element.
+    #[inline]
+    pub(crate) fn add_row_to(&self, x: &mut [f32], i: usize) {
+        match &self.data {
+            Floats::Owned(v) => {
+                let row = &v[i * self.cols..(i + 1) * self.cols];
+                for (a, b) in x.iter_mut().zip(row) {
+                    *a += *b;
+                }
+            }
+            Floats::Mapped { map, offset } => {
+                for (a, c) in x.iter_mut().zip(self.row_bytes(map, *offset, i).chunks_exact(4)) {
+                    *a += le_f32(c);
+                }
+            }
+        }
+    }
+
+    /// `sum_j row(i)[j] * v[j]`, accumulated left to right in f32 as `DenseMatrix::dotRow`.
+    #[inline]
+    pub(crate) fn dot_row(&self, v: &[f32], i: usize) -> f32 {
+        let mut d = 0.0f32;
+        match &self.data {
+            Floats::Owned(m) => {
+                for (a, b) in m[i * self.cols..(i + 1) * self.cols].iter().zip(v) {
+                    d += *a * *b;
+                }
+            }
+            Floats::Mapped { map, offset } => {
+                for (c, b) in self.row_bytes(map, *offset, i).chunks_exact(4).zip(v) {
+                    d += le_f32(c) * *b;
+                }
+            }
+        }
+        d
+    }
+
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.rows as i64).to_le_bytes());
+        out.extend_from_slice(&(self.cols as i64).to_le_bytes());
+        match &self.data {
+            Floats::Owned(v) => {
+                out.reserve(v.len() * 4);
+                for x in v {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+            Floats::Mapped { map, offset } => {
+                out.extend_from_slice(&map[*offset..*offset + self.rows * self.cols * 4]);
+            }
+        }
+    }
+}
+
+/// Product quantizer with 256 centroids per sub-quantizer.
+#[derive(Debug)]
+pub(crate) struct ProductQuantizer {
+    nsubq: usize,
+    dsub: usize,
+    lastdsub: usize,
+    centroids: Vec<f32>,
+}
+
+const KSUB: usize = 256;
+
+impl ProductQuantizer {
+    fn load(r: &mut Reader<'_>, what: &str) -> Result<Self, FastTextError> {
+        let at = r.pos();
+        let dim = r.i32(&format!("{what} quantizer dim"))?;
+        let nsubq = r.i32(&format!("{what} quantizer nsubq"))?;
+        let dsub = r.i32(&format!("{what} quantizer dsub"))?;
+        let lastdsub = r.i32(&format!("{what} quantizer lastdsub"))?;
+        let ok = dim > 0
+            && nsubq > 0
+            && dsub > 0
+            && lastdsub > 0
+            && lastdsub <= dsub
+            && i64::from(dsub) * i64::from(nsubq - 1) + i64::from(lastdsub) == i64::from(dim);
+        if !ok {
+            return Err(r.invalid(
+                at,
+                format!(
+                    "{what} quantizer shape inconsistent: dim {dim}, nsubq {nsubq}, dsub {dsub}, lastdsub {lastdsub}"
+                ),
+            ));
+        }
+        let centroids = r.f32s(dim as u64 * KSUB as u64, &format!("{what} quantizer centroids"))?;
+        Ok(ProductQuantizer {
+            nsubq: nsubq as usize,
+            dsub: dsub as usize,
+            lastdsub: lastdsub as usize,
+            centroids,
+        })
+    }
+
+    fn dim(&self) -> usize {
+        self.dsub * (self.nsubq - 1) + self.lastdsub
+    }
+
+    #[inline]
+    fn centroid(&self, m: usize, i: u8) -> &[f32] {
+        if m == self.nsubq - 1 {
+            let s = m * KSUB * self.dsub + i as usize * self.lastdsub;
+            &self.centroids[s..s + self.lastdsub]
+        } else {
+            let s = (m * KSUB + i as usize) * self.dsub;
+            &self.centroids[s..s + self.dsub]
+        }
+    }
+
+    #[inline]
+    fn mulcode(&self, x: &[f32], code: &[u8], alpha: f32) -> f32 {
+        let mut res = 0.0f32;
+        for m in 0..self.nsubq {
+            let c = self.centroid(m, code[m]);
+            let xs = &x[m * self.dsub..m * self.dsub + c.len()];
+            for (a, b) in xs.iter().zip(c) {
+                res += *a * *b;
+            }
+        }
+        res * alpha
+    }
+
+    #[inline]
+    fn addcode(&self, x: &mut [f32], code: &[u8], alpha: f32) {
+        for m in 0..self.nsubq {
+            let c = self.centroid(m, code[m]);
+            let xs = &mut x[m * self.dsub..m * self.dsub + c.len()];
+            for (a, b) in xs.iter_mut().zip(c) {
+                *a += alpha * *b;
+            }
+        }
+    }
+}
+
+/// Product-quantized matrix (`QuantMatrix`), optionally with quantized row norms.
+#[derive(Debug)]
+pub(crate) struct QuantMatrix {
+    pub rows: usize,
+    pub cols: usize,
+    codes: Vec<u8>,
+    pq: ProductQuantizer,
+    norm: Option<(Vec<u8>, ProductQuantizer)>,
+}
+
+impl QuantMatrix {
+    fn load(r: &mut Reader<'_>, what: &str) -> Result<Self, FastTextError> {
+        let qnorm = r.bool(&format!("{what} qnorm flag"))?;
+        let at = r.pos();
+        let m = r.i64(&format!("{what} rows"))?;
+        let n = r.i64(&format!("{what} cols"))?;
+        let codesize = r.i32(&format!("{what} code size"))?;
+        if m < 0 || n <= 0 || codesize < 0 {
+            return Err(r.invalid(at, format!("{what}: bad shape {m} x {n}, code size {codesize}")));
+        }
+        let codes = r.take(codesize as u64, &format!("{what} codes"))?.to_vec();
+        let pq = ProductQuantizer::load(r, what)?;
+        if pq.dim() as i64 != n || pq.nsubq as i64 * m != i64::from(codesize) {
+            return Err(r.invalid(
+                at,
+                format!(
+                    "{what}: quantizer dim {} / {} sub-quantizers do not fit a {m} x {n} matrix with code size {codesize}",
+                    pq.dim(),
+                    pq.nsubq
+                ),
+            ));
+        }
+        let norm = if qnorm {
+            let nc = r.take(m as u64, &format!("{what} norm codes"))?.to_vec();
+            let nat = r.pos();
+            let npq = ProductQuantizer::load(r, &format!("{what} norm"))?;
+            if npq.dim() != 1 {
+                return Err(r.invalid(nat, format!("{what}: norm quantizer has dim {}, expected 1", npq.dim())));
+            }
+            Some((nc, npq))
+        } else {
+            None
+        };
+        Ok(QuantMatrix {
+            rows: m as usize,
+            cols: n as usize,
+            codes,
+            pq,
+            norm,
+        })
+    }
+
+    #[inline]
+    fn norm(&self, i: usize) -> f32 {
+        match &self.norm {
+            Some((codes, npq)) => npq.centroid(0, codes[i])[0],
+            None => 1.0,
+        }
+    }
+
+    #[inline]
+    fn code(&self, i: usize) -> &[u8] {
+        &self.codes[i * self.pq.nsubq..(i + 1) * self.pq.nsubq]
+    }
+}
+
+/// Either kind of matrix.
+#[derive(Debug)]
+pub(crate) enum Matrix {
+    Dense(DenseMatrix),
+    Quant(QuantMatrix),
+}
+
+impl Matrix {
+    pub(crate) fn rows(&self) -> usize {
+        match self {
+            Matrix::Dense(d) => d.rows,
+            Matrix::Quant(q) => q.rows,
+        }
+    }
+
+    pub(crate) fn cols(&self) -> usize {
+        match self {
+            Matrix::Dense(d) => d.cols,
+            Matrix::Quant(q) => q.cols,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn add_row_to(&self, x: &mut [f32], i: usize) {
+        match self {
+            Matrix::Dense(d) => d.add_row_to(x, i),
+            Matrix::Quant(q) => q.pq.addcode(x, q.code(i), q.norm(i)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn dot_row(&self, v: &[f32], i: usize) -> f32 {
+        match self {
+            Matrix::Dense(d) => d.dot_row(v, i),
+            Matrix::Quant(q) => q.pq.mulcode(v, q.code(i), q.norm(i)),
+        }
+    }
+
+    /// Reads a matrix: quantized if `quant`, else dense. Dense data of a mapped file stays in the map.
+    pub(crate) fn load(
+        r: &mut Reader<'_>,
+        quant: bool,
+        map: Option<&Arc<memmap2::Mmap>>,
+        what: &str,
+    ) -> Result<Matrix, FastTextError> {
+        if quant {
+            return Ok(Matrix::Quant(QuantMatrix::load(r, what)?));
+        }
+        let at = r.pos();
+        let m = r.i64(&format!("{what} rows"))?;
+        let n = r.i64(&format!("{what} cols"))?;
+        if m < 0 || n <= 0 {
+            return Err(r.invalid(at, format!("{what}: bad shape {m} x {n}")));
+        }
+        let bytes = (m as u64).checked_mul(n as u64).and_then(|x| x.checked_mul(4));
+        let Some(bytes) = bytes else {
+            return Err(r.invalid(at, format!("{what}: shape {m} x {n} overflows")));
+        };
+        let offset = r.pos();
+        let data = match map {
+            Some(map) => {
+                r.take(bytes, &format!("{what} data ({m} x {n} f32)"))?;
+                Floats::Mapped {
+                    map: Arc::clone(map),
+                    offset,
+                }
+            }
+            None => Floats::Owned(r.f32s(bytes / 4, &format!("{what} data ({m} x {n} f32)"))?),
+        };
+        Ok(Matrix::Dense(DenseMatrix {
+            rows: m as usize,
+            cols: n as usize,
+            data,
+        }))
+    }
+}
