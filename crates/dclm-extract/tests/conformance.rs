@@ -148,3 +148,58 @@ fn conformance_with_resiliparse() {
     assert!(main14.exact_rate() >= 0.50, "main-content exact rate {:.3} < 0.50", main14.exact_rate());
     assert!(plain14.mean() >= 0.97, "no-boilerplate mean line-F1 {:.4} < 0.97", plain14.mean());
 }
+
+#[test]
+fn run_over_shared_warcs_writes_dclm_pool_jsonl() {
+    let Some(jsonl) = dclm_core::testdata::shared("conformance/extract/extract.jsonl", "run_over_shared_warcs") else {
+        return;
+    };
+    let Some(warc_dir) = dclm_core::testdata::shared("data/warc", "run_over_shared_warcs") else {
+        return;
+    };
+    let expected: HashMap<String, Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["record_id"].as_str().unwrap().to_string(), v)
+        })
+        .collect();
+    let mut inputs: Vec<_> = std::fs::read_dir(&warc_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".warc.gz") && !p.to_string_lossy().contains(".wet"))
+        .collect();
+    inputs.sort();
+    let out = tempfile::tempdir().unwrap();
+    let mut cfg = dclm_extract::ExtractConfig::new(inputs.clone(), out.path());
+    cfg.progress = false;
+    let summary = dclm_extract::run(&cfg).unwrap();
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    assert_eq!(summary.stats.error_count(), 0, "{:?}", summary.stats.error_examples);
+    let dropped = summary.stats.steps[0].dropped.get("non_utf8").copied().unwrap_or(0);
+    assert_eq!(summary.stats.docs_in, summary.stats.docs_out + dropped);
+    let mut checked = 0;
+    for input in &inputs {
+        let name = input.file_name().unwrap().to_string_lossy().replace(".warc.gz", ".jsonl.gz");
+        let (docs, errs) = dclm_core::io::read_all(out.path().join(&name)).unwrap();
+        assert!(errs.is_empty());
+        for doc in docs {
+            let meta = doc.metadata().expect("metadata");
+            assert_eq!(meta["WARC-Type"], "response");
+            let id = meta["WARC-Record-ID"].as_str().unwrap();
+            if let Some(row) = expected.get(id) {
+                assert_eq!(meta["WARC-Target-URI"].as_str(), row["url"].as_str());
+                assert_eq!(Some(doc.text.as_str()), row["text_resiliparse_0_14_5"].as_str(), "{id}");
+                checked += 1;
+            }
+            // warcinfo is carried into every following record (cc-single-record.warc.gz has none).
+            match name.as_str() {
+                n if n.starts_with("english-pages") => assert!(doc.warcinfo().is_some_and(|w| w.contains("Wget"))),
+                n if n.starts_with("cc-main") => assert!(doc.warcinfo().is_some_and(|w| w.contains("isPartOf"))),
+                _ => assert!(doc.warcinfo().is_none()),
+            }
+        }
+    }
+    assert_eq!(checked, expected.values().filter(|r| r.get("error").is_none()).count());
+}

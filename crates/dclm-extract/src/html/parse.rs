@@ -451,7 +451,8 @@ struct Builder {
     /// Inside `<pre>`/`<listing>`/`<textarea>` start: drop one leading newline.
     skip_newline: bool,
     quirks: bool,
-    foreign_depth: usize,
+    /// Open elements per tag (index `Tag as usize`), for O(1) "is any open" checks.
+    open_counts: Vec<u32>,
 }
 
 fn is_special(t: Tag) -> bool {
@@ -537,7 +538,7 @@ impl Builder {
             body: NONE,
             skip_newline: false,
             quirks: true,
-            foreign_depth: 0,
+            open_counts: vec![0; Tag::Other as usize + 1],
         }
     }
 
@@ -562,7 +563,7 @@ impl Builder {
             let h = self.dom.new_node(Kind::Element(Tag::Html), 0..0);
             self.dom.append(0, h);
             self.html = h;
-            self.stack.push(h);
+            self.push_open(h);
         }
     }
 
@@ -581,8 +582,8 @@ impl Builder {
             let b = self.dom.new_node(Kind::Element(Tag::Body), 0..0);
             self.dom.append(self.html, b);
             self.body = b;
-            self.stack.truncate(1);
-            self.stack.push(b);
+            self.truncate_open(1);
+            self.push_open(b);
         }
     }
 
@@ -714,7 +715,11 @@ impl Builder {
         self.insert(t, foster);
     }
 
-    fn in_scope(&self, target: impl Fn(Tag) -> bool, scope: Scope) -> Option<usize> {
+    fn in_scope(&self, tags: &[Tag], scope: Scope) -> Option<usize> {
+        if !self.any_open(tags) {
+            return None;
+        }
+        let target = |t: Tag| tags.contains(&t);
         for (i, &n) in self.stack.iter().enumerate().rev().take(MAX_SCOPE_SEARCH) {
             let Some(t) = self.dom.tag(n) else { continue };
             if target(t) {
@@ -748,20 +753,43 @@ impl Builder {
     fn pop_to(&mut self, idx: usize) {
         let keep = idx.max(1);
         if self.stack.len() > keep {
-            self.stack.truncate(keep);
+            self.truncate_open(keep);
         }
-        self.foreign_depth = self
-            .stack
-            .iter()
-            .filter(|&&n| matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
-            .count()
-            .min(self.foreign_depth);
+    }
+
+    fn push_open(&mut self, id: NodeId) {
+        if let Some(t) = self.dom.tag(id) {
+            self.open_counts[t as usize] += 1;
+        }
+        self.stack.push(id);
+    }
+
+    fn pop_open(&mut self) {
+        if let Some(id) = self.stack.pop() {
+            if let Some(t) = self.dom.tag(id) {
+                self.open_counts[t as usize] -= 1;
+            }
+        }
+    }
+
+    fn truncate_open(&mut self, len: usize) {
+        while self.stack.len() > len {
+            self.pop_open();
+        }
+    }
+
+    fn any_open(&self, tags: &[Tag]) -> bool {
+        tags.iter().any(|&t| self.open_counts[t as usize] > 0)
+    }
+
+    fn in_foreign(&self) -> bool {
+        self.any_open(&[Tag::Svg, Tag::Math])
     }
 
     fn generate_implied_end(&mut self, except: Option<Tag>) {
         while let Some(t) = self.current_tag() {
             if implied_end(t) && Some(t) != except && self.stack.len() > 2 {
-                self.stack.pop();
+                self.pop_open();
             } else {
                 break;
             }
@@ -769,7 +797,7 @@ impl Builder {
     }
 
     fn close_p_if_open(&mut self) {
-        if let Some(i) = self.in_scope(|t| t == Tag::P, Scope::Button) {
+        if let Some(i) = self.in_scope(&[Tag::P], Scope::Button) {
             self.generate_implied_end(Some(Tag::P));
             self.pop_to(i);
         }
@@ -810,8 +838,8 @@ impl Builder {
                     let b = self.new_element(tok);
                     self.dom.append(self.html, b);
                     self.body = b;
-                    self.stack.truncate(1);
-                    self.stack.push(b);
+                    self.truncate_open(1);
+                    self.push_open(b);
                 } else {
                     self.attrs.truncate(tok.attrs_start);
                 }
@@ -826,16 +854,16 @@ impl Builder {
             self.dom.append(self.head, e);
             return match name {
                 Tag::Title => {
-                    self.stack.push(e);
+                    self.push_open(e);
                     Some(RawMode::Rcdata)
                 }
                 Tag::Script | Tag::Style | Tag::Noframes => {
-                    self.stack.push(e);
+                    self.push_open(e);
                     Some(RawMode::Rawtext)
                 }
                 Tag::Noscript | Tag::Template => {
                     // Treated as a normal container inside head (scripting off).
-                    self.stack.push(e);
+                    self.push_open(e);
                     None
                 }
                 _ => None,
@@ -843,11 +871,11 @@ impl Builder {
         }
         self.ensure_body();
 
-        if self.foreign_depth > 0 {
+        if self.in_foreign() {
             let e = self.new_element(tok);
             self.insert(e, false);
             if !tok.self_closing && !is_void(name) {
-                self.stack.push(e);
+                self.push_open(e);
             }
             return None;
         }
@@ -855,7 +883,7 @@ impl Builder {
         // Table structure.
         match name {
             Tag::Td | Tag::Th => {
-                if let Some(i) = self.in_scope(|t| matches!(t, Tag::Td | Tag::Th), Scope::Table) {
+                if let Some(i) = self.in_scope(&[Tag::Td, Tag::Th], Scope::Table) {
                     self.generate_implied_end(None);
                     self.pop_to(i);
                 }
@@ -877,10 +905,10 @@ impl Builder {
             }
             Tag::Tr => {
                 if self.table_open() {
-                    if let Some(i) = self.in_scope(|t| t == Tag::Tr, Scope::Table) {
+                    if let Some(i) = self.in_scope(&[Tag::Tr], Scope::Table) {
                         self.pop_to(i);
                     }
-                    if let Some(i) = self.in_scope(|t| matches!(t, Tag::Td | Tag::Th), Scope::Table) {
+                    if let Some(i) = self.in_scope(&[Tag::Td, Tag::Th], Scope::Table) {
                         self.pop_to(i);
                     }
                     self.pop_to_table_part(&[Tag::Tbody, Tag::Thead, Tag::Tfoot, Tag::Table]);
@@ -912,7 +940,7 @@ impl Builder {
                 }
                 if matches!(self.current_tag(), Some(t) if is_table_context(t)) {
                     // Nested <table> directly in a table: closes the outer one.
-                    if let Some(i) = self.in_scope(|t| t == Tag::Table, Scope::Table) {
+                    if let Some(i) = self.in_scope(&[Tag::Table], Scope::Table) {
                         self.pop_to(i);
                     }
                 }
@@ -925,37 +953,37 @@ impl Builder {
         }
         match name {
             Tag::Li => {
-                self.close_list_item(|t| t == Tag::Li);
+                self.close_list_item(&[Tag::Li]);
             }
             Tag::Dd | Tag::Dt => {
-                self.close_list_item(|t| matches!(t, Tag::Dd | Tag::Dt));
+                self.close_list_item(&[Tag::Dd, Tag::Dt]);
             }
             t if is_heading(t) => {
                 if self.current_tag().is_some_and(is_heading) {
-                    self.stack.pop();
+                    self.pop_open();
                 }
             }
             Tag::A => {
                 // A nested <a> closes the open one.
-                if let Some(i) = self.in_scope(|t| t == Tag::A, Scope::Default) {
+                if let Some(i) = self.in_scope(&[Tag::A], Scope::Default) {
                     self.pop_to(i);
                 }
             }
             Tag::Option => {
                 if self.current_tag() == Some(Tag::Option) {
-                    self.stack.pop();
+                    self.pop_open();
                 }
             }
             Tag::Optgroup => {
                 if matches!(self.current_tag(), Some(Tag::Option)) {
-                    self.stack.pop();
+                    self.pop_open();
                 }
                 if matches!(self.current_tag(), Some(Tag::Optgroup)) {
-                    self.stack.pop();
+                    self.pop_open();
                 }
             }
             Tag::Nobr | Tag::Button => {
-                if let Some(i) = self.in_scope(|t| t == name, Scope::Default) {
+                if let Some(i) = self.in_scope(&[name], Scope::Default) {
                     self.pop_to(i);
                 }
             }
@@ -971,13 +999,11 @@ impl Builder {
         if tok.self_closing && name == Tag::Other {
             return None;
         }
-        self.stack.push(e);
+        self.push_open(e);
         match name {
             Tag::Svg | Tag::Math => {
                 if tok.self_closing {
-                    self.stack.pop();
-                } else {
-                    self.foreign_depth += 1;
+                    self.pop_open();
                 }
                 None
             }
@@ -997,7 +1023,7 @@ impl Builder {
     }
 
     fn table_open(&self) -> bool {
-        self.in_scope(|t| t == Tag::Table, Scope::Table).is_some()
+        self.in_scope(&[Tag::Table], Scope::Table).is_some()
     }
 
     fn in_table_body_context(&self) -> bool {
@@ -1013,7 +1039,7 @@ impl Builder {
             if tags.contains(&t) || t == Tag::Html || self.stack.len() <= 2 {
                 break;
             }
-            self.stack.pop();
+            self.pop_open();
         }
     }
 
@@ -1022,10 +1048,14 @@ impl Builder {
         let e = self.dom.new_node(Kind::Element(tag), start..start);
         let cur = self.current();
         self.dom.append(cur, e);
-        self.stack.push(e);
+        self.push_open(e);
     }
 
-    fn close_list_item(&mut self, is_item: impl Fn(Tag) -> bool) {
+    fn close_list_item(&mut self, items: &[Tag]) {
+        if !self.any_open(items) {
+            return;
+        }
+        let is_item = |t: Tag| items.contains(&t);
         for i in (0..self.stack.len()).rev().take(MAX_SCOPE_SEARCH) {
             let Some(t) = self.dom.tag(self.stack[i]) else { continue };
             if is_item(t) {
@@ -1061,18 +1091,14 @@ impl Builder {
                 _ => return,
             }
         }
-        if self.foreign_depth > 0 {
+        if self.in_foreign() {
             if let Some(i) = self
                 .stack
                 .iter()
                 .rposition(|&n| self.dom.tag(n) == Some(tag) || matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
             {
-                let closes_foreign = matches!(self.dom.tag(self.stack[i]), Some(Tag::Svg | Tag::Math));
                 if self.dom.tag(self.stack[i]) == Some(tag) {
                     self.pop_to(i);
-                    if closes_foreign {
-                        self.foreign_depth = self.foreign_depth.saturating_sub(1);
-                    }
                 }
             }
             return;
@@ -1080,7 +1106,7 @@ impl Builder {
         match tag {
             Tag::Body | Tag::Html | Tag::Head => {}
             Tag::P => {
-                if let Some(i) = self.in_scope(|t| t == Tag::P, Scope::Button) {
+                if let Some(i) = self.in_scope(&[Tag::P], Scope::Button) {
                     self.generate_implied_end(Some(Tag::P));
                     self.pop_to(i);
                 } else {
@@ -1095,30 +1121,30 @@ impl Builder {
                 self.insert(e, true);
             }
             Tag::Li => {
-                if let Some(i) = self.in_scope(|t| t == Tag::Li, Scope::ListItem) {
+                if let Some(i) = self.in_scope(&[Tag::Li], Scope::ListItem) {
                     self.generate_implied_end(Some(Tag::Li));
                     self.pop_to(i);
                 }
             }
             Tag::Dd | Tag::Dt => {
-                if let Some(i) = self.in_scope(|t| t == tag, Scope::Default) {
+                if let Some(i) = self.in_scope(&[tag], Scope::Default) {
                     self.generate_implied_end(Some(tag));
                     self.pop_to(i);
                 }
             }
             t if is_heading(t) => {
-                if let Some(i) = self.in_scope(is_heading, Scope::Default) {
+                if let Some(i) = self.in_scope(&[Tag::H1, Tag::H2, Tag::H3, Tag::H4, Tag::H5, Tag::H6], Scope::Default) {
                     self.generate_implied_end(None);
                     self.pop_to(i);
                 }
             }
             Tag::Table => {
-                if let Some(i) = self.in_scope(|t| t == Tag::Table, Scope::Table) {
+                if let Some(i) = self.in_scope(&[Tag::Table], Scope::Table) {
                     self.pop_to(i);
                 }
             }
             Tag::Tbody | Tag::Thead | Tag::Tfoot | Tag::Tr | Tag::Td | Tag::Th | Tag::Caption | Tag::Colgroup => {
-                if let Some(i) = self.in_scope(|t| t == tag, Scope::Table) {
+                if let Some(i) = self.in_scope(&[tag], Scope::Table) {
                     self.generate_implied_end(None);
                     self.pop_to(i);
                 }
@@ -1126,22 +1152,26 @@ impl Builder {
             Tag::Other => {
                 // Unknown element names all map to `Other`; close the nearest one unless a special
                 // element comes first.
-                self.any_other_end(|t| t == Tag::Other);
+                self.any_other_end(Tag::Other);
             }
             _ => {
                 if is_special(tag) {
-                    if let Some(i) = self.in_scope(|t| t == tag, Scope::Default) {
+                    if let Some(i) = self.in_scope(&[tag], Scope::Default) {
                         self.generate_implied_end(Some(tag));
                         self.pop_to(i);
                     }
                 } else {
-                    self.any_other_end(|t| t == tag);
+                    self.any_other_end(tag);
                 }
             }
         }
     }
 
-    fn any_other_end(&mut self, is_target: impl Fn(Tag) -> bool) {
+    fn any_other_end(&mut self, target: Tag) {
+        if !self.any_open(&[target]) {
+            return;
+        }
+        let is_target = |t: Tag| t == target;
         for i in (0..self.stack.len()).rev().take(MAX_SCOPE_SEARCH) {
             let Some(t) = self.dom.tag(self.stack[i]) else { continue };
             if is_target(t) {
