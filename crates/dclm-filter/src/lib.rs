@@ -1,1 +1,54 @@
-//! dclm-filter: empty so far; its stage issue fills it in.
+//! dclm-filter: DCLM's heuristic stage (the 26-step "RefinedWeb reproduction" chain of
+//! `dclm_baseline_refinedweb.yaml`, and `refinedweb.yaml`) with DCLM's exact semantics, read from DCLM's own
+//! YAML configs, plus the traits to add your own steps.
+//!
+//! * Traits: [`Filter`] (`check(&Document) -> Verdict`) and [`Mapper`] (`apply(&mut Document) -> Verdict`),
+//!   closure adapters [`FnFilter`] / [`FnMapper`], and [`Pipeline`], which records per-step counters and
+//!   seconds into `dclm_core::Stats`.
+//! * [`Registry`]: DCLM `func` name → constructor; [`PipelineConfig`] reads DCLM YAML and checks every step
+//!   (parameters, banlists, models) before any data is read.
+//! * Semantics: Python's `str` predicates ([`pyunicode`]), DCLM's three word tokenizers ([`tokenize`]), and
+//!   DCLM's quirks reproduced by default (see [`steps`]; corrected variants: `url_substring_filter`
+//!   `fix_www: true`, `url_removal_modifier` `gate: search`).
+//! * Language ID through any [`LanguageId`] backend.
+//! * [`run()`]: the stage over JSONL shards via `dclm_core::Executor`.
+//!
+//! ```
+//! use dclm_filter::{FnFilter, Pipeline, Registry, BuildContext, PipelineConfig, LoadOptions};
+//! use dclm_core::{Document, Verdict, Stats};
+//!
+//! let mut registry = Registry::dclm();
+//! registry.register_filter("no_lorem", |_params, _ctx| {
+//!     Ok(FnFilter::new("no_lorem", |d: &Document| Verdict::keep_if(!d.text.contains("lorem"), "lorem")))
+//! });
+//! let yaml = "- source: cc\n  steps:\n    - func: no_lorem\n    - func: stop_word_filter\n      min_stop_word: 2\n";
+//! let cfg = PipelineConfig::parse(yaml, "inline.yaml").unwrap();
+//! let p = cfg.build(&registry, &BuildContext::default(), &LoadOptions::default()).unwrap().pipeline;
+//! let mut stats = Stats::new("filter");
+//! assert!(p.process(Document::new("the cat and the dog"), &mut stats).is_some());
+//! assert!(p.process(Document::new("lorem ipsum of the"), &mut stats).is_none());
+//! assert_eq!(stats.steps[0].dropped["lorem"], 1);
+//! ```
+//!
+//! Sibling crates: `dclm-core` (documents, IO, executor), `dclm-extract` (WARC → text), `dclm-dedup`,
+//! `dclm-fasttext` (fastText inference), `dclm-train`, `dclm-eval`.
+#![warn(missing_docs)]
+
+pub mod config;
+mod error;
+pub mod lang;
+pub mod matcher;
+mod pipeline;
+pub mod pyunicode;
+mod pyunicode_tables;
+mod registry;
+pub mod run;
+pub mod steps;
+pub mod tokenize;
+
+pub use config::{LoadOptions, LoadedPipeline, PipelineConfig};
+pub use error::{FilterError, Result, StepLoc};
+pub use lang::{FnLanguageId, LanguageId};
+pub use pipeline::{Filter, FnFilter, FnMapper, Mapper, Pipeline, Step, Trace};
+pub use registry::{BuildContext, Constructor, LidLoader, Params, Registry, UNSUPPORTED_DCLM_FUNCS};
+pub use run::{run, FilterRunConfig, StepReport};

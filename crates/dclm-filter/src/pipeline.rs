@@ -1,0 +1,302 @@
+//! The two step traits ([`Filter`], [`Mapper`]), their closure adapters, and [`Pipeline`], an ordered list of
+//! steps that runs a document through them and records per-step counters and timing into `dclm_core::Stats`.
+
+use dclm_core::{Document, Stats, StepStats, Verdict};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Decides keep/drop from a document without changing it. Implementations must not panic on any input.
+pub trait Filter: Send + Sync {
+    /// Short name (DCLM `func` name for built-ins).
+    fn name(&self) -> &str;
+    /// Keep or drop (with a short reason).
+    fn check(&self, doc: &Document) -> Verdict;
+}
+
+/// Rewrites a document (modifiers change `text`; enrichers add keys) and may drop it. Must not panic.
+pub trait Mapper: Send + Sync {
+    /// Short name (DCLM `func` name for built-ins).
+    fn name(&self) -> &str;
+    /// Modify the document in place; `Drop` discards it.
+    fn apply(&self, doc: &mut Document) -> Verdict;
+    /// Whether `apply` may change `text` (enrichers return `false`; the pipeline then skips its
+    /// "text modified" bookkeeping).
+    fn modifies_text(&self) -> bool {
+        true
+    }
+}
+
+macro_rules! forward {
+    ($($ty:ty),*) => {$(
+        impl<T: Filter + ?Sized> Filter for $ty {
+            fn name(&self) -> &str { (**self).name() }
+            fn check(&self, doc: &Document) -> Verdict { (**self).check(doc) }
+        }
+        impl<T: Mapper + ?Sized> Mapper for $ty {
+            fn name(&self) -> &str { (**self).name() }
+            fn apply(&self, doc: &mut Document) -> Verdict { (**self).apply(doc) }
+            fn modifies_text(&self) -> bool { (**self).modifies_text() }
+        }
+    )*};
+}
+forward!(&T, Box<T>, Arc<T>);
+
+/// A [`Filter`] from a closure: `FnFilter::new("min_words", |doc| Verdict::keep_if(..., "too_short"))`.
+pub struct FnFilter<F> {
+    name: String,
+    f: F,
+}
+
+impl<F: Fn(&Document) -> Verdict + Send + Sync> FnFilter<F> {
+    /// Wrap a closure under a name.
+    pub fn new(name: impl Into<String>, f: F) -> Self {
+        FnFilter { name: name.into(), f }
+    }
+}
+
+impl<F: Fn(&Document) -> Verdict + Send + Sync> Filter for FnFilter<F> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn check(&self, doc: &Document) -> Verdict {
+        (self.f)(doc)
+    }
+}
+
+/// A [`Mapper`] from a closure.
+pub struct FnMapper<F> {
+    name: String,
+    f: F,
+}
+
+impl<F: Fn(&mut Document) -> Verdict + Send + Sync> FnMapper<F> {
+    /// Wrap a closure under a name.
+    pub fn new(name: impl Into<String>, f: F) -> Self {
+        FnMapper { name: name.into(), f }
+    }
+}
+
+impl<F: Fn(&mut Document) -> Verdict + Send + Sync> Mapper for FnMapper<F> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn apply(&self, doc: &mut Document) -> Verdict {
+        (self.f)(doc)
+    }
+}
+
+/// One step of a pipeline.
+pub enum Step {
+    /// A read-only decision.
+    Filter(Box<dyn Filter>),
+    /// A rewrite or enrichment.
+    Mapper(Box<dyn Mapper>),
+}
+
+impl Step {
+    /// The step's own name.
+    pub fn name(&self) -> &str {
+        match self {
+            Step::Filter(f) => f.name(),
+            Step::Mapper(m) => m.name(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Filter(x) => write!(f, "Filter({})", x.name()),
+            Step::Mapper(x) => write!(f, "Mapper({})", x.name()),
+        }
+    }
+}
+
+struct Slot {
+    label: String,
+    step: Step,
+    modified: AtomicU64,
+}
+
+/// What happened to one document at each step (for conformance checks and debugging).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// `(label, verdict, text_changed)` per step reached, in order.
+    pub steps: Vec<(String, Verdict, bool)>,
+}
+
+/// An ordered list of steps. Built in code (`Pipeline::new().filter(..).map(..)`) or from a DCLM config
+/// through a [`crate::Registry`]. Steps run in order; the first `Drop` ends the document's run.
+#[derive(Default)]
+pub struct Pipeline {
+    slots: Vec<Slot>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.slots.iter().map(|s| &s.label)).finish()
+    }
+}
+
+thread_local! {
+    static BEFORE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+impl Pipeline {
+    /// An empty pipeline.
+    pub fn new() -> Self {
+        Pipeline::default()
+    }
+
+    /// Append a filter (builder style).
+    pub fn filter(mut self, f: impl Filter + 'static) -> Self {
+        self.push(Step::Filter(Box::new(f)));
+        self
+    }
+
+    /// Append a mapper (builder style).
+    pub fn map(mut self, m: impl Mapper + 'static) -> Self {
+        self.push(Step::Mapper(Box::new(m)));
+        self
+    }
+
+    /// Append a step; its stats label is `"<position>:<name>"` (1-based), so repeated funcs stay apart.
+    pub fn push(&mut self, step: Step) {
+        let label = format!("{}:{}", self.slots.len() + 1, step.name());
+        self.push_labeled(label, step);
+    }
+
+    /// Append a step under an explicit stats label (must be unique in the pipeline).
+    pub fn push_labeled(&mut self, label: impl Into<String>, step: Step) {
+        self.slots.push(Slot {
+            label: label.into(),
+            step,
+            modified: AtomicU64::new(0),
+        });
+    }
+
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True when there are no steps.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Stats labels, in order.
+    pub fn labels(&self) -> Vec<&str> {
+        self.slots.iter().map(|s| s.label.as_str()).collect()
+    }
+
+    /// The steps, in order.
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.slots.iter().map(|s| &s.step)
+    }
+
+    /// How many documents each step changed the text of, since the pipeline was built: `(label, count)`.
+    pub fn modified_counts(&self) -> Vec<(String, u64)> {
+        self.slots
+            .iter()
+            .map(|s| (s.label.clone(), s.modified.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Run one document through every step, recording counters and seconds per step in `stats`
+    /// (steps are created in pipeline order on first use). `None` when a step dropped it.
+    pub fn process(&self, mut doc: Document, stats: &mut Stats) -> Option<Document> {
+        if stats.steps.is_empty() {
+            stats.steps = self.slots.iter().map(|s| StepStats::new(&s.label)).collect();
+        }
+        for (i, slot) in self.slots.iter().enumerate() {
+            let start = Instant::now();
+            let (verdict, changed) = run_step(slot, &mut doc);
+            let secs = start.elapsed().as_secs_f64();
+            if changed {
+                slot.modified.fetch_add(1, Ordering::Relaxed);
+            }
+            step_at(stats, i, &slot.label).record(verdict, secs);
+            if !verdict.is_keep() {
+                return None;
+            }
+        }
+        Some(doc)
+    }
+
+    /// Run one document without stats, returning the final document (if kept) and a per-step trace.
+    pub fn trace(&self, mut doc: Document) -> (Option<Document>, Trace) {
+        let mut steps = Vec::with_capacity(self.slots.len());
+        for slot in &self.slots {
+            let (verdict, changed) = run_step(slot, &mut doc);
+            steps.push((slot.label.clone(), verdict, changed));
+            if !verdict.is_keep() {
+                return (None, Trace { steps });
+            }
+        }
+        (Some(doc), Trace { steps })
+    }
+
+    /// Run one document without any bookkeeping.
+    pub fn run(&self, mut doc: Document) -> Option<Document> {
+        for slot in &self.slots {
+            let v = match &slot.step {
+                Step::Filter(f) => f.check(&doc),
+                Step::Mapper(m) => m.apply(&mut doc),
+            };
+            if !v.is_keep() {
+                return None;
+            }
+        }
+        Some(doc)
+    }
+}
+
+fn run_step(slot: &Slot, doc: &mut Document) -> (Verdict, bool) {
+    match &slot.step {
+        Step::Filter(f) => (f.check(doc), false),
+        Step::Mapper(m) if !m.modifies_text() => (m.apply(doc), false),
+        Step::Mapper(m) => BEFORE.with(|b| {
+            let mut before = b.borrow_mut();
+            before.clear();
+            before.push_str(&doc.text);
+            let v = m.apply(doc);
+            (v, v.is_keep() && *before != doc.text)
+        }),
+    }
+}
+
+fn step_at<'a>(stats: &'a mut Stats, i: usize, label: &str) -> &'a mut StepStats {
+    if stats.steps.get(i).is_some_and(|s| s.name == label) {
+        &mut stats.steps[i]
+    } else {
+        stats.step_mut(label)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipeline_records_steps_in_order() {
+        let p = Pipeline::new()
+            .map(FnMapper::new("upper", |d: &mut Document| {
+                d.text = d.text.to_uppercase();
+                Verdict::Keep
+            }))
+            .filter(FnFilter::new("short", |d: &Document| Verdict::keep_if(d.text.len() > 3, "too_short")));
+        let mut stats = Stats::new("t");
+        assert_eq!(p.process(Document::new("hello"), &mut stats).unwrap().text, "HELLO");
+        assert!(p.process(Document::new("hi"), &mut stats).is_none());
+        assert_eq!(stats.steps.len(), 2);
+        assert_eq!(stats.steps[0].name, "1:upper");
+        assert_eq!(stats.steps[0].docs_in, 2);
+        assert_eq!(stats.steps[1].dropped["too_short"], 1);
+        assert_eq!(p.modified_counts()[0].1, 2);
+        let (out, trace) = p.trace(Document::new("HEY"));
+        assert!(out.is_none());
+        assert_eq!(trace.steps[0].2, false);
+    }
+}

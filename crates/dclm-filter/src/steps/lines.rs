@@ -1,0 +1,562 @@
+//! Line modifiers from DCLM's `modifiers.py`: newline collapsing, uppercase/numeric ratio lines, counter lines
+//! (`12 likes`), short lines, and banned substrings in short lines (`items in cart`, `Read more...`,
+//! `Sign-in`). Each rewrites `text` only when something changed and drops the page when the text becomes empty.
+
+use crate::error::Result;
+use crate::pipeline::Mapper;
+use crate::pyunicode::{ignorecase_fold, is_all_space, is_decimal, is_digit, is_space, is_upper, is_word, lower, split_count, strip};
+use crate::registry::{BuildContext, Params};
+use dclm_core::{Document, Verdict};
+
+/// `newline_removal_modifier`: every run of more than `max_consecutive` `\n` becomes exactly
+/// `max_consecutive` `\n`.
+#[derive(Debug)]
+pub struct NewlineRemovalModifier {
+    max: usize,
+}
+
+impl Mapper for NewlineRemovalModifier {
+    fn name(&self) -> &str {
+        "newline_removal_modifier"
+    }
+    fn apply(&self, doc: &mut Document) -> Verdict {
+        let t = &doc.text;
+        let b = t.as_bytes();
+        // Find whether any run is too long before allocating.
+        let mut run = 0usize;
+        let mut needs = false;
+        for &c in b {
+            if c == b'\n' {
+                run += 1;
+                if run > self.max {
+                    needs = true;
+                    break;
+                }
+            } else {
+                run = 0;
+            }
+        }
+        if needs {
+            let mut out = String::with_capacity(t.len());
+            let mut run = 0usize;
+            for c in t.chars() {
+                if c == '\n' {
+                    run += 1;
+                    if run <= self.max {
+                        out.push('\n');
+                    }
+                } else {
+                    run = 0;
+                    out.push(c);
+                }
+            }
+            doc.text = out;
+        }
+        Verdict::Keep
+    }
+}
+
+pub(crate) fn newline_removal(p: &Params<'_>, _: &BuildContext) -> Result<NewlineRemovalModifier> {
+    p.allow_only(&["max_consecutive"])?;
+    Ok(NewlineRemovalModifier {
+        max: p.usize_or("max_consecutive", 2)?,
+    })
+}
+
+fn finish(doc: &mut Document, out: Option<String>, strip_doc: bool, reason: &'static str) -> Verdict {
+    match out {
+        Some(o) => {
+            let s = if strip_doc { strip(&o) } else { o.as_str() };
+            if s.is_empty() {
+                return Verdict::Drop(reason);
+            }
+            doc.text = if s.len() == o.len() { o } else { s.to_string() };
+        }
+        None => {
+            if strip_doc {
+                let s = strip(&doc.text);
+                if s.len() != doc.text.len() {
+                    doc.text = s.to_string();
+                }
+            }
+            if doc.text.is_empty() {
+                return Verdict::Drop(reason);
+            }
+        }
+    }
+    Verdict::Keep
+}
+
+/// `uppercase_ratio_line_modifier`: remove non-empty lines whose share of `isupper` characters exceeds
+/// `max_ratio`; strip the document.
+#[derive(Debug)]
+pub struct UppercaseRatioLineModifier {
+    max: f64,
+}
+
+impl Mapper for UppercaseRatioLineModifier {
+    fn name(&self) -> &str {
+        "uppercase_ratio_line_modifier"
+    }
+    fn apply(&self, doc: &mut Document) -> Verdict {
+        let max = self.max;
+        filter_lines_exact(doc, true, "empty_after_uppercase_lines", |l| {
+            if l.is_empty() {
+                return true;
+            }
+            let (mut n, mut up) = (0usize, 0usize);
+            for c in l.chars() {
+                n += 1;
+                if is_upper(c) {
+                    up += 1;
+                }
+            }
+            up as f64 / n as f64 <= max
+        })
+    }
+}
+
+/// `numeric_ratio_line_modifier`: remove non-empty lines whose share of `isdigit` characters exceeds
+/// `max_ratio`; strip the document.
+#[derive(Debug)]
+pub struct NumericRatioLineModifier {
+    max: f64,
+}
+
+impl Mapper for NumericRatioLineModifier {
+    fn name(&self) -> &str {
+        "numeric_ratio_line_modifier"
+    }
+    fn apply(&self, doc: &mut Document) -> Verdict {
+        let max = self.max;
+        filter_lines_exact(doc, true, "empty_after_numeric_lines", |l| {
+            if l.is_empty() {
+                return true;
+            }
+            let (mut n, mut d) = (0usize, 0usize);
+            for c in l.chars() {
+                n += 1;
+                if is_digit(c) {
+                    d += 1;
+                }
+            }
+            d as f64 / n as f64 <= max
+        })
+    }
+}
+
+/// Keep the lines for which `keep` holds, rejoin with `\n`, optionally strip, empty → drop. (The simple and
+/// exact form used by every line modifier; `text` is reassigned only when it changes.)
+fn filter_lines_exact(
+    doc: &mut Document,
+    strip_doc: bool,
+    reason: &'static str,
+    mut keep: impl FnMut(&str) -> bool,
+) -> Verdict {
+    let t = &doc.text;
+    let mut kept: Vec<&str> = Vec::new();
+    let mut dropped_any = false;
+    for line in t.split('\n') {
+        if keep(line) {
+            kept.push(line);
+        } else {
+            dropped_any = true;
+        }
+    }
+    let out = if dropped_any { Some(kept.join("\n")) } else { None };
+    finish(doc, out, strip_doc, reason)
+}
+
+const COUNTER_WORDS: [&str; 12] = [
+    "likes",
+    "shares",
+    "comments",
+    "retweets",
+    "reposts",
+    "quotes",
+    "bookmarks",
+    "upvotes",
+    "downvotes",
+    "downloads",
+    "views",
+    "followers",
+];
+
+/// DCLM's counter regex on an already lowercased line:
+/// `^\W*\d(?:,|\.|\d)*(?:K|k|M|m|B|b)?\s+(?:likes|…|followers)\W*$`.
+pub fn is_counter_line(l: &str) -> bool {
+    let mut it = l.char_indices().peekable();
+    // \W*
+    while let Some(&(_, c)) = it.peek() {
+        if is_word(c) {
+            break;
+        }
+        it.next();
+    }
+    // \d
+    match it.next() {
+        Some((_, c)) if is_decimal(c) => {}
+        _ => return false,
+    }
+    // (?:,|\.|\d)*
+    while let Some(&(_, c)) = it.peek() {
+        if c == ',' || c == '.' || is_decimal(c) {
+            it.next();
+        } else {
+            break;
+        }
+    }
+    // (?:K|k|M|m|B|b)?
+    if let Some(&(_, c)) = it.peek() {
+        if matches!(c, 'K' | 'k' | 'M' | 'm' | 'B' | 'b') {
+            it.next();
+        }
+    }
+    // \s+
+    let mut spaces = 0;
+    while let Some(&(_, c)) = it.peek() {
+        if is_space(c) {
+            spaces += 1;
+            it.next();
+        } else {
+            break;
+        }
+    }
+    if spaces == 0 {
+        return false;
+    }
+    let Some(&(pos, _)) = it.peek() else {
+        return false;
+    };
+    let rest = &l[pos..];
+    COUNTER_WORDS.iter().any(|w| {
+        rest.strip_prefix(w)
+            .is_some_and(|tail| tail.chars().all(|c| !is_word(c)))
+    })
+}
+
+/// `counter_line_modifier`: remove lines like `12 likes`, `1.2K views` (matched on the lowercased line);
+/// strip the document.
+#[derive(Debug, Default)]
+pub struct CounterLineModifier;
+
+impl Mapper for CounterLineModifier {
+    fn name(&self) -> &str {
+        "counter_line_modifier"
+    }
+    fn apply(&self, doc: &mut Document) -> Verdict {
+        filter_lines_exact(doc, true, "empty_after_counter_lines", |l| {
+            // Cheap reject: a counter line has a digit.
+            if !l.chars().any(is_decimal) && l.is_ascii() {
+                return true;
+            }
+            !is_counter_line(&lower(l))
+        })
+    }
+}
+
+/// `line_length_modifier`: keep a line iff it is empty or has `min_length..=max_length` `str.split()` words
+/// (so whitespace-only lines go); the document is **not** stripped.
+#[derive(Debug)]
+pub struct LineLengthModifier {
+    min: f64,
+    max: f64,
+}
+
+impl Mapper for LineLengthModifier {
+    fn name(&self) -> &str {
+        "line_length_modifier"
+    }
+    fn apply(&self, doc: &mut Document) -> Verdict {
+        let (min, max) = (self.min, self.max);
+        filter_lines_exact(doc, false, "empty_after_short_lines", |l| {
+            let n = split_count(l) as f64;
+            l.is_empty() || (min <= n && n <= max)
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Location {
+    Any,
+    Prefix,
+    Suffix,
+}
+
+/// One banlist entry as a pattern: literal characters, with `.` matching any character but `\n` (DCLM does
+/// not escape the banlist, so `Read more...` ends in three wildcards).
+#[derive(Debug, Clone)]
+struct Literal {
+    chars: Vec<Option<char>>,
+}
+
+impl Literal {
+    /// Match at byte `pos`; returns the end offset.
+    fn match_at(&self, s: &str, pos: usize, ignore_case: bool) -> Option<usize> {
+        let mut it = s[pos..].char_indices();
+        let mut end = pos;
+        for p in &self.chars {
+            let (off, c) = it.next()?;
+            let ok = match p {
+                None => c != '\n',
+                Some(pc) => {
+                    if ignore_case {
+                        ignorecase_fold(c) == *pc
+                    } else {
+                        c == *pc
+                    }
+                }
+            };
+            if !ok {
+                return None;
+            }
+            end = pos + off + c.len_utf8();
+        }
+        Some(end)
+    }
+}
+
+/// `substring_line_modifier`: in lines of at most `max_length` words, remove (or, with
+/// `remove_substring_only: False`, drop the line on) every match of `\s?(?:banlist)` (location `any`),
+/// `^(?:banlist)\s?` (`prefix`) or `\s?(?:banlist)$` (`suffix`); a non-empty line left empty or blank is
+/// removed. Rejoin, strip, empty → drop. Banlist entries are literal except for `.` (a regex wildcard in DCLM);
+/// entries with other regex metacharacters are rejected when the step is built.
+#[derive(Debug)]
+pub struct SubstringLineModifier {
+    pats: Vec<Literal>,
+    location: Location,
+    ignore_case: bool,
+    max_length: Option<f64>,
+    remove_substring_only: bool,
+}
+
+impl SubstringLineModifier {
+    /// Leftmost match at or after `from`: `(start, end)`.
+    fn find(&self, line: &str, from: usize) -> Option<(usize, usize)> {
+        let try_at = |s: usize| -> Option<usize> {
+            match self.location {
+                Location::Prefix => {
+                    if s != 0 {
+                        return None;
+                    }
+                    for p in &self.pats {
+                        if let Some(e) = p.match_at(line, s, self.ignore_case) {
+                            let e2 = line[e..].chars().next().filter(|c| is_space(*c)).map_or(e, |c| e + c.len_utf8());
+                            return Some(e2);
+                        }
+                    }
+                    None
+                }
+                Location::Any | Location::Suffix => {
+                    let at_end = |e: usize| self.location == Location::Any || e == line.len();
+                    if let Some(c) = line[s..].chars().next().filter(|c| is_space(*c)) {
+                        let s2 = s + c.len_utf8();
+                        for p in &self.pats {
+                            if let Some(e) = p.match_at(line, s2, self.ignore_case) {
+                                if at_end(e) {
+                                    return Some(e);
+                                }
+                            }
+                        }
+                    }
+                    for p in &self.pats {
+                        if let Some(e) = p.match_at(line, s, self.ignore_case) {
+                            if at_end(e) {
+                                return Some(e);
+                            }
+                        }
+                    }
+                    None
+                }
+            }
+        };
+        let mut s = from;
+        loop {
+            if let Some(e) = try_at(s) {
+                return Some((s, e));
+            }
+            if s >= line.len() || self.location == Location::Prefix {
+                return None;
+            }
+            s += line[s..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+
+    fn sub(&self, line: &str) -> Option<String> {
+        let mut out: Option<String> = None;
+        let mut last = 0;
+        let mut from = 0;
+        while from <= line.len() {
+            let Some((s, e)) = self.find(line, from) else { break };
+            let o = out.get_or_insert_with(String::new);
+            o.push_str(&line[last..s]);
+            last = e;
+            from = if e > s { e } else { e + line[e..].chars().next().map_or(1, char::len_utf8) };
+            if self.location == Location::Prefix {
+                break;
+            }
+        }
+        out.map(|mut o| {
+            o.push_str(&line[last..]);
+            o
+        })
+    }
+}
+
+impl Mapper for SubstringLineModifier {
+    fn name(&self) -> &str {
+        "substring_line_modifier"
+    }
+    fn apply(&self, doc: &mut Document) -> Verdict {
+        let t = &doc.text;
+        let mut lines: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        let mut changed = false;
+        for line in t.split('\n') {
+            let eligible = self.max_length.is_none_or(|m| split_count(line) as f64 <= m);
+            if eligible {
+                if self.remove_substring_only {
+                    if let Some(modified) = self.sub(line) {
+                        changed = true;
+                        if !line.is_empty() && (modified.is_empty() || is_all_space(&modified)) {
+                            continue;
+                        }
+                        lines.push(std::borrow::Cow::Owned(modified));
+                        continue;
+                    }
+                } else if self.find(line, 0).is_some() {
+                    changed = true;
+                    continue;
+                }
+            }
+            lines.push(std::borrow::Cow::Borrowed(line));
+        }
+        let out = if changed { Some(lines.join("\n")) } else { None };
+        finish(doc, out, true, "empty_after_substring_lines")
+    }
+}
+
+pub(crate) fn substring_line(p: &Params<'_>, _: &BuildContext) -> Result<SubstringLineModifier> {
+    p.allow_only(&["banlist", "case_sensitive", "location", "max_length", "remove_substring_only"])?;
+    let case_sensitive = p.bool_or("case_sensitive", false)?;
+    let banlist = p
+        .str_list_opt("banlist")?
+        .ok_or_else(|| p.err("banlist", "required parameter is missing"))?;
+    if banlist.is_empty() {
+        return Err(p.err("banlist", "must not be empty"));
+    }
+    let mut pats = Vec::new();
+    for b in &banlist {
+        if let Some(c) = b.chars().find(|c| "\\^$*+?{}[]|()".contains(*c)) {
+            return Err(p.err(
+                "banlist",
+                format!("entry `{b}` contains the regex metacharacter `{c}`; only literal text and `.` (any character) are supported"),
+            ));
+        }
+        if b.is_empty() {
+            return Err(p.err("banlist", "empty entries are not accepted"));
+        }
+        let b = if case_sensitive { b.clone() } else { lower(b).into_owned() };
+        pats.push(Literal {
+            chars: b
+                .chars()
+                .map(|c| if c == '.' { None } else if case_sensitive { Some(c) } else { Some(ignorecase_fold(c)) })
+                .collect(),
+        });
+    }
+    let location = match p.choice("location", "any", &["any", "prefix", "suffix"])? {
+        "prefix" => Location::Prefix,
+        "suffix" => Location::Suffix,
+        _ => Location::Any,
+    };
+    Ok(SubstringLineModifier {
+        pats,
+        location,
+        ignore_case: !case_sensitive,
+        max_length: p.f64_opt("max_length")?,
+        remove_substring_only: p.bool_or("remove_substring_only", false)?,
+    })
+}
+
+pub(crate) fn uppercase_ratio(p: &Params<'_>, _: &BuildContext) -> Result<UppercaseRatioLineModifier> {
+    p.allow_only(&["max_ratio"])?;
+    Ok(UppercaseRatioLineModifier {
+        max: p.f64_or("max_ratio", 0.5)?,
+    })
+}
+
+pub(crate) fn numeric_ratio(p: &Params<'_>, _: &BuildContext) -> Result<NumericRatioLineModifier> {
+    p.allow_only(&["max_ratio"])?;
+    Ok(NumericRatioLineModifier {
+        max: p.f64_or("max_ratio", 1.0)?,
+    })
+}
+
+pub(crate) fn counter_line(p: &Params<'_>, _: &BuildContext) -> Result<CounterLineModifier> {
+    p.allow_only(&[])?;
+    Ok(CounterLineModifier)
+}
+
+pub(crate) fn line_length(p: &Params<'_>, _: &BuildContext) -> Result<LineLengthModifier> {
+    p.allow_only(&["min_length", "max_length"])?;
+    Ok(LineLengthModifier {
+        min: p.f64_or("min_length", 0.0)?,
+        max: p.f64_or("max_length", f64::INFINITY)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slm(banlist: &str, location: Location) -> SubstringLineModifier {
+        SubstringLineModifier {
+            pats: vec![Literal {
+                chars: banlist.chars().map(|c| if c == '.' { None } else { Some(c) }).collect(),
+            }],
+            location,
+            ignore_case: true,
+            max_length: Some(10.0),
+            remove_substring_only: true,
+        }
+    }
+
+    fn apply(m: &dyn Mapper, t: &str) -> Option<String> {
+        let mut d = Document::new(t);
+        m.apply(&mut d).is_keep().then_some(d.text)
+    }
+
+    #[test]
+    fn substring_lines() {
+        let m = slm("items in cart", Location::Any);
+        assert_eq!(apply(&m, "a\n0 Items in Cart\nb").unwrap(), "a\n0\nb");
+        assert_eq!(apply(&m, "a\nitems in cart\nb").unwrap(), "a\nb");
+        let r = slm("read more...", Location::Suffix);
+        assert_eq!(apply(&r, "Intro text Read moreXYZ").unwrap(), "Intro text");
+        assert_eq!(apply(&r, "Read more... now").unwrap(), "Read more... now");
+        let s = slm("sign-in", Location::Prefix);
+        assert_eq!(apply(&s, "Sign-In here\nx").unwrap(), "here\nx");
+        assert_eq!(apply(&s, "Sign-in"), None);
+    }
+
+    #[test]
+    fn counters() {
+        for l in ["12 likes", "1.2k views", "-- 3,400 followers!!", "5  comments"] {
+            assert!(is_counter_line(l), "{l}");
+        }
+        for l in ["likes 12", "12 likes it", "12likes", "x 12 likes"] {
+            assert!(!is_counter_line(l), "{l}");
+        }
+    }
+
+    #[test]
+    fn line_modifiers() {
+        let u = UppercaseRatioLineModifier { max: 0.5 };
+        assert_eq!(apply(&u, "ABC\nabc\n").unwrap(), "abc");
+        let n = NumericRatioLineModifier { max: 0.999999 };
+        assert_eq!(apply(&n, " 123\n456\nx1").unwrap(), "123\nx1");
+        let l = LineLengthModifier { min: 2.0, max: f64::INFINITY };
+        assert_eq!(apply(&l, "one\n\ntwo words\n  \n").unwrap(), "\ntwo words\n");
+        let nl = NewlineRemovalModifier { max: 2 };
+        assert_eq!(apply(&nl, "a\n\n\n\nb\n\nc").unwrap(), "a\n\nb\n\nc");
+    }
+}

@@ -1,0 +1,36 @@
+//! The built-in DCLM steps, one module per family, and their registration under DCLM's `func` names.
+
+pub mod content;
+pub mod lines;
+pub mod meta;
+pub mod repetition;
+pub mod url;
+
+use crate::registry::Registry;
+
+/// Register every built-in step.
+pub(crate) fn register_builtins(r: &mut Registry) {
+    r.register_mapper("move_url_modifier", url::move_url);
+    r.register_filter("url_substring_filter", url::url_substring);
+    r.register_mapper("url_removal_modifier", url::url_removal);
+    r.register_mapper("newline_removal_modifier", lines::newline_removal);
+    r.register_mapper("detect_lang_whole_page_enricher", meta::detect_lang);
+    r.register_filter("language_filter", meta::language_filter);
+    r.register_filter("quality_filter", meta::quality_filter);
+    r.register_filter("page_length_filter", content::page_length);
+    r.register_filter("word_length_filter", content::word_length);
+    r.register_filter("symbol_ratio_filter", content::symbol_ratio);
+    r.register_filter("bullet_count_filter", content::bullet_count);
+    r.register_filter("ellipsis_count_filter", content::ellipsis_count);
+    r.register_filter("alphabetic_word_ratio_filter", content::alphabetic_word_ratio);
+    r.register_filter("stop_word_filter", content::stop_word);
+    r.register_filter("massive_web_repetition_filters", repetition::massive_web);
+    r.register_filter("repetition_filter", repetition::single);
+    r.register_mapper("word_counter_enricher", content::word_counter);
+    r.register_mapper("uppercase_ratio_line_modifier", lines::uppercase_ratio);
+    r.register_mapper("numeric_ratio_line_modifier", lines::numeric_ratio);
+    r.register_mapper("counter_line_modifier", lines::counter_line);
+    r.register_mapper("line_length_modifier", lines::line_length);
+    r.register_mapper("substring_line_modifier", lines::substring_line);
+    r.register_filter("word_removal_ratio_filter", content::word_removal_ratio);
+}

@@ -1,0 +1,393 @@
+//! Gopher repetition checks (`massive_web_repetition_filters`, all 13 checks in DCLM's order, and the single
+//! `repetition_filter`): duplicate lines/paragraphs by count and by characters, top-n-gram character share for
+//! n = 2..4 and duplicated-n-gram character share for n = 5..10, over UAX#29 words.
+//!
+//! N-grams are interned level by level (`id(n-gram at i) = intern(id((n-1)-gram at i), word[i+n-1])`), which
+//! is exact (no hash collisions) and linear; once no n-gram repeats, no longer one can, so the remaining
+//! n-gram checks pass without work.
+
+use crate::error::Result;
+use crate::pipeline::Filter;
+use crate::pyunicode::{lower, py_len};
+use crate::registry::{BuildContext, Params};
+use crate::steps::content::split_paragraphs;
+use crate::tokenize::{for_each_word, WordModel};
+use dclm_core::{Document, Verdict};
+use rustc_hash::FxHashMap;
+
+/// What a check measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Granularity {
+    /// `\n`-separated segments.
+    Line,
+    /// `\n\n`-separated segments.
+    Paragraph,
+    /// Word n-grams.
+    NGram(usize),
+}
+
+/// How an n-gram check measures repetition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NgramRatio {
+    /// Characters of the most frequent n-gram (longest among ties) × its count.
+    MostCommon,
+    /// Characters of all words covered by any repeated n-gram.
+    All,
+}
+
+/// One Gopher check.
+#[derive(Debug, Clone, Copy)]
+pub struct Check {
+    /// What is measured.
+    pub granularity: Granularity,
+    /// Drop when the repeated fraction exceeds this.
+    pub max_fraction: f64,
+    /// Line/paragraph: count characters (true) or segments (false).
+    pub count_characters: bool,
+    /// N-gram measure.
+    pub ratio: NgramRatio,
+    /// Drop reason.
+    pub reason: &'static str,
+}
+
+const fn chk(g: Granularity, max: f64, chars: bool, ratio: NgramRatio, reason: &'static str) -> Check {
+    Check {
+        granularity: g,
+        max_fraction: max,
+        count_characters: chars,
+        ratio,
+        reason,
+    }
+}
+
+use Granularity::{Line, NGram, Paragraph};
+use NgramRatio::{All, MostCommon};
+
+/// The 13 checks of `massive_web_repetition_filters`, in DCLM's order.
+pub const GOPHER_CHECKS: [Check; 13] = [
+    chk(Line, 0.3, false, All, "line/count>0.3"),
+    chk(Paragraph, 0.3, false, All, "paragraph/count>0.3"),
+    chk(Line, 0.2, true, All, "line/chars>0.2"),
+    chk(Paragraph, 0.2, true, All, "paragraph/chars>0.2"),
+    chk(NGram(2), 0.2, true, MostCommon, "2-gram/most_common>0.2"),
+    chk(NGram(3), 0.18, true, MostCommon, "3-gram/most_common>0.18"),
+    chk(NGram(4), 0.16, true, MostCommon, "4-gram/most_common>0.16"),
+    chk(NGram(5), 0.15, true, All, "5-gram/all>0.15"),
+    chk(NGram(6), 0.14, true, All, "6-gram/all>0.14"),
+    chk(NGram(7), 0.13, true, All, "7-gram/all>0.13"),
+    chk(NGram(8), 0.12, true, All, "8-gram/all>0.12"),
+    chk(NGram(9), 0.11, true, All, "9-gram/all>0.11"),
+    chk(NGram(10), 0.10, true, All, "10-gram/all>0.1"),
+];
+
+/// `massive_web_repetition_filters` (and `repetition_filter`, as a one-check list).
+#[derive(Debug, Clone)]
+pub struct RepetitionFilter {
+    name: &'static str,
+    checks: Vec<Check>,
+    ignore_case: bool,
+}
+
+impl RepetitionFilter {
+    /// DCLM's `massive_web_repetition_filters(skip_paragraph)`.
+    pub fn gopher(skip_paragraph: bool) -> Self {
+        RepetitionFilter {
+            name: "massive_web_repetition_filters",
+            checks: GOPHER_CHECKS
+                .iter()
+                .copied()
+                .filter(|c| !(skip_paragraph && c.granularity == Paragraph))
+                .collect(),
+            ignore_case: false,
+        }
+    }
+
+    /// The first failing check's reason, `"empty"` / `"no_segments"` for DCLM's other drops, or `None` if
+    /// the page passes.
+    pub fn first_failure(&self, text: &str) -> Option<&'static str> {
+        if text.is_empty() {
+            return Some("empty");
+        }
+        let text = if self.ignore_case { lower(text) } else { std::borrow::Cow::Borrowed(text) };
+        let mut st = State::new(&text);
+        for c in &self.checks {
+            let fail = match c.granularity {
+                Line | Paragraph => {
+                    let seg = st.segments(c.granularity == Paragraph);
+                    match seg.n {
+                        0 => return Some("no_segments"),
+                        1 => false,
+                        n => {
+                            let frac = if c.count_characters {
+                                seg.dup_chars as f64 / seg.total_chars as f64
+                            } else {
+                                seg.dup_count as f64 / n as f64
+                            };
+                            frac > c.max_fraction
+                        }
+                    }
+                }
+                NGram(n) => match st.ngram_fraction(n, c.ratio) {
+                    Some(frac) => frac > c.max_fraction,
+                    None => false,
+                },
+            };
+            if fail {
+                return Some(c.reason);
+            }
+        }
+        None
+    }
+}
+
+impl Filter for RepetitionFilter {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn check(&self, doc: &Document) -> Verdict {
+        match self.first_failure(&doc.text) {
+            Some(r) => Verdict::Drop(r),
+            None => Verdict::Keep,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct SegStats {
+    n: usize,
+    total_chars: usize,
+    dup_count: usize,
+    dup_chars: usize,
+}
+
+fn seg_stats(text: &str, sep: &str) -> SegStats {
+    let mut counts: FxHashMap<&str, (u32, u32)> = FxHashMap::default();
+    let mut s = SegStats::default();
+    for seg in split_paragraphs(text, sep) {
+        s.n += 1;
+        let len = py_len(seg);
+        s.total_chars += len;
+        counts.entry(seg).or_insert((0, len as u32)).0 += 1;
+    }
+    for &(c, len) in counts.values() {
+        if c > 1 {
+            s.dup_count += c as usize;
+            s.dup_chars += len as usize * c as usize;
+        }
+    }
+    s
+}
+
+struct State<'a> {
+    text: &'a str,
+    lines: Option<SegStats>,
+    paras: Option<SegStats>,
+    words: Option<Words>,
+}
+
+struct Words {
+    /// Word ids (equal words, equal ids).
+    ids: Vec<u32>,
+    /// Prefix sums of word lengths in code points.
+    prefix: Vec<u64>,
+    total_chars: u64,
+    /// Ids of the n-grams at the current level, and that level.
+    level_ids: Vec<u32>,
+    level: usize,
+    /// Set once a level has no repeated n-gram: every longer level has none either.
+    exhausted: bool,
+}
+
+impl<'a> State<'a> {
+    fn new(text: &'a str) -> Self {
+        State {
+            text,
+            lines: None,
+            paras: None,
+            words: None,
+        }
+    }
+
+    fn segments(&mut self, paragraph: bool) -> SegStats {
+        let text = self.text;
+        if paragraph {
+            *self.paras.get_or_insert_with(|| seg_stats(text, "\n\n"))
+        } else {
+            *self.lines.get_or_insert_with(|| seg_stats(text, "\n"))
+        }
+    }
+
+    fn words(&mut self) -> &mut Words {
+        let text = self.text;
+        self.words.get_or_insert_with(|| {
+            let mut map: FxHashMap<&str, u32> = FxHashMap::default();
+            let mut ids = Vec::new();
+            let mut prefix = vec![0u64];
+            let mut total = 0u64;
+            for_each_word(text, WordModel::Uniseg, true, true, |w| {
+                let next = map.len() as u32;
+                ids.push(*map.entry(w).or_insert(next));
+                total += py_len(w) as u64;
+                prefix.push(total);
+            });
+            Words {
+                level_ids: ids.clone(),
+                ids,
+                prefix,
+                total_chars: total,
+                level: 1,
+                exhausted: false,
+            }
+        })
+    }
+
+    /// The repeated fraction for n-grams of size `n`, or `None` when the check passes trivially (no n-grams,
+    /// or none repeats).
+    fn ngram_fraction(&mut self, n: usize, ratio: NgramRatio) -> Option<f64> {
+        let w = self.words();
+        if n == 0 || w.ids.len() < n || w.exhausted && n > w.level {
+            return None;
+        }
+        if n < w.level {
+            // Only reached by a custom check order; recompute from unigrams.
+            w.level_ids = w.ids.clone();
+            w.level = 1;
+        }
+        let mut counts: Vec<u32> = Vec::new();
+        while w.level < n {
+            let m = w.ids.len() - w.level; // number of (level+1)-grams
+            let mut map: FxHashMap<u64, u32> = FxHashMap::default();
+            map.reserve(m);
+            counts.clear();
+            let mut next_ids = Vec::with_capacity(m);
+            for i in 0..m {
+                let key = ((w.level_ids[i] as u64) << 32) | w.ids[i + w.level] as u64;
+                let next = map.len() as u32;
+                let id = *map.entry(key).or_insert(next);
+                if id as usize == counts.len() {
+                    counts.push(0);
+                }
+                counts[id as usize] += 1;
+                next_ids.push(id);
+            }
+            w.level_ids = next_ids;
+            w.level += 1;
+        }
+        if counts.is_empty() {
+            // Level reached earlier (or unigrams): count its ids now.
+            let max_id = w.level_ids.iter().copied().max().unwrap_or(0) as usize;
+            counts = vec![0; max_id + 1];
+            for &id in &w.level_ids {
+                counts[id as usize] += 1;
+            }
+        }
+        let top = counts.iter().copied().max().unwrap_or(0);
+        if top <= 1 {
+            w.exhausted = true;
+            return None;
+        }
+        let span = |i: usize| w.prefix[i + n] - w.prefix[i];
+        let repeated = match ratio {
+            NgramRatio::MostCommon => {
+                let mut longest = 0u64;
+                for (i, &id) in w.level_ids.iter().enumerate() {
+                    if counts[id as usize] == top {
+                        longest = longest.max(span(i));
+                    }
+                }
+                longest * top as u64
+            }
+            NgramRatio::All => {
+                let mut covered_until = 0usize;
+                let mut chars = 0u64;
+                for (i, &id) in w.level_ids.iter().enumerate() {
+                    if counts[id as usize] > 1 {
+                        let from = i.max(covered_until);
+                        let to = i + n;
+                        if to > from {
+                            chars += w.prefix[to] - w.prefix[from];
+                            covered_until = to;
+                        }
+                    }
+                }
+                chars
+            }
+        };
+        Some(repeated as f64 / w.total_chars as f64)
+    }
+}
+
+pub(crate) fn massive_web(p: &Params<'_>, _: &BuildContext) -> Result<RepetitionFilter> {
+    p.allow_only(&["skip_paragraph"])?;
+    Ok(RepetitionFilter::gopher(p.bool_or("skip_paragraph", false)?))
+}
+
+pub(crate) fn single(p: &Params<'_>, _: &BuildContext) -> Result<RepetitionFilter> {
+    p.allow_only(&["granularity", "max_fraction", "count_characters", "ngram_char_ratio", "ignore_case"])?;
+    let g = p.require("granularity")?;
+    let granularity = match g {
+        serde_json::Value::String(s) if s == "line" => Line,
+        serde_json::Value::String(s) if s == "paragraph" => Paragraph,
+        serde_json::Value::Number(n) if n.as_u64().is_some_and(|v| v >= 1) => NGram(n.as_u64().unwrap_or(2) as usize),
+        _ => return Err(p.err("granularity", "accepted values: line, paragraph, or an n-gram size ≥ 1")),
+    };
+    let ratio = match p.str_opt("ngram_char_ratio")? {
+        Some("most_common") => MostCommon,
+        Some("all") => All,
+        Some(other) => {
+            return Err(p.err("ngram_char_ratio", format!("`{other}` is not accepted; accepted values: most_common, all")))
+        }
+        None => match granularity {
+            NGram(2..=4) => MostCommon,
+            NGram(5..=10) | Line | Paragraph => All,
+            NGram(_) => {
+                return Err(p.err(
+                    "ngram_char_ratio",
+                    "required for n-gram sizes outside 2..=10; accepted values: most_common, all",
+                ))
+            }
+        },
+    };
+    let max = p.f64_opt("max_fraction")?.ok_or_else(|| p.err("max_fraction", "required parameter is missing"))?;
+    Ok(RepetitionFilter {
+        name: "repetition_filter",
+        checks: vec![chk(granularity, max, p.bool_or("count_characters", true)?, ratio, "repetition")],
+        ignore_case: p.bool_or("ignore_case", false)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gopher_checks() {
+        let f = RepetitionFilter::gopher(false);
+        assert_eq!(f.first_failure(""), Some("empty"));
+        assert_eq!(f.first_failure(" \n "), Some("no_segments"));
+        assert_eq!(f.first_failure("one line only"), None);
+        assert_eq!(f.first_failure("a\na\nb"), Some("line/count>0.3"));
+        let words: Vec<String> = (0..100).map(|i| format!("w{i}")).collect();
+        assert_eq!(f.first_failure(&words.join(" ")), None);
+        let rep = "the cat sat on the mat ".repeat(10);
+        assert!(f.first_failure(&rep).is_some());
+    }
+
+    #[test]
+    fn most_common_takes_longest_tie() {
+        // "aa b" and "c dd" both occur twice: the longer (3 chars) decides.
+        let mut st = State::new("aa b x c dd y aa b z c dd");
+        let frac = st.ngram_fraction(2, MostCommon).unwrap();
+        let total = (2 + 1 + 1 + 1 + 2 + 1 + 2 + 1 + 1 + 1 + 2) as f64;
+        assert!((frac - 6.0 / total).abs() < 1e-12);
+    }
+
+    #[test]
+    fn all_counts_each_word_once() {
+        let mut st = State::new("a b c d e a b c d e");
+        assert_eq!(st.ngram_fraction(5, All), Some(1.0));
+        let mut st = State::new("a b c d e f");
+        assert_eq!(st.ngram_fraction(2, MostCommon), None);
+        assert_eq!(st.ngram_fraction(5, All), None);
+    }
+}
