@@ -18,6 +18,7 @@ mod dictionary;
 mod error;
 mod matrix;
 mod model;
+pub mod quality;
 mod reader;
 mod stdalgo;
 
@@ -25,3 +26,4 @@ pub use args::{Loss, ModelArgs};
 pub use dictionary::{fnv_hash, EOS, LABEL_PREFIX};
 pub use error::FastTextError;
 pub use model::{FastText, PredictBuf, Prediction};
+pub use quality::{prepare_text, QualityConfig, QualityScorer, ThresholdMode};

@@ -153,3 +153,41 @@ fn lid176_matches_official_fasttext() {
         assert_eq!(t.bit_exact, t.rows);
     }
 }
+
+#[test]
+fn dclm_preparation_and_score_match_python() {
+    let Some(preds) = shared(
+        "conformance/fasttext/predictions.jsonl",
+        "dclm_preparation_and_score_match_python",
+    ) else {
+        return;
+    };
+    let dir = preds.parent().unwrap();
+    let rows = read_rows(&preds);
+    for r in &rows {
+        let raw = r["text"].as_str().unwrap();
+        assert_eq!(
+            dclm_fasttext::prepare_text(raw),
+            r["text_prepared"].as_str().unwrap(),
+            "{}",
+            r["id"]
+        );
+    }
+    for (key, file) in [
+        ("bigram", "bigram.bin"),
+        ("ftz", "bigram.ftz"),
+        ("bigram_e25", "bigram_e25.bin"),
+    ] {
+        let scorer = dclm_fasttext::QualityScorer::load(&dir.join(file)).unwrap();
+        let mut exact = 0;
+        for r in &rows {
+            let want = r[format!("dclm_score_{key}")].as_f64().unwrap();
+            let got = scorer.score(r["text"].as_str().unwrap());
+            if got == want {
+                exact += 1;
+            }
+        }
+        eprintln!("{file}: DCLM score exact on {exact}/{} rows", rows.len());
+        assert_eq!(exact, rows.len(), "{file}");
+    }
+}
