@@ -51,7 +51,11 @@ fn opt_int(v: Option<u64>) -> String {
 /// URLs from the data appear only as escaped text).
 pub fn render_html(r: &Report) -> String {
     let mut h = String::with_capacity(64 * 1024);
-    let title = if r.title.is_empty() { "DCLM run report" } else { &r.title };
+    let title = if r.title.is_empty() {
+        "DCLM run report"
+    } else {
+        &r.title
+    };
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n",
@@ -165,7 +169,10 @@ fn section_funnel(h: &mut String, r: &Report) {
     let tok: Vec<_> = r
         .funnel
         .iter()
-        .filter_map(|f| f.tokens_out.map(|t| (f.stage.clone(), t as f64, format!("{} tokens", fmt_int(t)))))
+        .filter_map(|f| {
+            f.tokens_out
+                .map(|t| (f.stage.clone(), t as f64, format!("{} tokens", fmt_int(t))))
+        })
         .collect();
     if !tok.is_empty() {
         h.push_str(&hbar_chart("Tokens after each stage", &tok, "#54a24b"));
@@ -221,7 +228,11 @@ fn section_drops(h: &mut String, r: &Report) {
             (
                 s.step.clone(),
                 s.dropped() as f64,
-                format!("{} dropped ({} of its input)", fmt_int(s.dropped()), pct(s.dropped(), s.docs_in)),
+                format!(
+                    "{} dropped ({} of its input)",
+                    fmt_int(s.dropped()),
+                    pct(s.dropped(), s.docs_in)
+                ),
             )
         })
         .collect();
@@ -279,7 +290,9 @@ fn section_histograms(h: &mut String, r: &Report) {
         h.push_str(&histogram_chart(hist));
         h.push('\n');
     }
-    h.push_str("<table><tr><th>distribution</th><th>documents</th><th>range</th><th>threshold</th><th>not finite</th></tr>\n");
+    h.push_str(
+        "<table><tr><th>distribution</th><th>documents</th><th>range</th><th>threshold</th><th>not finite</th></tr>\n",
+    );
     for hist in &r.histograms {
         let _ = writeln!(
             h,

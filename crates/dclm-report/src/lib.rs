@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod corpus;
+pub mod embedded;
 mod error;
 mod html;
 mod model;

@@ -472,6 +472,20 @@ impl Report {
         });
     }
 
+    /// Append a stage from a `stats.json` written by dclm-core's executor (see [`add_stage_stats`](Self::add_stage_stats)).
+    pub fn add_stats_file(&mut self, path: &Path) -> Result<(), ReportError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let stats: Stats = serde_json::from_str(&text).map_err(|source| ReportError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.add_stage_stats(&stats);
+        Ok(())
+    }
+
     /// The funnel row of `stage`, if present.
     pub fn funnel_stage_mut(&mut self, stage: &str) -> Option<&mut FunnelStage> {
         self.funnel.iter_mut().find(|f| f.stage == stage)
@@ -483,7 +497,10 @@ impl Report {
         let mut out = Vec::new();
         for f in &self.funnel {
             if f.docs_out > f.docs_in {
-                out.push(format!("stage {}: docs_out {} > docs_in {}", f.stage, f.docs_out, f.docs_in));
+                out.push(format!(
+                    "stage {}: docs_out {} > docs_in {}",
+                    f.stage, f.docs_out, f.docs_in
+                ));
             }
         }
         for w in self.funnel.windows(2) {

@@ -319,7 +319,10 @@ mod tests {
 
     #[test]
     fn ticks_are_nice_and_cover_range() {
-        assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
+        assert_eq!(
+            nice_ticks(0.0, 1.0, 5),
+            vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+        );
         let t = nice_ticks(0.0, 1234.0, 5);
         assert_eq!(t.first(), Some(&0.0));
         assert!(*t.last().unwrap() <= 1234.0 && *t.last().unwrap() >= 1000.0);

@@ -9,7 +9,10 @@ use markup5ever_rcdom::{Handle, NodeData, RcDom};
 fn sample_report() -> Report {
     let mut r = Report::new("Baseline run <test> & \"quotes\"", "embedded-default");
     r.started = "2026-11-29T17:30:00Z".into();
-    r.settings.insert("input".into(), "https://data.commoncrawl.org/crawl-data/*.warc.gz".into());
+    r.settings.insert(
+        "input".into(),
+        "https://data.commoncrawl.org/crawl-data/*.warc.gz".into(),
+    );
     r.settings.insert("threads".into(), "2".into());
 
     let mut extract = Stats::new("extract");
@@ -20,11 +23,19 @@ fn sample_report() -> Report {
     let mut heur = Stats::new("heuristics");
     heur.docs_in = 280;
     for i in 0..280u64 {
-        let v = if i % 7 == 0 { Verdict::Drop("not_english") } else { Verdict::Keep };
+        let v = if i % 7 == 0 {
+            Verdict::Drop("not_english")
+        } else {
+            Verdict::Keep
+        };
         heur.step_mut("language_filter").record(v, 0.001);
     }
     for i in 0..240u64 {
-        let v = if i % 10 == 0 { Verdict::Drop("too_few_words") } else { Verdict::Keep };
+        let v = if i % 10 == 0 {
+            Verdict::Drop("too_few_words")
+        } else {
+            Verdict::Keep
+        };
         heur.step_mut("page_length_filter").record(v, 0.0005);
     }
     heur.docs_out = 216;
@@ -53,7 +64,12 @@ fn sample_report() -> Report {
             "Dies ist eine deutsche Seite über den Wald. <script>alert('x')</script> \u{1} und \"mehr\"",
         );
     }
-    ex.record("page_length_filter", "too_few_words", "https://short.example/", &"word ".repeat(500));
+    ex.record(
+        "page_length_filter",
+        "too_few_words",
+        "https://short.example/",
+        &"word ".repeat(500),
+    );
     ex.attach(&mut r.steps);
 
     r.histograms.push(
@@ -138,7 +154,8 @@ fn sample_report() -> Report {
         reason: "assets found".into(),
     });
     r.outputs.insert("report".into(), "/tmp/out/report.html".into());
-    r.notes.push("Loss is in nats per token of the stand-in tokenizer.".into());
+    r.notes
+        .push("Loss is in nats per token of the stand-in tokenizer.".into());
     r
 }
 
@@ -174,8 +191,9 @@ fn json_round_trip() {
     assert_eq!(Report::read(&jp).unwrap(), r);
     assert!(std::fs::read_to_string(hp).unwrap().starts_with("<!DOCTYPE html>"));
     // Unknown/missing fields are tolerated: an older or partial report still loads.
-    let partial = Report::from_json(r#"{"title":"x","funnel":[{"stage":"extract","docs_in":3,"docs_out":2}],"future":1}"#)
-        .unwrap();
+    let partial =
+        Report::from_json(r#"{"title":"x","funnel":[{"stage":"extract","docs_in":3,"docs_out":2}],"future":1}"#)
+            .unwrap();
     assert_eq!(partial.funnel[0].docs_out, 2);
     assert!(Report::from_json("{not json").is_err());
 }
@@ -220,7 +238,15 @@ fn core_is_mean_centered_accuracy_of_core_rows() {
 
 #[test]
 fn histogram_binning() {
-    let h = Histogram::from_values("h", "h", "x", 0.0, 1.0, 4, &[-1.0, 0.0, 0.26, 0.5, 0.99, 1.0, 7.0, f64::INFINITY]);
+    let h = Histogram::from_values(
+        "h",
+        "h",
+        "x",
+        0.0,
+        1.0,
+        4,
+        &[-1.0, 0.0, 0.26, 0.5, 0.99, 1.0, 7.0, f64::INFINITY],
+    );
     assert_eq!(h.counts, vec![2, 1, 1, 3]);
     assert_eq!(h.non_finite, 1);
     let degenerate = Histogram::new("d", "d", "x", 1.0, 1.0, 0);
@@ -247,7 +273,10 @@ fn html_is_well_formed_self_contained_and_has_charts() {
     assert!(count("details") >= 2);
     for (k, v) in &attrs {
         let v = v.to_ascii_lowercase();
-        assert!(!v.contains("http") && !v.contains("//") && !v.contains("url("), "{k}={v}");
+        assert!(
+            !v.contains("http") && !v.contains("//") && !v.contains("url("),
+            "{k}={v}"
+        );
         assert!(!k.starts_with("on"), "event handler attribute {k}");
     }
     // The CSS has no url()/@import either.
@@ -281,6 +310,9 @@ fn empty_report_renders() {
     r.loss_curve.as_mut().unwrap().points[3].train_loss = f64::NAN;
     r.timings[0].seconds = f64::INFINITY;
     let html = render_html(&r);
-    assert!(!html.contains("NaN") && !html.contains("inf\""), "non-finite value leaked into the SVG");
+    assert!(
+        !html.contains("NaN") && !html.contains("inf\""),
+        "non-finite value leaked into the SVG"
+    );
     assert!(parse(&html).errors.is_empty());
 }

@@ -22,8 +22,28 @@ const RIVERS: &[&str] = &[
     "Dovey", "Halse", "Rune", "Quill", "Fenna", "Ister", "Morrow", "Sallow",
 ];
 const FIRST_M: &[&str] = &[
-    "Thomas", "Edmund", "Arthur", "Henry", "Walter", "Samuel", "Joseph", "Frederick", "Albert", "Hugh", "Martin",
-    "Oliver", "Daniel", "Gregory", "Felix", "Leonard", "Victor", "Jonah", "Owen", "Silas", "Peter", "Lewis",
+    "Thomas",
+    "Edmund",
+    "Arthur",
+    "Henry",
+    "Walter",
+    "Samuel",
+    "Joseph",
+    "Frederick",
+    "Albert",
+    "Hugh",
+    "Martin",
+    "Oliver",
+    "Daniel",
+    "Gregory",
+    "Felix",
+    "Leonard",
+    "Victor",
+    "Jonah",
+    "Owen",
+    "Silas",
+    "Peter",
+    "Lewis",
 ];
 const FIRST_F: &[&str] = &[
     "Margaret", "Eleanor", "Clara", "Agnes", "Harriet", "Edith", "Lucy", "Rosalind", "Beatrice", "Ada", "Helen",
@@ -56,7 +76,11 @@ pub fn place_name(rng: &mut Rng) -> String {
 pub fn person_name(rng: &mut Rng) -> (String, String, bool) {
     let female = rng.chance(0.5);
     let first = if female { rng.pick(FIRST_F) } else { rng.pick(FIRST_M) };
-    (first.to_string(), format!("{}{}", rng.pick(SURNAME_A), rng.pick(SURNAME_B)), female)
+    (
+        first.to_string(),
+        format!("{}{}", rng.pick(SURNAME_A), rng.pick(SURNAME_B)),
+        female,
+    )
 }
 
 fn full_name(rng: &mut Rng) -> String {
@@ -83,35 +107,133 @@ pub fn thousands(n: i64) -> String {
 
 fn ordinal_century(year: i64) -> &'static str {
     const C: &[&str] = &[
-        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
-        "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
-        "twentieth", "twenty-first",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+        "twentieth",
+        "twenty-first",
     ];
     C[((year.max(1) - 1) / 100).min(20) as usize]
 }
 
 const MONTHS: &[&str] = &[
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
 const WEEKDAYS: &[&str] = &["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /// (industry, workers, product, material)
 const INDUSTRIES: &[(&str, &str, &str, &str)] = &[
-    ("pottery", "potters", "glazed stoneware jars", "clay dug from the river banks"),
-    ("wool trade", "wool merchants", "heavy woollen cloth", "fleeces from the hill farms"),
-    ("clockmaking", "clockmakers", "long-case clocks", "brass cast in small local foundries"),
-    ("glassmaking", "glassblowers", "green bottle glass", "fine sand carted from the coast"),
-    ("paper milling", "papermakers", "writing paper", "linen rags and clean river water"),
-    ("rope making", "rope makers", "ship's rigging", "hemp grown on the valley floor"),
-    ("leather tanning", "tanners", "saddles and boots", "oak bark from the surrounding woods"),
-    ("cheese making", "cheesemakers", "a hard, crumbly cheese", "milk from the lowland dairies"),
-    ("salt production", "salt boilers", "coarse sea salt", "brine pumped from underground springs"),
-    ("boatbuilding", "shipwrights", "flat-bottomed river barges", "timber floated down from the forests"),
-    ("brewing", "brewers", "a dark, malty ale", "barley from the surrounding farms"),
-    ("textile dyeing", "dyers", "blue and madder-red cloth", "plants grown in walled dye gardens"),
-    ("printing", "printers", "almanacs and school books", "paper bought from mills upstream"),
-    ("furniture making", "cabinetmakers", "oak chairs and tables", "timber from managed woodland"),
+    (
+        "pottery",
+        "potters",
+        "glazed stoneware jars",
+        "clay dug from the river banks",
+    ),
+    (
+        "wool trade",
+        "wool merchants",
+        "heavy woollen cloth",
+        "fleeces from the hill farms",
+    ),
+    (
+        "clockmaking",
+        "clockmakers",
+        "long-case clocks",
+        "brass cast in small local foundries",
+    ),
+    (
+        "glassmaking",
+        "glassblowers",
+        "green bottle glass",
+        "fine sand carted from the coast",
+    ),
+    (
+        "paper milling",
+        "papermakers",
+        "writing paper",
+        "linen rags and clean river water",
+    ),
+    (
+        "rope making",
+        "rope makers",
+        "ship's rigging",
+        "hemp grown on the valley floor",
+    ),
+    (
+        "leather tanning",
+        "tanners",
+        "saddles and boots",
+        "oak bark from the surrounding woods",
+    ),
+    (
+        "cheese making",
+        "cheesemakers",
+        "a hard, crumbly cheese",
+        "milk from the lowland dairies",
+    ),
+    (
+        "salt production",
+        "salt boilers",
+        "coarse sea salt",
+        "brine pumped from underground springs",
+    ),
+    (
+        "boatbuilding",
+        "shipwrights",
+        "flat-bottomed river barges",
+        "timber floated down from the forests",
+    ),
+    (
+        "brewing",
+        "brewers",
+        "a dark, malty ale",
+        "barley from the surrounding farms",
+    ),
+    (
+        "textile dyeing",
+        "dyers",
+        "blue and madder-red cloth",
+        "plants grown in walled dye gardens",
+    ),
+    (
+        "printing",
+        "printers",
+        "almanacs and school books",
+        "paper bought from mills upstream",
+    ),
+    (
+        "furniture making",
+        "cabinetmakers",
+        "oak chairs and tables",
+        "timber from managed woodland",
+    ),
 ];
 const MODERN: &[&str] = &[
     "small software companies",
@@ -132,8 +254,16 @@ const FOUNDERS: &[&str] = &[
     "merchants who needed a safe crossing point",
 ];
 const FESTIVALS: &[&str] = &[
-    "Lantern Fair", "Harvest Walk", "River Regatta", "Spring Market", "Bell Festival", "Lamb Fair", "Apple Day",
-    "Boat Procession", "Midsummer Fair", "Winter Lights",
+    "Lantern Fair",
+    "Harvest Walk",
+    "River Regatta",
+    "Spring Market",
+    "Bell Festival",
+    "Lamb Fair",
+    "Apple Day",
+    "Boat Procession",
+    "Midsummer Fair",
+    "Winter Lights",
 ];
 const DISHES: &[&str] = &[
     "a pie of mutton and barley",
@@ -145,7 +275,9 @@ const DISHES: &[&str] = &[
     "a pasty filled with potato and swede",
 ];
 const CROPS: &[&str] = &["barley", "oats", "apples", "potatoes", "hops", "wheat", "flax"];
-const SAINTS: &[&str] = &["Alda", "Brannoc", "Cuthwin", "Elfrida", "Oswin", "Petroc", "Wenna", "Kea"];
+const SAINTS: &[&str] = &[
+    "Alda", "Brannoc", "Cuthwin", "Elfrida", "Oswin", "Petroc", "Wenna", "Kea",
+];
 const JOBS: &[&str] = &[
     "engineer",
     "botanist",
@@ -195,7 +327,11 @@ pub fn town(rng: &mut Rng) -> Slots {
     set(&mut s, "bridge_year", rng.range(founded + 50, 1850).to_string());
     set(&mut s, "station_year", station_year.to_string());
     set(&mut s, "line_close", rng.range(1955, 1972).to_string());
-    set(&mut s, "railway", format!("the {} and {} Railway", place_name(rng), place_name(rng)));
+    set(
+        &mut s,
+        "railway",
+        format!("the {} and {} Railway", place_name(rng), place_name(rng)),
+    );
     set(&mut s, "city", place_name(rng));
     set(&mut s, "city_km", rng.range(9, 85).to_string());
     set(&mut s, "rain_mm", rng.range(560, 1450).to_string());
@@ -211,7 +347,11 @@ pub fn town(rng: &mut Rng) -> Slots {
     set(&mut s, "flood_year", rng.range(1700, 2012).to_string());
     set(&mut s, "fire_year", rng.range(founded + 100, 1880).to_string());
     set(&mut s, "twin", place_name(rng));
-    set(&mut s, "museum", format!("the {} Museum", capitalize(ind.split(' ').next().unwrap_or(ind))));
+    set(
+        &mut s,
+        "museum",
+        format!("the {} Museum", capitalize(ind.split(' ').next().unwrap_or(ind))),
+    );
     set(&mut s, "park_area", rng.range(4, 60).to_string());
     set(&mut s, "bus_min", rng.range(15, 60).to_string());
     set(&mut s, "mills", rng.range(3, 40).to_string());
@@ -222,16 +362,86 @@ pub fn town(rng: &mut Rng) -> Slots {
 
 /// (field, person noun, topic, instrument, discovery phrase, institute kind)
 const FIELDS: &[(&str, &str, &str, &str, &str, &str)] = &[
-    ("astronomy", "astronomer", "the orbits of faint comets", "a reflecting telescope", "that several comets previously thought unrelated followed the same orbit", "Observatory"),
-    ("botany", "botanist", "the way seeds survive long droughts", "a heated glasshouse", "that some seeds can wait decades in dry soil before they germinate", "Botanic Garden"),
-    ("chemistry", "chemist", "the behaviour of salts in solution", "a precise laboratory balance", "a simple method for measuring how much salt water can hold at different temperatures", "Chemical Laboratory"),
-    ("geology", "geologist", "the layers of rock exposed in river gorges", "a hand lens and a hammer", "that the valley had been carved by a far larger river in an earlier age", "Geological Survey"),
-    ("medicine", "physician", "the spread of fevers in crowded towns", "careful written case records", "that clean water supplies sharply reduced the number of winter fevers", "Infirmary"),
-    ("mathematics", "mathematician", "methods for solving equations by repeated approximation", "long tables of hand calculations", "a faster way of approximating square roots that was later used in early calculating machines", "Mathematical Society"),
-    ("engineering", "engineer", "the strength of iron beams and bridges", "a testing machine that could bend metal bars", "that many bridge failures began with small cracks around rivet holes", "Institute of Engineers"),
-    ("cartography", "mapmaker", "the accurate measurement of coastlines", "a surveyor's chain and theodolite", "that earlier charts had placed parts of the coast several miles too far west", "Survey Office"),
-    ("music", "composer", "folk melodies of the hill villages", "a small travelling harmonium", "that many village songs shared a handful of older tunes", "Conservatory"),
-    ("zoology", "naturalist", "the migration of small birds", "numbered leg rings", "that birds ringed in the same hedge returned to it year after year", "Natural History Society"),
+    (
+        "astronomy",
+        "astronomer",
+        "the orbits of faint comets",
+        "a reflecting telescope",
+        "that several comets previously thought unrelated followed the same orbit",
+        "Observatory",
+    ),
+    (
+        "botany",
+        "botanist",
+        "the way seeds survive long droughts",
+        "a heated glasshouse",
+        "that some seeds can wait decades in dry soil before they germinate",
+        "Botanic Garden",
+    ),
+    (
+        "chemistry",
+        "chemist",
+        "the behaviour of salts in solution",
+        "a precise laboratory balance",
+        "a simple method for measuring how much salt water can hold at different temperatures",
+        "Chemical Laboratory",
+    ),
+    (
+        "geology",
+        "geologist",
+        "the layers of rock exposed in river gorges",
+        "a hand lens and a hammer",
+        "that the valley had been carved by a far larger river in an earlier age",
+        "Geological Survey",
+    ),
+    (
+        "medicine",
+        "physician",
+        "the spread of fevers in crowded towns",
+        "careful written case records",
+        "that clean water supplies sharply reduced the number of winter fevers",
+        "Infirmary",
+    ),
+    (
+        "mathematics",
+        "mathematician",
+        "methods for solving equations by repeated approximation",
+        "long tables of hand calculations",
+        "a faster way of approximating square roots that was later used in early calculating machines",
+        "Mathematical Society",
+    ),
+    (
+        "engineering",
+        "engineer",
+        "the strength of iron beams and bridges",
+        "a testing machine that could bend metal bars",
+        "that many bridge failures began with small cracks around rivet holes",
+        "Institute of Engineers",
+    ),
+    (
+        "cartography",
+        "mapmaker",
+        "the accurate measurement of coastlines",
+        "a surveyor's chain and theodolite",
+        "that earlier charts had placed parts of the coast several miles too far west",
+        "Survey Office",
+    ),
+    (
+        "music",
+        "composer",
+        "folk melodies of the hill villages",
+        "a small travelling harmonium",
+        "that many village songs shared a handful of older tunes",
+        "Conservatory",
+    ),
+    (
+        "zoology",
+        "naturalist",
+        "the migration of small birds",
+        "numbered leg rings",
+        "that birds ringed in the same hedge returned to it year after year",
+        "Natural History Society",
+    ),
 ];
 const AWARDS: &[&str] = &["Copley", "Harlow", "Winthrop", "Ashcombe", "Lister", "Garrow"];
 
@@ -244,7 +454,11 @@ pub fn person(rng: &mut Rng) -> Slots {
     let died = born + rng.range(48, 91);
     let uni_year = born + rng.range(17, 20);
     let work_year = born + rng.range(29, 45);
-    let (he, his, him) = if female { ("she", "her", "her") } else { ("he", "his", "him") };
+    let (he, his, him) = if female {
+        ("she", "her", "her")
+    } else {
+        ("he", "his", "him")
+    };
     let birthplace = place_name(rng);
     let city = place_name(rng);
     set(&mut s, "person", format!("{first} {surname}"));
@@ -259,9 +473,35 @@ pub fn person(rng: &mut Rng) -> Slots {
     set(&mut s, "died", died.to_string());
     set(&mut s, "age", (died - born).to_string());
     set(&mut s, "birthplace", birthplace);
-    set(&mut s, "father_job", *rng.pick(&["schoolteacher", "miller", "clerk", "carpenter", "shopkeeper", "farmer", "printer"]));
-    set(&mut s, "mother_job", *rng.pick(&["seamstress", "teacher", "shopkeeper", "bookbinder", "nurse", "farmer"]));
-    set(&mut s, "siblings", *rng.pick(&["two older brothers", "a younger sister", "three sisters", "four siblings", "no brothers or sisters"]));
+    set(
+        &mut s,
+        "father_job",
+        *rng.pick(&[
+            "schoolteacher",
+            "miller",
+            "clerk",
+            "carpenter",
+            "shopkeeper",
+            "farmer",
+            "printer",
+        ]),
+    );
+    set(
+        &mut s,
+        "mother_job",
+        *rng.pick(&["seamstress", "teacher", "shopkeeper", "bookbinder", "nurse", "farmer"]),
+    );
+    set(
+        &mut s,
+        "siblings",
+        *rng.pick(&[
+            "two older brothers",
+            "a younger sister",
+            "three sisters",
+            "four siblings",
+            "no brothers or sisters",
+        ]),
+    );
     set(&mut s, "university", format!("the University of {}", place_name(rng)));
     set(&mut s, "uni_year", uni_year.to_string());
     set(&mut s, "mentor", full_name(rng));
@@ -279,7 +519,18 @@ pub fn person(rng: &mut Rng) -> Slots {
     set(&mut s, "award_year", (work_year + rng.range(3, 15)).to_string());
     set(&mut s, "spouse", full_name(rng));
     set(&mut s, "marriage_year", (uni_year + rng.range(4, 12)).to_string());
-    set(&mut s, "children", *rng.pick(&["two children", "three children", "a son", "a daughter", "four children", "no children"]));
+    set(
+        &mut s,
+        "children",
+        *rng.pick(&[
+            "two children",
+            "three children",
+            "a son",
+            "a daughter",
+            "four children",
+            "no children",
+        ]),
+    );
     set(&mut s, "rival", full_name(rng));
     set(&mut s, "student", full_name(rng));
     set(&mut s, "letters", thousands(rng.range(300, 4000)));
@@ -290,8 +541,18 @@ pub fn person(rng: &mut Rng) -> Slots {
 }
 
 const BIRD_ADJ: &[&str] = &[
-    "grey-crowned", "amber-throated", "pale-winged", "streaked", "russet-backed", "long-tailed", "spotted",
-    "ash-breasted", "white-browed", "olive", "chestnut-capped", "dusky",
+    "grey-crowned",
+    "amber-throated",
+    "pale-winged",
+    "streaked",
+    "russet-backed",
+    "long-tailed",
+    "spotted",
+    "ash-breasted",
+    "white-browed",
+    "olive",
+    "chestnut-capped",
+    "dusky",
 ];
 const BIRD_KIND: &[(&str, &str)] = &[
     ("marsh warbler", "reed beds and wet meadows"),
@@ -304,7 +565,14 @@ const BIRD_KIND: &[(&str, &str)] = &[
     ("cliff swift", "sea cliffs and old stone buildings"),
 ];
 const FOODS: &[&str] = &[
-    "beetles", "small snails", "grass seeds", "caterpillars", "midge larvae", "spiders", "ripe berries", "mayflies",
+    "beetles",
+    "small snails",
+    "grass seeds",
+    "caterpillars",
+    "midge larvae",
+    "spiders",
+    "ripe berries",
+    "mayflies",
 ];
 
 /// Slots for a fictional bird species.
@@ -323,7 +591,11 @@ pub fn bird(rng: &mut Rng) -> Slots {
     let start = rng.below(4) + 2;
     set(&mut s, "bird", name.clone());
     set(&mut s, "Bird", capitalize(&name));
-    set(&mut s, "sci", format!("{} {}", capitalize(&genus), place_name(rng).to_lowercase()));
+    set(
+        &mut s,
+        "sci",
+        format!("{} {}", capitalize(&genus), place_name(rng).to_lowercase()),
+    );
     set(&mut s, "length", length.to_string());
     set(&mut s, "wingspan", (length * 2 + rng.range(-2, 6)).to_string());
     set(&mut s, "weight", (length * length / 12 + rng.range(2, 20)).to_string());
@@ -339,10 +611,38 @@ pub fn bird(rng: &mut Rng) -> Slots {
     set(&mut s, "fledge", rng.range(12, 20).to_string());
     set(&mut s, "breed_start", MONTHS[start]);
     set(&mut s, "breed_end", MONTHS[start + 2]);
-    set(&mut s, "winter_place", *rng.pick(&["the southern marshes", "coastal farmland", "the lowland river valleys", "wooded parks near towns"]));
+    set(
+        &mut s,
+        "winter_place",
+        *rng.pick(&[
+            "the southern marshes",
+            "coastal farmland",
+            "the lowland river valleys",
+            "wooded parks near towns",
+        ]),
+    );
     set(&mut s, "pairs", thousands(rng.range(4, 220) * 100));
-    set(&mut s, "trend", *rng.pick(&["declining slowly", "stable", "increasing in the north", "falling sharply in some districts"]));
-    set(&mut s, "threat", *rng.pick(&["the drainage of wet ground", "the loss of old hedgerows", "disturbance at nesting sites", "changes in farming practice", "cold, late springs"]));
+    set(
+        &mut s,
+        "trend",
+        *rng.pick(&[
+            "declining slowly",
+            "stable",
+            "increasing in the north",
+            "falling sharply in some districts",
+        ]),
+    );
+    set(
+        &mut s,
+        "threat",
+        *rng.pick(&[
+            "the drainage of wet ground",
+            "the loss of old hedgerows",
+            "disturbance at nesting sites",
+            "changes in farming practice",
+            "cold, late springs",
+        ]),
+    );
     set(&mut s, "observer", full_name(rng));
     set(&mut s, "year_described", rng.range(1790, 1910).to_string());
     set(&mut s, "similar", format!("{} {}", rng.pick(BIRD_ADJ), kind));
@@ -362,7 +662,9 @@ const PRODUCTS: &[(&str, &str)] = &[
     ("LED desk lamp", "lighting"),
     ("yoga mat", "fitness"),
 ];
-const BRANDS: &[&str] = &["Zentrix", "Vivomax", "Klarbo", "Nuvra", "Optiq", "Brevo", "Sonique", "Maxello"];
+const BRANDS: &[&str] = &[
+    "Zentrix", "Vivomax", "Klarbo", "Nuvra", "Optiq", "Brevo", "Sonique", "Maxello",
+];
 
 /// Slots for a low-value shopping/deal page.
 pub fn shop(rng: &mut Rng) -> Slots {
@@ -373,7 +675,11 @@ pub fn shop(rng: &mut Rng) -> Slots {
     set(&mut s, "product", product);
     set(&mut s, "category", cat);
     set(&mut s, "brand", *rng.pick(BRANDS));
-    set(&mut s, "model", format!("{}{}", rng.pick(&["X", "Pro ", "Air ", "S", "Max "]), rng.range(2, 900)));
+    set(
+        &mut s,
+        "model",
+        format!("{}{}", rng.pick(&["X", "Pro ", "Air ", "S", "Max "]), rng.range(2, 900)),
+    );
     set(&mut s, "price", format!("${price}.99"));
     set(&mut s, "old_price", format!("${}.99", price * 100 / (100 - off)));
     set(&mut s, "off", off.to_string());
@@ -382,7 +688,11 @@ pub fn shop(rng: &mut Rng) -> Slots {
     set(&mut s, "stars", format!("4.{}", rng.range(1, 9)));
     set(&mut s, "reviews", thousands(rng.range(120, 9000)));
     set(&mut s, "code", format!("SAVE{}", off));
-    set(&mut s, "color", *rng.pick(&["black", "white", "midnight blue", "rose gold", "graphite", "sage green"]));
+    set(
+        &mut s,
+        "color",
+        *rng.pick(&["black", "white", "midnight blue", "rose gold", "graphite", "sage green"]),
+    );
     set(&mut s, "year", rng.range(2019, 2024).to_string());
     s
 }

@@ -66,6 +66,9 @@ pub struct PageInfo {
     pub source: String,
 }
 
+/// (template family, page count, entity generator, site index, probability of skipping an optional section).
+type Family = (&'static str, usize, fn(&mut Rng) -> Slots, usize, f64);
+
 /// A site skin: host and human-readable name; the boilerplate around the article.
 struct Site {
     host: &'static str,
@@ -149,7 +152,12 @@ fn page_html(site: &Site, article: &Article, related: &[String], extra_intro: Op
     h.push_str(&format!("<p class=\"note\">{}</p>\n", esc(site.disclaimer)));
     h.push_str("</article>\n</main>\n<aside class=\"sidebar\"><h3>Related pages</h3><ul>");
     for r in related {
-        h.push_str(&format!("<li><a href=\"/{}/{}.html\">{}</a></li>", site.section, slug(r), esc(r)));
+        h.push_str(&format!(
+            "<li><a href=\"/{}/{}.html\">{}</a></li>",
+            site.section,
+            slug(r),
+            esc(r)
+        ));
     }
     h.push_str("</ul><div class=\"ad\">Advertisement</div></aside>\n");
     h.push_str(&format!(
@@ -231,7 +239,7 @@ pub fn parse_special_tsv(path: &Path, text: &str) -> Result<Vec<SpecialPage>, Re
 /// The generated and hand-written pages of the default corpus with their index, in WARC order.
 pub fn default_pages(pages_dir: &Path, plan: &CorpusPlan) -> Result<Vec<(WarcPage, PageInfo)>, ReportError> {
     let tdir = pages_dir.join("templates");
-    let families: [(&str, usize, fn(&mut Rng) -> Slots, usize, f64); 4] = [
+    let families: [Family; 4] = [
         ("town", plan.towns, entities::town, 0, 0.1),
         ("person", plan.people, entities::person, 1, 0.1),
         ("bird", plan.birds, entities::bird, 2, 0.05),
@@ -272,7 +280,11 @@ pub fn default_pages(pages_dir: &Path, plan: &CorpusPlan) -> Result<Vec<(WarcPag
             let info = PageInfo {
                 url: url.clone(),
                 kind: format!("article/{family}"),
-                expect: if family == "shop" { "quality_filter".into() } else { "keep".into() },
+                expect: if family == "shop" {
+                    "quality_filter".into()
+                } else {
+                    "keep".into()
+                },
                 source: format!("templates/{family}.txt #{made}"),
             };
             let page = WarcPage {
@@ -383,7 +395,11 @@ pub fn default_pages(pages_dir: &Path, plan: &CorpusPlan) -> Result<Vec<(WarcPag
         order.swap(i, rng.below(i + 1));
     }
     let mut shuffled: Vec<(WarcPage, PageInfo)> = order.into_iter().map(|i| all[i].clone()).collect();
-    let pos: BTreeMap<String, usize> = shuffled.iter().enumerate().map(|(i, (p, _))| (p.url.clone(), i)).collect();
+    let pos: BTreeMap<String, usize> = shuffled
+        .iter()
+        .enumerate()
+        .map(|(i, (p, _))| (p.url.clone(), i))
+        .collect();
     for i in 0..shuffled.len() {
         let src = &shuffled[i].1.source;
         let orig = src
@@ -422,17 +438,25 @@ pub fn warcinfo_text(plan: &CorpusPlan) -> String {
 }
 
 /// Generate the default corpus from `pages_dir` and write `warc_path` plus `<warc_path minus .warc.gz>.index.jsonl`.
-pub fn write_default_corpus(pages_dir: &Path, warc_path: &Path, plan: &CorpusPlan) -> Result<CorpusSummary, ReportError> {
+pub fn write_default_corpus(
+    pages_dir: &Path,
+    warc_path: &Path,
+    plan: &CorpusPlan,
+) -> Result<CorpusSummary, ReportError> {
     let pages = default_pages(pages_dir, plan)?;
     let warc_pages: Vec<WarcPage> = pages.iter().map(|(p, _)| p.clone()).collect();
     write_warc_gz_grouped(warc_path, &warcinfo_text(plan), &warc_pages, RECORDS_PER_MEMBER)?;
-    let name = warc_path.file_name().map_or("corpus".into(), |f| f.to_string_lossy().into_owned());
+    let name = warc_path
+        .file_name()
+        .map_or("corpus".into(), |f| f.to_string_lossy().into_owned());
     let stem = name.strip_suffix(".warc.gz").unwrap_or(&name);
     let index = warc_path.with_file_name(format!("{stem}.index.jsonl"));
     let mut text = String::new();
     let mut kinds = BTreeMap::new();
     for (_, info) in &pages {
-        *kinds.entry(info.kind.split('/').next().unwrap_or("").to_string()).or_default() += 1;
+        *kinds
+            .entry(info.kind.split('/').next().unwrap_or("").to_string())
+            .or_default() += 1;
         text.push_str(&serde_json::to_string(info).map_err(|source| ReportError::Json {
             path: index.clone(),
             source,

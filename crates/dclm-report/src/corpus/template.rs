@@ -219,7 +219,9 @@ pub fn fill(text: &str, slots: &BTreeMap<String, String>) -> Result<String, Stri
     while let Some(i) = rest.find('{') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
-        let j = after.find('}').ok_or_else(|| format!("unterminated slot in {text:?}"))?;
+        let j = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated slot in {text:?}"))?;
         let key = &after[..j];
         let val = slots.get(key).ok_or_else(|| format!("unknown slot {{{key}}}"))?;
         out.push_str(val);
@@ -266,7 +268,11 @@ pub fn render_article(
         if si > 0 && rng.chance(optional_p) {
             continue;
         }
-        let k = if s.paragraphs.len() >= 2 && rng.chance(0.5) { 2 } else { 1 };
+        let k = if s.paragraphs.len() >= 2 && rng.chance(0.5) {
+            2
+        } else {
+            1
+        };
         let mut paras = Vec::new();
         for i in rng.choose_sorted(s.paragraphs.len(), k) {
             let (line, p) = &s.paragraphs[i];
@@ -299,7 +305,10 @@ mod tests {
         let t = Template::parse(Path::new("t.txt"), src).unwrap();
         assert_eq!(t.titles.len(), 2);
         assert_eq!(t.sections.len(), 2);
-        assert_eq!(t.sections[0].paragraphs[0], (5, "{town} is old. It began in {year}.".to_string()));
+        assert_eq!(
+            t.sections[0].paragraphs[0],
+            (6, "{town} is old. It began in {year}.".to_string())
+        );
         assert_eq!(t.sections[1].headings, vec!["History", "Past"]);
         t.check_slots(&slots()).unwrap();
         let a = render_article(&t, &slots(), &mut Rng::new(1), 0.0).unwrap();

@@ -86,7 +86,9 @@ fn record(headers: &[(&str, String)], block: &[u8]) -> Vec<u8> {
 /// The uncompressed WARC bytes of each record: warcinfo, then request and response for every page.
 pub fn warc_records(filename: &str, warcinfo: &str, pages: &[WarcPage]) -> Vec<Vec<u8>> {
     let mut recs = Vec::with_capacity(1 + 2 * pages.len());
-    let date0 = pages.first().map_or("2024-01-01T00:00:00Z".to_string(), |p| p.date.clone());
+    let date0 = pages
+        .first()
+        .map_or("2024-01-01T00:00:00Z".to_string(), |p| p.date.clone());
     let info_id = record_id(&format!("warcinfo:{filename}"));
     recs.push(record(
         &[
@@ -165,7 +167,9 @@ pub fn write_warc_gz_grouped(
         path: path.to_path_buf(),
         source,
     };
-    let filename = path.file_name().map_or("corpus.warc.gz".into(), |f| f.to_string_lossy().into_owned());
+    let filename = path
+        .file_name()
+        .map_or("corpus.warc.gz".into(), |f| f.to_string_lossy().into_owned());
     let recs = warc_records(&filename, warcinfo, pages);
     let mut out = Vec::new();
     let (first, rest) = recs.split_at(1.min(recs.len()));
@@ -207,7 +211,9 @@ mod tests {
         write_warc_gz(&path, "software: test\r\n", &pages).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let mut all = Vec::new();
-        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut all).unwrap();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_end(&mut all)
+            .unwrap();
         let expected: Vec<u8> = warc_records("t.warc.gz", "software: test\r\n", &pages).concat();
         assert_eq!(all, expected);
         let text = String::from_utf8_lossy(&all);
@@ -231,7 +237,9 @@ mod tests {
         let grouped = dir.path().join("g.warc.gz");
         write_warc_gz_grouped(&grouped, "software: test\r\n", &pages, 64).unwrap();
         let mut g = Vec::new();
-        flate2::read::MultiGzDecoder::new(&std::fs::read(&grouped).unwrap()[..]).read_to_end(&mut g).unwrap();
+        flate2::read::MultiGzDecoder::new(&std::fs::read(&grouped).unwrap()[..])
+            .read_to_end(&mut g)
+            .unwrap();
         assert_eq!(g, warc_records("g.warc.gz", "software: test\r\n", &pages).concat());
         // Reproducible: the same input gives the same compressed bytes.
         let dir2 = tempfile::tempdir().unwrap();
