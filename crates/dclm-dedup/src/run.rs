@@ -1,0 +1,693 @@
+//! The stage entry point: [`run`] deduplicates JSONL shards with BFF, MinHash-LSH or exact dedup and
+//! writes output shards (names mirrored under the output folder), `_done/` markers, `stats.json`
+//! (dclm-core's `Stats`) and `dedup_report.json` (the method's own counters and the filter plan).
+//!
+//! BFF across shards (the default) reads the shards in sorted order. Within a batch of documents,
+//! parsing, tokenizing and n-gram hashing run in parallel, then the filter decisions are made in
+//! document order on one thread while the next batch is being prepared, then the output lines are
+//! rendered in parallel and written in order. Output is therefore identical for every thread count.
+
+use crate::bff::{Bff, BffConfig, Decision, Prepared, DROP_DUPLICATE, DROP_EMPTY};
+use crate::bloom::{system_memory_bytes, BloomFilter, BloomPlan, DEFAULT_SEEDS};
+use crate::error::{DedupError, Result};
+use crate::exact::{ExactDedup, ExactKey};
+use crate::global::{self, GlobalDeduplicator};
+use crate::json::{write_line, KeyOrder};
+use crate::minhash::{MinHashConfig, MinHashLsh};
+use crate::tokenize::Hasher;
+use dclm_core::executor::{common_parent, DONE_DIR};
+use dclm_core::io::{open_decompressed, write_atomic, ShardReader, ShardWriter};
+use dclm_core::{CoreError, Document, Executor, ExecutorConfig, RunSummary, Stats, Verdict};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Settings of a BFF run.
+#[derive(Debug, Clone)]
+pub struct BffRunConfig {
+    /// The algorithm's settings (mode, n-gram sizes, threshold, annotate, read-only).
+    pub bff: BffConfig,
+    /// Expected number of n-grams (`--expected-ngram-count`): sizes the filter. Per shard when
+    /// `cross_shard` is false.
+    pub expected_ngrams: u64,
+    /// Target per-n-gram false-positive rate (`--fp-rate`; DCLM: 0.01).
+    pub fp_rate: f64,
+    /// Hash functions (0 = optimal, BFF's default).
+    pub num_hashers: u32,
+    /// Token and n-gram hash seeds of a new filter (a loaded filter brings its own).
+    pub seeds: (u64, u64),
+    /// Load the filter from this file if it exists (BFF's `--bloom-filter-file`) ...
+    pub filter_file: Option<PathBuf>,
+    /// ... and save it there after the run (cross-shard runs only).
+    pub save_filter: bool,
+    /// Refuse to start when the filter(s) need more bytes than this. `None` = no limit;
+    /// [`BffRunConfig::new`] sets 90% of physical memory, like BFF's cap.
+    pub memory_budget: Option<u64>,
+    /// One filter for all shards (default). `false` = a fresh filter per shard, shards in parallel
+    /// (DCLM's per-unit runs).
+    pub cross_shard: bool,
+}
+
+impl BffRunConfig {
+    /// DCLM-Baseline settings for `expected_ngrams` n-grams: old-both, 13-grams, threshold 0.8,
+    /// fp 0.01, cross-shard, budget 90% of RAM.
+    pub fn new(expected_ngrams: u64) -> Self {
+        BffRunConfig {
+            bff: BffConfig::default(),
+            expected_ngrams,
+            fp_rate: 0.01,
+            num_hashers: 0,
+            seeds: DEFAULT_SEEDS,
+            filter_file: None,
+            save_filter: true,
+            memory_budget: system_memory_bytes().map(|m| m / 10 * 9),
+            cross_shard: true,
+        }
+    }
+}
+
+/// Which dedup to run.
+#[derive(Debug, Clone)]
+pub enum Method {
+    /// BFF Bloom-filter n-gram dedup.
+    Bff(BffRunConfig),
+    /// MinHash-LSH near-duplicate dedup (global, two-phase).
+    MinHash(MinHashConfig),
+    /// Exact dedup on text or URL (global, two-phase).
+    Exact(ExactKey),
+}
+
+/// Settings of a dedup run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The method.
+    pub method: Method,
+    /// Output folder.
+    pub output_dir: PathBuf,
+    /// Input names are mirrored relative to this folder (default: the inputs' common parent).
+    pub input_root: Option<PathBuf>,
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+    /// Key order of output documents (default: sorted, as BFF writes them).
+    pub key_order: KeyOrder,
+    /// Show progress bars (global methods' apply phase).
+    pub progress: bool,
+    /// Uncompressed bytes per BFF batch.
+    pub batch_bytes: usize,
+    /// Where global methods keep signature files and the drop set (default `<output>/_signatures`).
+    pub work_dir: Option<PathBuf>,
+}
+
+impl RunConfig {
+    /// Defaults for `method` writing to `output_dir`.
+    pub fn new(method: Method, output_dir: impl Into<PathBuf>) -> Self {
+        RunConfig {
+            method,
+            output_dir: output_dir.into(),
+            input_root: None,
+            threads: 0,
+            key_order: KeyOrder::Sorted,
+            progress: false,
+            batch_bytes: 4 << 20,
+            work_dir: None,
+        }
+    }
+}
+
+/// The method's own counters, written to `dedup_report.json`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DedupReport {
+    /// `bff`, `minhash` or `exact`.
+    pub method: String,
+    /// BFF remove type.
+    pub mode: Option<String>,
+    /// Filter bytes.
+    pub filter_bytes: Option<u64>,
+    /// Filter hashers.
+    pub filter_hashers: Option<u32>,
+    /// Predicted per-n-gram fp rate at the expected load.
+    pub predicted_fp: Option<f64>,
+    /// Fraction of filter bits set at the end.
+    pub filter_fill: Option<f64>,
+    /// Documents read.
+    pub docs_in: u64,
+    /// Documents written.
+    pub docs_out: u64,
+    /// Documents removed whole (BFF: document ratio over the threshold; global: duplicates).
+    pub docs_removed: u64,
+    /// BFF: units (paragraph windows) seen.
+    pub units: u64,
+    /// BFF: units removed.
+    pub units_removed: u64,
+    /// BFF: n-grams checked.
+    pub ngrams: u64,
+    /// BFF: n-grams found in the filter.
+    pub ngrams_contained: u64,
+    /// BFF: text bytes in removed units.
+    pub removed_bytes: u64,
+    /// Global: documents with a signature.
+    pub signed_docs: u64,
+    /// Global: clusters of two or more documents.
+    pub clusters: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Threads used.
+    pub threads: usize,
+}
+
+impl DedupReport {
+    fn add_decision(&mut self, d: &Decision) {
+        self.units += d.units;
+        self.units_removed += d.units_removed;
+        self.ngrams += d.total_ngrams;
+        self.ngrams_contained += d.contained_ngrams;
+        self.removed_bytes += d.removed_bytes;
+        self.docs_removed += d.doc_removed as u64;
+    }
+
+    fn merge(&mut self, o: &DedupReport) {
+        self.docs_in += o.docs_in;
+        self.docs_out += o.docs_out;
+        self.docs_removed += o.docs_removed;
+        self.units += o.units;
+        self.units_removed += o.units_removed;
+        self.ngrams += o.ngrams;
+        self.ngrams_contained += o.ngrams_contained;
+        self.removed_bytes += o.removed_bytes;
+    }
+}
+
+/// What [`run`] did.
+#[derive(Debug, Clone)]
+pub struct DedupSummary {
+    /// Shards, stats and failures (dclm-core's summary).
+    pub run: RunSummary,
+    /// The method's counters (also in `dedup_report.json`).
+    pub report: DedupReport,
+}
+
+/// The JSONL shards under `paths`: folders are searched recursively for `*.jsonl`, `*.jsonl.gz`,
+/// `*.jsonl.zst`, `*.jsonl.zstd` (BFF's globs); files are taken as given. Sorted, without repeats.
+pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        let rd = std::fs::read_dir(dir).map_err(|e| DedupError::io(dir, e))?;
+        for entry in rd {
+            let p = entry.map_err(|e| DedupError::io(dir, e))?.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if let Some(name) = p.file_name().and_then(|n| n.to_str()) {
+                if [".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd"]
+                    .iter()
+                    .any(|s| name.ends_with(s))
+                {
+                    out.push(p);
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out)?;
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            return Err(DedupError::io(p, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Run the dedup stage over `inputs` (shard files; see [`expand_inputs`] for folders).
+pub fn run(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<DedupSummary> {
+    let inputs = expand_inputs(inputs)?;
+    if inputs.is_empty() {
+        return Err(DedupError::Config(
+            "no input shards (*.jsonl, *.jsonl.gz, *.jsonl.zst)".into(),
+        ));
+    }
+    std::fs::create_dir_all(&cfg.output_dir).map_err(|e| DedupError::io(&cfg.output_dir, e))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| DedupError::Config(format!("thread pool: {e}")))?;
+    let threads = pool.current_num_threads();
+    let start = Instant::now();
+    let mut summary = pool.install(|| match &cfg.method {
+        Method::Bff(b) if b.cross_shard => run_bff_cross_shard(cfg, b, &inputs),
+        Method::Bff(b) => run_bff_per_shard(cfg, b, &inputs, threads),
+        Method::MinHash(m) => run_global(cfg, &MinHashLsh::new(m.clone())?, &inputs),
+        Method::Exact(k) => run_global(cfg, &ExactDedup { key: *k }, &inputs),
+    })?;
+    summary.report.seconds = start.elapsed().as_secs_f64();
+    summary.report.threads = threads;
+    let report_json = serde_json::to_vec_pretty(&summary.report)
+        .map_err(|e| DedupError::Config(format!("serializing report: {e}")))?;
+    write_atomic(&cfg.output_dir.join("dedup_report.json"), &report_json)?;
+    if let Some((path, err)) = summary.run.failed.first() {
+        return Err(DedupError::ShardsFailed {
+            failed: summary.run.failed.len(),
+            first_path: path.clone(),
+            first_error: err.clone(),
+        });
+    }
+    Ok(summary)
+}
+
+fn new_or_loaded_filter(b: &BffRunConfig, copies: u64) -> Result<(BloomFilter, BloomPlan)> {
+    let plan = BloomPlan::new(b.expected_ngrams, b.fp_rate, b.num_hashers)?;
+    if let Some(path) = b.filter_file.as_ref().filter(|p| p.exists()) {
+        let f = BloomFilter::load(path, b.memory_budget)?;
+        if b.bff.mode != crate::RemoveMode::Exact && f.params() != b.bff.filter_params() {
+            let p = f.params();
+            return Err(DedupError::FilterMismatch {
+                path: path.clone(),
+                found: format!("n-gram size {} (min {})", p.ngram_size, p.min_ngram_size),
+                wanted: format!("n-gram size {} (min {})", b.bff.ngram_size, b.bff.min_ngram_size),
+            });
+        }
+        eprintln!(
+            "dedup: loaded Bloom filter {} ({} bytes, {} hashers)",
+            path.display(),
+            f.size_in_bytes(),
+            f.hashers()
+        );
+        return Ok((f, plan));
+    }
+    plan.check_budget(copies, b.memory_budget)?;
+    eprintln!("dedup: {}", plan.describe());
+    let (s1, s2) = b.seeds;
+    Ok((
+        BloomFilter::new(&plan, Hasher::new(s1, s2), b.bff.filter_params()),
+        plan,
+    ))
+}
+
+fn bff_report(b: &BffRunConfig, f: &BloomFilter, plan: &BloomPlan) -> DedupReport {
+    DedupReport {
+        method: "bff".into(),
+        mode: Some(b.bff.mode.name().into()),
+        filter_bytes: Some(f.size_in_bytes()),
+        filter_hashers: Some(f.hashers()),
+        predicted_fp: Some(plan.predicted_fp),
+        ..Default::default()
+    }
+}
+
+fn run_bff_cross_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf]) -> Result<DedupSummary> {
+    let (filter, plan) = new_or_loaded_filter(b, 1)?;
+    let bff = Bff::new(b.bff.clone(), filter)?;
+    let exec = Executor::new(exec_config(cfg, "dedup"))?;
+    let root = cfg.input_root.clone().unwrap_or_else(|| common_parent(inputs));
+    let mut report = bff_report(b, bff.filter(), &plan);
+    let mut merged = Stats::new("dedup");
+    let mut summary = RunSummary::default();
+    for input in exec.shards_for_rank(inputs) {
+        let output = exec.output_path(&input, &root);
+        let start = Instant::now();
+        match process_bff_shard(&bff, &input, &output, cfg) {
+            Ok((mut stats, rep)) => {
+                stats.shards = 1;
+                stats.seconds = start.elapsed().as_secs_f64();
+                write_marker(cfg, &output, &stats)?;
+                merged.merge(&stats);
+                report.merge(&rep);
+                summary.shards_run += 1;
+            }
+            Err(e) => summary.failed.push((input.clone(), e.to_string())),
+        }
+    }
+    report.filter_fill = Some(bff.filter().fill_ratio());
+    if let (Some(path), true) = (&b.filter_file, b.save_filter) {
+        if b.bff.update_filter {
+            bff.filter().save(path)?;
+        }
+    }
+    finish(cfg, merged, summary, report)
+}
+
+fn run_bff_per_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf], threads: usize) -> Result<DedupSummary> {
+    let copies = threads.min(inputs.len()).max(1) as u64;
+    // Plan and budget once, up front, for all filters held at the same time.
+    let (probe, plan) = new_or_loaded_filter(b, copies)?;
+    let mut report = bff_report(b, &probe, &plan);
+    drop(probe);
+    let exec = Executor::new(exec_config(cfg, "dedup"))?;
+    let reports = std::sync::Mutex::new(DedupReport::default());
+    let run = exec.run_shards(inputs, |task| {
+        let (filter, _) = new_or_loaded_filter(b, copies).map_err(|e| CoreError::Config(e.to_string()))?;
+        let bff = Bff::new(b.bff.clone(), filter).map_err(|e| CoreError::Config(e.to_string()))?;
+        let (stats, rep) = process_bff_shard_counted(&bff, task.input, &task.output, cfg, task.raw_bytes.clone())
+            .map_err(|e| match e {
+                DedupError::Core(c) => c,
+                other => CoreError::Config(other.to_string()),
+            })?;
+        reports.lock().expect("report lock").merge(&rep);
+        Ok(stats)
+    })?;
+    report.merge(&reports.into_inner().expect("report lock"));
+    Ok(DedupSummary { run, report })
+}
+
+fn exec_config(cfg: &RunConfig, stage: &str) -> ExecutorConfig {
+    let mut e = ExecutorConfig::new(stage, &cfg.output_dir);
+    e.input_root = cfg.input_root.clone();
+    e.threads = cfg.threads;
+    e.progress = cfg.progress;
+    e
+}
+
+fn write_marker(cfg: &RunConfig, output: &Path, stats: &Stats) -> Result<()> {
+    let rel = output.strip_prefix(&cfg.output_dir).unwrap_or(output);
+    let mut m = cfg.output_dir.join(DONE_DIR).join(rel).into_os_string();
+    m.push(".json");
+    let json = serde_json::to_vec_pretty(stats).map_err(CoreError::from)?;
+    write_atomic(Path::new(&m), &json)?;
+    Ok(())
+}
+
+fn finish(cfg: &RunConfig, merged: Stats, mut summary: RunSummary, report: DedupReport) -> Result<DedupSummary> {
+    let stats_path = cfg.output_dir.join("stats.json");
+    let json = serde_json::to_vec_pretty(&merged).map_err(CoreError::from)?;
+    write_atomic(&stats_path, &json)?;
+    summary.stats = merged;
+    summary.stats_path = stats_path;
+    Ok(DedupSummary { run: summary, report })
+}
+
+/// One input line: its number and bytes (newline stripped).
+type RawLine = (u64, Vec<u8>);
+
+/// Reads raw lines of a shard in batches of about `max_bytes`.
+struct LineBatcher {
+    path: PathBuf,
+    inner: Box<dyn BufRead + Send>,
+    line: u64,
+    done: bool,
+}
+
+impl LineBatcher {
+    fn next_batch(&mut self, max_bytes: usize, errors: &mut Vec<CoreError>) -> Vec<RawLine> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        while !self.done && bytes < max_bytes && out.len() < 65536 {
+            let mut buf = Vec::new();
+            match self.inner.read_until(b'\n', &mut buf) {
+                Ok(0) => self.done = true,
+                Ok(_) => {
+                    self.line += 1;
+                    if buf.last() == Some(&b'\n') {
+                        buf.pop();
+                        if buf.last() == Some(&b'\r') {
+                            buf.pop();
+                        }
+                    }
+                    if buf.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    bytes += buf.len();
+                    out.push((self.line, buf));
+                }
+                Err(e) => {
+                    self.done = true;
+                    errors.push(CoreError::Corrupt {
+                        path: self.path.clone(),
+                        format: if self.path.extension().is_some_and(|e| e == "gz") {
+                            "gzip"
+                        } else {
+                            "zstd"
+                        },
+                        line: self.line,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A rendered output line (if written) with its decision, or an input error.
+type Rendered = std::result::Result<(Option<Vec<u8>>, Decision), CoreError>;
+
+enum Item {
+    Doc(Document, Prepared),
+    Bad(CoreError),
+}
+
+fn parse_prepare(bff: &Bff, path: &Path, lines: Vec<RawLine>) -> Vec<Item> {
+    lines
+        .into_par_iter()
+        .map(|(line, bytes)| {
+            let bad = |kind, message| {
+                Item::Bad(CoreError::BadLine {
+                    path: path.to_path_buf(),
+                    line,
+                    kind,
+                    message,
+                })
+            };
+            let text = match std::str::from_utf8(&bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    return bad(
+                        "invalid_utf8",
+                        format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
+                    )
+                }
+            };
+            match Document::from_json_line(text) {
+                Ok(doc) => {
+                    let p = bff.prepare(&doc.text);
+                    Item::Doc(doc, p)
+                }
+                Err((kind, msg)) => bad(kind, msg),
+            }
+        })
+        .collect()
+}
+
+fn process_bff_shard(bff: &Bff, input: &Path, output: &Path, cfg: &RunConfig) -> Result<(Stats, DedupReport)> {
+    let raw = Arc::new(AtomicU64::new(0));
+    let r = process_bff_shard_counted(bff, input, output, cfg, raw.clone());
+    r.map(|(mut s, rep)| {
+        s.bytes_in = raw.load(std::sync::atomic::Ordering::Relaxed);
+        (s, rep)
+    })
+}
+
+/// Dedup one shard with `bff` (see the module docs for the pipeline). Writes `output` unless no
+/// document survives (as BFF does).
+fn process_bff_shard_counted(
+    bff: &Bff,
+    input: &Path,
+    output: &Path,
+    cfg: &RunConfig,
+    raw: Arc<AtomicU64>,
+) -> Result<(Stats, DedupReport)> {
+    let mut stats = Stats::new("dedup");
+    let mut report = DedupReport::default();
+    let step = format!("bff_{}", bff.config().mode.name());
+    let mut lines = LineBatcher {
+        path: input.to_path_buf(),
+        inner: open_decompressed(input, raw)?,
+        line: 0,
+        done: false,
+    };
+    let mut writer: Option<ShardWriter> = None;
+    let mut errors = Vec::new();
+    let first = lines.next_batch(cfg.batch_bytes, &mut errors);
+    let mut cur = parse_prepare(bff, input, first);
+    let parallel_decide = !bff.config().update_filter;
+    let mut out_buf: Vec<u8> = Vec::new();
+    while !cur.is_empty() {
+        let decide = |items: &Vec<Item>| -> Vec<Option<Decision>> {
+            if parallel_decide {
+                items
+                    .par_iter()
+                    .map(|it| match it {
+                        Item::Doc(_, p) => Some(bff.decide(p)),
+                        Item::Bad(_) => None,
+                    })
+                    .collect()
+            } else {
+                items
+                    .iter()
+                    .map(|it| match it {
+                        Item::Doc(_, p) => Some(bff.decide(p)),
+                        Item::Bad(_) => None,
+                    })
+                    .collect()
+            }
+        };
+        let mut next_errors = Vec::new();
+        let (decisions, next) = rayon::join(
+            || decide(&cur),
+            || {
+                let batch = lines.next_batch(cfg.batch_bytes, &mut next_errors);
+                parse_prepare(bff, input, batch)
+            },
+        );
+        let rendered: Vec<Rendered> = cur
+            .into_par_iter()
+            .zip(decisions)
+            .map(|(item, dec)| match (item, dec) {
+                (Item::Doc(doc, _), Some(d)) => {
+                    let out = bff.render(doc, &d).map(|doc| {
+                        let mut v = Vec::with_capacity(doc.text.len() + 64);
+                        write_line(&doc, cfg.key_order, &mut v);
+                        v
+                    });
+                    Ok((out, d))
+                }
+                (Item::Bad(e), _) => Err(e),
+                (Item::Doc(..), None) => Err(CoreError::Config("internal: missing decision".into())),
+            })
+            .collect();
+        out_buf.clear();
+        for r in rendered {
+            match r {
+                Ok((out, d)) => {
+                    stats.docs_in += 1;
+                    report.docs_in += 1;
+                    report.add_decision(&d);
+                    let verdict = match &out {
+                        Some(_) => Verdict::Keep,
+                        None if d.doc_removed => Verdict::Drop(DROP_DUPLICATE),
+                        None => Verdict::Drop(DROP_EMPTY),
+                    };
+                    stats.step_mut(&step).record(verdict, 0.0);
+                    if let Some(line) = out {
+                        out_buf.extend_from_slice(&line);
+                        stats.docs_out += 1;
+                        report.docs_out += 1;
+                    }
+                }
+                Err(e) => stats.record_error(e.reason(), e.to_string()),
+            }
+        }
+        if !out_buf.is_empty() {
+            if writer.is_none() {
+                writer = Some(ShardWriter::create(output)?);
+            }
+            if let Some(w) = writer.as_mut() {
+                w.write_raw(&out_buf)?;
+            }
+        }
+        for e in errors.drain(..) {
+            stats.record_error(e.reason(), e.to_string());
+        }
+        errors = next_errors;
+        cur = next;
+    }
+    for e in errors.drain(..) {
+        stats.record_error(e.reason(), e.to_string());
+    }
+    if let Some(w) = writer {
+        stats.bytes_out = w.bytes_written();
+        w.finish()?;
+    }
+    Ok((stats, report))
+}
+
+fn run_global(cfg: &RunConfig, dedup: &dyn GlobalDeduplicator, inputs: &[PathBuf]) -> Result<DedupSummary> {
+    let root = cfg.input_root.clone().unwrap_or_else(|| common_parent(inputs));
+    let work = cfg
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| cfg.output_dir.join("_signatures"));
+    let rel_of = |p: &Path| -> String {
+        p.strip_prefix(&root)
+            .unwrap_or(p)
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .collect::<PathBuf>()
+            .to_string_lossy()
+            .into_owned()
+    };
+    // Phase 1: signatures per shard, in parallel.
+    let sigs: Vec<Result<PathBuf>> = inputs
+        .par_iter()
+        .map(|input| {
+            let rel = rel_of(input);
+            let path = global::sig_path(&work, &rel);
+            let mut s = Stats::default();
+            global::write_signatures(dedup, input, &rel, &path, &mut s)?;
+            Ok(path)
+        })
+        .collect();
+    let sig_paths: Vec<PathBuf> = sigs.into_iter().collect::<Result<_>>()?;
+    // Phase 2: merge.
+    let shards = sig_paths
+        .par_iter()
+        .map(|p| global::read_signatures(dedup, p))
+        .collect::<Result<Vec<_>>>()?;
+    let drops = global::merge(dedup, shards);
+    global::save_drop_set(&drops, &work.join("drops.json"))?;
+    // Phase 3: apply.
+    let run = apply_drop_set(cfg, dedup.name(), &drops, inputs)?;
+    let report = DedupReport {
+        method: dedup.name().into(),
+        docs_in: run.stats.docs_in,
+        docs_out: run.stats.docs_out,
+        docs_removed: drops.dropped(),
+        signed_docs: drops.docs,
+        clusters: drops.clusters,
+        ..Default::default()
+    };
+    Ok(DedupSummary { run, report })
+}
+
+/// Phase 3 of global dedup: copy the shards without the documents in `drops` (keys in `key_order`).
+pub fn apply_drop_set(cfg: &RunConfig, name: &str, drops: &global::DropSet, inputs: &[PathBuf]) -> Result<RunSummary> {
+    let root = cfg.input_root.clone().unwrap_or_else(|| common_parent(inputs));
+    let exec = Executor::new(exec_config(cfg, "dedup"))?;
+    let reason: &'static str = if name == "exact" {
+        "exact_duplicate"
+    } else {
+        "near_duplicate"
+    };
+    let empty = Vec::new();
+    Ok(exec.run_shards(inputs, |task| {
+        let rel: String = task
+            .input
+            .strip_prefix(&root)
+            .unwrap_or(task.input)
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .collect::<PathBuf>()
+            .to_string_lossy()
+            .into_owned();
+        let drop_lines = drops.shards.get(&rel).unwrap_or(&empty);
+        let mut stats = Stats::new("dedup");
+        let reader = ShardReader::open_counted(task.input, task.raw_bytes.clone())?;
+        let mut writer = task.writer()?;
+        let mut line_buf = Vec::new();
+        for item in reader {
+            match item {
+                Ok((line, doc)) => {
+                    stats.docs_in += 1;
+                    let keep = drop_lines.binary_search(&line).is_err();
+                    stats.step_mut(name).record(Verdict::keep_if(keep, reason), 0.0);
+                    if keep {
+                        line_buf.clear();
+                        write_line(&doc, cfg.key_order, &mut line_buf);
+                        writer.write_raw(&line_buf)?;
+                        stats.docs_out += 1;
+                    }
+                }
+                Err(e) => task.report_error(&mut stats, &e),
+            }
+        }
+        stats.bytes_out = writer.bytes_written();
+        writer.finish()?;
+        Ok(stats)
+    })?)
+}
