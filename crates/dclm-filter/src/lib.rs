@@ -10,7 +10,8 @@
 //! * Semantics: Python's `str` predicates ([`pyunicode`]), DCLM's three word tokenizers ([`tokenize`]), and
 //!   DCLM's quirks reproduced by default (see [`steps`]; corrected variants: `url_substring_filter`
 //!   `fix_www: true`, `url_removal_modifier` `gate: search`).
-//! * Language ID through any [`LanguageId`] backend.
+//! * Language ID through any [`LanguageId`] backend; [`FastTextLid`] (crate `dclm-fasttext`, pure Rust,
+//!   `lid.176.bin`/`.ftz`) is the default.
 //! * [`run()`]: the stage over JSONL shards via `dclm_core::Executor`.
 //!
 //! ```
@@ -36,6 +37,7 @@
 
 pub mod config;
 mod error;
+pub mod fasttext;
 pub mod lang;
 pub mod matcher;
 mod pipeline;
@@ -48,6 +50,7 @@ pub mod tokenize;
 
 pub use config::{LoadOptions, LoadedPipeline, PipelineConfig};
 pub use error::{FilterError, Result, StepLoc};
+pub use fasttext::{fasttext_lid_loader, FastTextLid};
 pub use lang::{FnLanguageId, LanguageId};
 pub use pipeline::{Filter, FnFilter, FnMapper, Mapper, Pipeline, Step, Trace};
 pub use registry::{BuildContext, Constructor, LidLoader, Params, Registry, UNSUPPORTED_DCLM_FUNCS};

@@ -20,7 +20,8 @@ pub struct BuildContext {
     pub assets_dir: PathBuf,
     /// A ready language-ID backend; wins over `lid_loader`.
     pub language_id: Option<Arc<dyn LanguageId>>,
-    /// Loads `lid.176.bin` (or `.ftz`) from the assets folder when no backend is given.
+    /// Loads `lid.176.bin` (or `.ftz`) from the assets folder when no backend is given (default:
+    /// [`crate::fasttext_lid_loader`]).
     pub lid_loader: Option<LidLoader>,
     loaded_lid: Arc<Mutex<Option<Arc<dyn LanguageId>>>>,
 }
@@ -85,14 +86,7 @@ impl BuildContext {
                 message: "not found (nor lid.176.ftz beside it); set the assets folder".into(),
             });
         };
-        let Some(loader) = &self.lid_loader else {
-            return Err(FilterError::Asset {
-                loc: loc.clone(),
-                what: "language-ID model",
-                path: path.clone(),
-                message: "no language-ID backend is configured (BuildContext::with_lid_loader)".into(),
-            });
-        };
+        let loader = self.lid_loader.clone().unwrap_or_else(crate::fasttext::fasttext_lid_loader);
         let lid = loader(path).map_err(|message| FilterError::Model {
             path: path.clone(),
             message,

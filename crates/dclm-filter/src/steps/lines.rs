@@ -318,8 +318,9 @@ impl Literal {
 
 /// `substring_line_modifier`: in lines of at most `max_length` words, remove (or, with
 /// `remove_substring_only: False`, drop the line on) every match of `\s?(?:banlist)` (location `any`),
-/// `^(?:banlist)\s?` (`prefix`) or `\s?(?:banlist)$` (`suffix`); a non-empty line left empty or blank is
-/// removed. Rejoin, strip, empty → drop. Banlist entries are literal except for `.` (a regex wildcard in DCLM);
+/// `^(?:banlist)\s?` (`prefix`) or `\s?(?:banlist)$` (`suffix`); with `remove_substring_only`, every
+/// eligible non-empty line that is empty or blank afterwards is removed (DCLM quirk: blank lines go even
+/// when nothing matched). Rejoin, strip, empty → drop. Banlist entries are literal except for `.` (a regex wildcard in DCLM);
 /// entries with other regex metacharacters are rejected when the step is built.
 #[derive(Debug)]
 pub struct SubstringLineModifier {
@@ -415,12 +416,17 @@ impl Mapper for SubstringLineModifier {
             let eligible = self.max_length.is_none_or(|m| split_count(line) as f64 <= m);
             if eligible {
                 if self.remove_substring_only {
-                    if let Some(modified) = self.sub(line) {
+                    // DCLM removes any eligible non-empty line that is empty or blank after substitution,
+                    // including blank lines where nothing matched.
+                    let modified = self.sub(line);
+                    let after = modified.as_deref().unwrap_or(line);
+                    if !line.is_empty() && (after.is_empty() || is_all_space(after)) {
                         changed = true;
-                        if !line.is_empty() && (modified.is_empty() || is_all_space(&modified)) {
-                            continue;
-                        }
-                        lines.push(std::borrow::Cow::Owned(modified));
+                        continue;
+                    }
+                    if let Some(m) = modified {
+                        changed = true;
+                        lines.push(std::borrow::Cow::Owned(m));
                         continue;
                     }
                 } else if self.find(line, 0).is_some() {

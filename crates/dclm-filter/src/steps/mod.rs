@@ -17,6 +17,7 @@ pub(crate) fn register_builtins(r: &mut Registry) {
     r.register_mapper("detect_lang_whole_page_enricher", meta::detect_lang);
     r.register_filter("language_filter", meta::language_filter);
     r.register_filter("quality_filter", meta::quality_filter);
+    r.register_mapper("classify_fasttext_hq_prob_enricher", crate::fasttext::quality_enricher);
     r.register_filter("page_length_filter", content::page_length);
     r.register_filter("word_length_filter", content::word_length);
     r.register_filter("symbol_ratio_filter", content::symbol_ratio);

@@ -96,7 +96,11 @@ impl Reference {
     }
 }
 
-/// The real fastText backend, when this crate is built with it.
-pub fn real_lid(_shared: &Path) -> Option<Arc<dyn LanguageId>> {
-    None
+/// The real fastText backend on `lid.176.ftz` (`DCLM_FILTER_REPLAY_LID=1` replays the reference instead).
+pub fn real_lid(shared: &Path) -> Option<Arc<dyn LanguageId>> {
+    if std::env::var_os("DCLM_FILTER_REPLAY_LID").is_some() {
+        return None;
+    }
+    let l = dclm_filter::FastTextLid::load(&shared.join("data/lid/lid.176.ftz")).ok()?;
+    Some(Arc::new(l))
 }
