@@ -21,9 +21,11 @@ mod model;
 pub mod quality;
 mod reader;
 mod stdalgo;
+pub mod train;
 
 pub use args::{Loss, ModelArgs};
 pub use dictionary::{fnv_hash, EOS, LABEL_PREFIX};
 pub use error::FastTextError;
 pub use model::{FastText, PredictBuf, Prediction};
 pub use quality::{prepare_text, QualityConfig, QualityScorer, ThresholdMode};
+pub use train::{evaluate, train_supervised, TrainArgs, Trained};

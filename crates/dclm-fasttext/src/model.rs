@@ -396,9 +396,31 @@ impl FastText {
         }
     }
 
+    /// For evaluation: reads one labelled line like `getLine` and returns its label ids and the top-1
+    /// prediction; `None` when the line has no label or no feature (C++ `test` skips those).
+    pub(crate) fn predict_labeled_line(
+        &self,
+        line: &[u8],
+        buf: &mut PredictBuf,
+    ) -> Option<(Vec<usize>, Option<usize>)> {
+        let mut s = crate::dictionary::ByteStream::new(line, 0);
+        self.dict.stream_line(&mut s, &mut buf.line);
+        if buf.line.labels.is_empty() || buf.line.words.is_empty() {
+            return None;
+        }
+        let labels = buf.line.labels.iter().map(|&l| l as usize).collect();
+        self.run_heads(1, 0.0, buf);
+        Some((labels, buf.heap.first().map(|p| p.1 as usize)))
+    }
+
     fn predict_ids(&self, text: &[u8], k: usize, threshold: f32, buf: &mut PredictBuf) {
         buf.heap.clear();
         self.dict.line_features(text, &mut buf.line);
+        self.run_heads(k, threshold, buf);
+    }
+
+    fn run_heads(&self, k: usize, threshold: f32, buf: &mut PredictBuf) {
+        buf.heap.clear();
         if buf.line.words.is_empty() || k == 0 {
             return;
         }

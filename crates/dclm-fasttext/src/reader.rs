@@ -25,10 +25,6 @@ impl<'a> Reader<'a> {
         self.data.len() - self.pos
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        self.path
-    }
-
     pub(crate) fn truncated(&self, what: &str, needed: u64) -> FastTextError {
         FastTextError::Truncated {
             path: self.path.to_path_buf(),
