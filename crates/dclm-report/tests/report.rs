@@ -316,3 +316,54 @@ fn empty_report_renders() {
     );
     assert!(parse(&html).errors.is_empty());
 }
+
+/// Headless-Chromium check (set `DCLM_SLOW_TESTS=1`; skipped without `chromium`): the page loads with the network
+/// cut off, the browser's DOM holds every chart, and a screenshot of the page is a real, non-blank PNG.
+#[test]
+fn chromium_renders_report_offline() {
+    if std::env::var("DCLM_SLOW_TESTS").ok().as_deref() != Some("1") {
+        eprintln!("SKIP chromium_renders_report_offline: set DCLM_SLOW_TESTS=1 to run it");
+        return;
+    }
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|b| {
+        std::process::Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        eprintln!("SKIP chromium_renders_report_offline: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, html) = sample_report().write(dir.path()).unwrap();
+    let url = format!("file://{}", html.display());
+    let common = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+    ];
+    let dom = std::process::Command::new(browser).args(common).arg("--dump-dom").arg(&url).output().unwrap();
+    assert!(dom.status.success());
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(dom.matches("<svg").count(), 7, "charts in the browser's DOM");
+    assert!(dom.contains("CORE = 0.1167"));
+    let shot = dir.path().join("shot.png");
+    let out = std::process::Command::new(browser)
+        .args(common)
+        .arg("--window-size=1200,2400")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!((width, height), (1200, 2400));
+    // A blank 1200×2400 page compresses to a few kB; text, tables and charts make it far larger.
+    assert!(png.len() > 60_000, "screenshot only {} bytes: page looks blank", png.len());
+}
