@@ -186,3 +186,29 @@ fn whole_chain_matches_dclm() {
     assert!(same_text as f64 >= 0.99 * n as f64);
     assert!(synthetic_fail.is_empty(), "synthetic mismatches: {synthetic_fail:?}");
 }
+
+#[test]
+fn chain_on_its_own_output_keeps_it() {
+    let Some(set) = Reference::load("chain_on_its_own_output_keeps_it") else { return };
+    let p = set.pipeline();
+    let (mut kept, mut kept_again) = (0, 0);
+    let mut lost = Vec::new();
+    for r in &set.results {
+        let Some(out) = p.run(Document::from_value(r["input"].clone()).unwrap()) else { continue };
+        kept += 1;
+        // DCLM's enrichers refuse to overwrite their keys, so a second pass starts from the page without them.
+        let mut again = out.clone();
+        again.remove(keys::LANGUAGE_ID);
+        again.remove(keys::PREVIOUS_WORD_COUNT);
+        let (res, trace) = p.trace(again);
+        match res {
+            Some(_) => kept_again += 1,
+            None => lost.push(format!("{} dropped at {:?}", r["id"], trace.steps.last().map(|s| (&s.0, s.1)))),
+        }
+    }
+    for l in &lost {
+        eprintln!("SECOND PASS DROP {l}");
+    }
+    eprintln!("second pass keeps {kept_again}/{kept}");
+    assert_eq!(kept_again, kept);
+}
