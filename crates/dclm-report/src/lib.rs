@@ -5,7 +5,8 @@
 //! three example documents each, score histograms (dedup containment, classifier probability), the training
 //! loss curve, the eval table with CORE, which stages were DCLM-faithful and which used a stand-in (and why),
 //! and timings. [`render_html`] draws it as one HTML file with inline CSS and inline SVG charts: no scripts,
-//! no external URLs, so it opens offline.
+//! no external URLs, so it opens offline. [`scan`] reads stage outputs (counts, score fields, dropped examples)
+//! and [`embedded`] holds the default data of the baseline run (corpus, classifier positives, eval tasks).
 //!
 //! ```
 //! use dclm_report::{render_html, FunnelStage, Report};
@@ -26,6 +27,7 @@ pub mod embedded;
 mod error;
 mod html;
 mod model;
+pub mod scan;
 mod svg;
 
 pub use error::ReportError;

@@ -345,7 +345,12 @@ fn chromium_renders_report_offline() {
         "--hide-scrollbars",
         "--host-resolver-rules=MAP * ~NOTFOUND",
     ];
-    let dom = std::process::Command::new(browser).args(common).arg("--dump-dom").arg(&url).output().unwrap();
+    let dom = std::process::Command::new(browser)
+        .args(common)
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
     assert!(dom.status.success());
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert_eq!(dom.matches("<svg").count(), 7, "charts in the browser's DOM");
@@ -365,5 +370,9 @@ fn chromium_renders_report_offline() {
     let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
     assert_eq!((width, height), (1200, 2400));
     // A blank 1200×2400 page compresses to a few kB; text, tables and charts make it far larger.
-    assert!(png.len() > 60_000, "screenshot only {} bytes: page looks blank", png.len());
+    assert!(
+        png.len() > 60_000,
+        "screenshot only {} bytes: page looks blank",
+        png.len()
+    );
 }
