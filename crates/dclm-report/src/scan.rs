@@ -59,7 +59,9 @@ pub fn scan_shards(paths: &[PathBuf], fields: &[&str]) -> Result<ShardScan, Repo
                     scan.words += doc.text.split_whitespace().count() as u64;
                     for f in fields {
                         if let Some(v) = numeric_field(&doc, f) {
-                            scan.values.get_mut(*f).map(|vs| vs.push(v));
+                            if let Some(vs) = scan.values.get_mut(*f) {
+                                vs.push(v);
+                            }
                         }
                     }
                 }
@@ -157,7 +159,7 @@ mod tests {
         write(&a, &docs, true);
         write(&b, &docs[1..2], false);
         let s = scan_shards(
-            &[a.clone()],
+            std::slice::from_ref(&a),
             &[
                 dclm_core::keys::FASTTEXT_QUALITY,
                 "language_id_whole_page_fasttext.en",
@@ -169,7 +171,7 @@ mod tests {
         assert_eq!(s.values[dclm_core::keys::FASTTEXT_QUALITY], vec![0.1, 0.7, 0.4]);
         assert_eq!(s.values["language_id_whole_page_fasttext.en"], vec![0.9; 3]);
         assert!(s.values["missing"].is_empty());
-        let ex = dropped_examples(&[a.clone()], &[b.clone()], 5).unwrap();
+        let ex = dropped_examples(std::slice::from_ref(&a), std::slice::from_ref(&b), 5).unwrap();
         assert_eq!(ex.iter().map(|e| e.url.as_str()).collect::<Vec<_>>(), vec!["u1", "u3"]);
         assert_eq!(dropped_examples(&[a.clone()], &[b], 1).unwrap().len(), 1);
         assert!(scan_shards(&[dir.path().join("nope.jsonl")], &[]).is_err());
