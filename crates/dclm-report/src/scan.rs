@@ -173,7 +173,7 @@ mod tests {
         assert!(s.values["missing"].is_empty());
         let ex = dropped_examples(std::slice::from_ref(&a), std::slice::from_ref(&b), 5).unwrap();
         assert_eq!(ex.iter().map(|e| e.url.as_str()).collect::<Vec<_>>(), vec!["u1", "u3"]);
-        assert_eq!(dropped_examples(&[a.clone()], &[b], 1).unwrap().len(), 1);
+        assert_eq!(dropped_examples(&[a], &[b], 1).unwrap().len(), 1);
         assert!(scan_shards(&[dir.path().join("nope.jsonl")], &[]).is_err());
     }
 }
