@@ -1,0 +1,42 @@
+//! xtask library: the dclm-rs runner — CLI definitions, one module per stage, and the `baseline`
+//! orchestrator that runs every stage in order (used by `cargo xtask` and by the end-to-end tests).
+
+pub mod common;
+pub mod stages;
+
+use clap::{Parser, Subcommand};
+
+/// dclm-rs: the DataComp-LM pipeline in Rust.
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", version, about)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Subcommands: the whole loop, or one stage.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Common Crawl WARC → DCLM-Pool JSONL.
+    Extract(stages::extract::ExtractArgs),
+    /// DCLM YAML heuristic pipeline over JSONL shards.
+    Filter(stages::filter::FilterArgs),
+    /// BFF / MinHash / exact dedup over JSONL shards.
+    Dedup(stages::dedup::DedupArgs),
+    /// Score with a fastText quality classifier and keep the best documents.
+    Quality(stages::quality::QualityArgs),
+    /// Train a fastText quality classifier from positives and negatives.
+    QualityTrain(stages::quality::QualityTrainArgs),
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.cmd {
+        Cmd::Extract(a) => stages::extract::main(&a),
+        Cmd::Filter(a) => stages::filter::main(&a),
+        Cmd::Dedup(a) => stages::dedup::main(&a),
+        Cmd::Quality(a) => stages::quality::main(&a),
+        Cmd::QualityTrain(a) => stages::quality::train_main(&a),
+    }
+}

@@ -1,0 +1,73 @@
+//! `cargo xtask filter`: a DCLM YAML heuristic pipeline (e.g. `dclm_baseline_refinedweb.yaml`) over JSONL shards.
+
+use crate::common::{assets_dir, expand_inputs, report_summary, ShardArgs};
+use anyhow::{Context, Result};
+use clap::Args;
+use dclm_core::{ExecutorConfig, RunSummary};
+use dclm_filter::{fasttext_lid_loader, BuildContext, FilterRunConfig, LanguageId, Registry};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Arguments of `filter`.
+#[derive(Args, Debug, Clone)]
+pub struct FilterArgs {
+    #[command(flatten)]
+    pub shards: ShardArgs,
+    /// DCLM YAML pipeline config (relative asset paths resolve against `--assets`).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// DCLM assets folder (DCLM's repository layout); default `$DCLM_ASSETS`.
+    #[arg(long)]
+    pub assets: Option<PathBuf>,
+    /// Skip these steps (1-based index in the config), e.g. 2 for the curated-domain banlist DCLM
+    /// downloads separately.
+    #[arg(long = "skip-step")]
+    pub skip_steps: Vec<usize>,
+}
+
+/// Settings for one filter run (built from CLI args or by the baseline).
+pub struct FilterJob {
+    /// The crate's run configuration.
+    pub cfg: FilterRunConfig,
+    /// Language-ID backend to use instead of the config's fastText model (the baseline's stand-in).
+    pub language_id: Option<Arc<dyn LanguageId>>,
+}
+
+/// Build the run configuration from CLI arguments.
+pub fn job(a: &FilterArgs) -> Result<FilterJob> {
+    let inputs = expand_inputs(&a.shards.inputs)?;
+    let mut cfg = FilterRunConfig::new(&a.config, inputs, &a.shards.out);
+    cfg.executor = executor_config(&a.shards, "filter");
+    if let Some(d) = assets_dir(a.assets.as_deref()) {
+        cfg.assets_dir = d;
+    }
+    cfg.load.skip_steps = a.skip_steps.clone();
+    Ok(FilterJob { cfg, language_id: None })
+}
+
+/// Executor settings from shard arguments.
+pub fn executor_config(s: &ShardArgs, stage: &str) -> ExecutorConfig {
+    let mut e = ExecutorConfig::new(stage, &s.out);
+    e.threads = s.threads;
+    e.rank = s.rank;
+    e.world_size = s.world_size;
+    e.progress = !s.no_progress;
+    e
+}
+
+/// Run the stage.
+pub fn run(job: &FilterJob) -> Result<RunSummary> {
+    let registry = Registry::dclm();
+    let mut ctx = BuildContext::new(&job.cfg.assets_dir).with_lid_loader(fasttext_lid_loader());
+    if let Some(lid) = &job.language_id {
+        ctx = ctx.with_language_id(lid.clone());
+    }
+    dclm_filter::run::run(&job.cfg, &registry, ctx)
+        .with_context(|| format!("filter stage with config {}", job.cfg.config.display()))
+}
+
+/// `cargo xtask filter …`
+pub fn main(a: &FilterArgs) -> Result<()> {
+    let s = run(&job(a)?)?;
+    report_summary("filter", &s)
+}

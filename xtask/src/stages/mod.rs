@@ -1,0 +1,6 @@
+//! One module per pipeline stage: its CLI arguments and the call into its crate.
+
+pub mod dedup;
+pub mod extract;
+pub mod filter;
+pub mod quality;
