@@ -40,12 +40,12 @@ tags! {
     Math = b"math", Menu = b"menu", Meta = b"meta", Nav = b"nav", Nobr = b"nobr", Noembed = b"noembed",
     Noframes = b"noframes", Noscript = b"noscript", Object = b"object", Ol = b"ol", Optgroup = b"optgroup",
     Option = b"option", P = b"p", Param = b"param", Plaintext = b"plaintext", Pre = b"pre", Rb = b"rb",
-    Rp = b"rp", Rt = b"rt", Rtc = b"rtc", S = b"s", Script = b"script", Search = b"search", Section = b"section",
+    Rp = b"rp", Rt = b"rt", Rtc = b"rtc", Ruby = b"ruby", S = b"s", Script = b"script", Search = b"search", Section = b"section",
     Select = b"select", Small = b"small", Source = b"source", Span = b"span", Strike = b"strike",
-    Strong = b"strong", Style = b"style", Summary = b"summary", Svg = b"svg", Table = b"table", Tbody = b"tbody",
+    Strong = b"strong", Style = b"style", Sub = b"sub", Summary = b"summary", Sup = b"sup", Svg = b"svg", Table = b"table", Tbody = b"tbody",
     Td = b"td", Template = b"template", Textarea = b"textarea", Tfoot = b"tfoot", Th = b"th", Thead = b"thead",
     Time = b"time", Title = b"title", Tr = b"tr", Track = b"track", Tt = b"tt", U = b"u", Ul = b"ul",
-    Video = b"video", Wbr = b"wbr", Xmp = b"xmp",
+    Var = b"var", Video = b"video", Wbr = b"wbr", Xmp = b"xmp",
 }
 
 /// What a node is.

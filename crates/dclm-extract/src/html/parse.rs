@@ -488,6 +488,17 @@ fn closes_p(t: Tag) -> bool {
     )
 }
 
+/// HTML start tags that end SVG/MathML content (WHATWG "in foreign content").
+fn breaks_out_of_foreign(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        B | Big | Blockquote | Body | Br | Center | Code | Dd | Div | Dl | Dt | Em | Embed | H1 | H2 | H3 | H4 | H5
+            | H6 | Head | Hr | I | Img | Image | Li | Listing | Menu | Meta | Nobr | Ol | P | Pre | Ruby | S | Small
+            | Span | Strong | Strike | Sub | Sup | Table | Tt | U | Ul | Var
+    )
+}
+
 fn is_heading(t: Tag) -> bool {
     matches!(t, Tag::H1 | Tag::H2 | Tag::H3 | Tag::H4 | Tag::H5 | Tag::H6)
 }
@@ -668,7 +679,9 @@ impl Builder {
             return;
         }
         let all_ws = self.text_buf[s..end].iter().all(|&c| is_ws(c));
-        if self.body == NONE && matches!(self.current_tag(), Some(Tag::Title | Tag::Script | Tag::Style | Tag::Noframes)) {
+        if (self.body == NONE && matches!(self.current_tag(), Some(Tag::Title | Tag::Script | Tag::Style | Tag::Noframes)))
+            || self.any_open(&[Tag::Template])
+        {
             let t = self.dom.new_node(Kind::Text, s as u32..end as u32);
             let cur = self.current();
             self.dom.append(cur, t);
@@ -778,6 +791,20 @@ impl Builder {
         }
     }
 
+    /// Pop every open element of the foreign (SVG/MathML) subtree.
+    fn pop_foreign(&mut self) {
+        if let Some(i) = self.stack.iter().position(|&n| matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math))) {
+            self.pop_to(i);
+        }
+    }
+
+    /// `<font>` leaves foreign content only with a `color`, `face` or `size` attribute.
+    fn font_breaks_out(&self, tok: &TagToken) -> bool {
+        self.attrs[tok.attrs_start..].iter().any(|a| {
+            matches!(&self.text_buf[a.name.start as usize..a.name.end as usize], b"color" | b"face" | b"size")
+        })
+    }
+
     fn any_open(&self, tags: &[Tag]) -> bool {
         tags.iter().any(|&t| self.open_counts[t as usize] > 0)
     }
@@ -819,8 +846,14 @@ impl Builder {
         self.skip_newline = false;
         match name {
             Tag::Html => {
-                self.attrs.truncate(tok.attrs_start);
-                self.ensure_html();
+                if self.html == NONE {
+                    let h = self.new_element(tok);
+                    self.dom.append(0, h);
+                    self.html = h;
+                    self.push_open(h);
+                } else {
+                    self.attrs.truncate(tok.attrs_start);
+                }
                 return None;
             }
             Tag::Head if self.body == NONE => {
@@ -847,6 +880,19 @@ impl Builder {
             }
             _ => {}
         }
+        if self.any_open(&[Tag::Template]) {
+            // Template contents: kept as plain nesting (the extractor skips templates wholesale).
+            let e = self.new_element(tok);
+            self.dom.append(self.current(), e);
+            if !is_void(name) && !tok.self_closing {
+                self.push_open(e);
+            }
+            return match name {
+                Tag::Script | Tag::Style | Tag::Xmp | Tag::Iframe | Tag::Noembed | Tag::Noframes => Some(RawMode::Rawtext),
+                Tag::Textarea | Tag::Title => Some(RawMode::Rcdata),
+                _ => None,
+            };
+        }
         if self.body == NONE && head_only(name) {
             // Goes into <head>.
             self.ensure_head();
@@ -872,11 +918,20 @@ impl Builder {
         self.ensure_body();
 
         if self.in_foreign() {
-            let e = self.new_element(tok);
-            self.insert(e, false);
-            if !tok.self_closing && !is_void(name) {
-                self.push_open(e);
+            if breaks_out_of_foreign(name) || (name == Tag::Font && self.font_breaks_out(tok)) {
+                self.pop_foreign();
+            } else {
+                let e = self.new_element(tok);
+                self.insert(e, false);
+                if !tok.self_closing {
+                    self.push_open(e);
+                }
+                return None;
             }
+        }
+        if name == Tag::Form && self.any_open(&[Tag::Form]) {
+            // The form element pointer is set: a nested <form> is ignored.
+            self.attrs.truncate(tok.attrs_start);
             return None;
         }
 
@@ -1091,20 +1146,36 @@ impl Builder {
                 _ => return,
             }
         }
-        if self.in_foreign() {
-            if let Some(i) = self
-                .stack
-                .iter()
-                .rposition(|&n| self.dom.tag(n) == Some(tag) || matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
-            {
-                if self.dom.tag(self.stack[i]) == Some(tag) {
-                    self.pop_to(i);
-                }
+        if self.any_open(&[Tag::Template]) && tag != Tag::Template {
+            if self.current_tag() == Some(tag) {
+                self.pop_open();
             }
             return;
         }
+        if self.in_foreign() {
+            if matches!(tag, Tag::Br | Tag::P) {
+                self.pop_foreign();
+            } else {
+                // Match within the foreign subtree (down to its outermost <svg>/<math>); otherwise the
+                // end tag is handled by the HTML rules below.
+                let root = self
+                    .stack
+                    .iter()
+                    .position(|&n| matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
+                    .unwrap_or(self.stack.len());
+                if let Some(i) = (root..self.stack.len()).rev().find(|&i| self.dom.tag(self.stack[i]) == Some(tag)) {
+                    self.pop_to(i);
+                    return;
+                }
+            }
+        }
         match tag {
             Tag::Body | Tag::Html | Tag::Head => {}
+            Tag::Template => {
+                if let Some(i) = self.stack.iter().rposition(|&n| self.dom.tag(n) == Some(Tag::Template)) {
+                    self.pop_to(i);
+                }
+            }
             Tag::P => {
                 if let Some(i) = self.in_scope(&[Tag::P], Scope::Button) {
                     self.generate_implied_end(Some(Tag::P));
