@@ -19,6 +19,10 @@ use memchr::{memchr, memchr2};
 /// How far down the stack of open elements a scope search looks before giving up.
 pub const MAX_SCOPE_SEARCH: usize = 2048;
 
+/// Largest text node copied to merge with non-contiguous adjacent text (bounds the work on
+/// adversarial input; longer nodes stay separate siblings).
+const MERGE_COPY_LIMIT: usize = 4096;
+
 /// Parse a UTF-8 (or any ASCII-compatible) HTML document.
 pub fn parse(html: &[u8]) -> Dom {
     let mut b = Builder::new(html.len());
@@ -40,6 +44,8 @@ struct TagToken {
     name: Tag,
     self_closing: bool,
     attrs_start: usize,
+    /// Length of the builder's text buffer before this tag's attributes were stored.
+    text_start: usize,
 }
 
 #[inline]
@@ -134,12 +140,14 @@ impl<'a> Tokenizer<'a> {
         self.pos += 1;
         let name = self.tag_name();
         let attrs_start = b.attrs.len();
+        let text_start = b.text_buf.len();
         b.attr_mark = attrs_start;
         let self_closing = self.attributes(b);
         Some(TagToken {
             name,
             self_closing,
             attrs_start,
+            text_start,
         })
     }
 
@@ -614,6 +622,7 @@ impl Builder {
     }
 
     fn comment(&mut self) {
+        self.skip_newline = false;
         let c = self.dom.new_node(Kind::Comment, 0..0);
         let parent = if self.body != NONE || self.html != NONE {
             self.current()
@@ -716,12 +725,25 @@ impl Builder {
         } else {
             self.dom.node(cur).last_child
         };
-        // Merge with an adjacent text node when the bytes are contiguous.
+        // Adjacent text merges into one text node (as in the DOM): in place when the bytes are
+        // contiguous, else by copying a (bounded) previous node to the end of the buffer.
         if target_last != NONE {
-            let n = &self.dom.nodes[target_last as usize];
-            if n.kind == Kind::Text && n.data.end == range.start {
-                self.dom.nodes[target_last as usize].data.end = range.end;
-                return;
+            let n = self.dom.nodes[target_last as usize].clone();
+            if n.kind == Kind::Text {
+                if n.data.end == range.start {
+                    self.dom.nodes[target_last as usize].data.end = range.end;
+                    return;
+                }
+                let old_len = (n.data.end - n.data.start) as usize;
+                if old_len <= MERGE_COPY_LIMIT {
+                    let new_bytes = self.text_buf[range.start as usize..range.end as usize].to_vec();
+                    self.text_buf.truncate(range.start as usize);
+                    let start = self.text_buf.len();
+                    self.text_buf.extend_from_within(n.data.start as usize..n.data.end as usize);
+                    self.text_buf.extend_from_slice(&new_bytes);
+                    self.dom.nodes[target_last as usize].data = start as u32..self.text_buf.len() as u32;
+                    return;
+                }
             }
         }
         let t = self.dom.new_node(Kind::Text, range);
@@ -805,6 +827,12 @@ impl Builder {
         })
     }
 
+    /// Forget an ignored start tag's attributes (so that text around it stays contiguous).
+    fn drop_token(&mut self, tok: &TagToken) {
+        self.attrs.truncate(tok.attrs_start);
+        self.text_buf.truncate(tok.text_start);
+    }
+
     fn any_open(&self, tags: &[Tag]) -> bool {
         tags.iter().any(|&t| self.open_counts[t as usize] > 0)
     }
@@ -844,42 +872,6 @@ impl Builder {
             name = Tag::Img;
         }
         self.skip_newline = false;
-        match name {
-            Tag::Html => {
-                if self.html == NONE {
-                    let h = self.new_element(tok);
-                    self.dom.append(0, h);
-                    self.html = h;
-                    self.push_open(h);
-                } else {
-                    self.attrs.truncate(tok.attrs_start);
-                }
-                return None;
-            }
-            Tag::Head if self.body == NONE => {
-                self.ensure_head();
-                self.attrs.truncate(tok.attrs_start);
-                return None;
-            }
-            Tag::Head => {
-                self.attrs.truncate(tok.attrs_start);
-                return None;
-            }
-            Tag::Body => {
-                if self.body == NONE {
-                    self.ensure_head();
-                    let b = self.new_element(tok);
-                    self.dom.append(self.html, b);
-                    self.body = b;
-                    self.truncate_open(1);
-                    self.push_open(b);
-                } else {
-                    self.attrs.truncate(tok.attrs_start);
-                }
-                return None;
-            }
-            _ => {}
-        }
         if self.any_open(&[Tag::Template]) {
             // Template contents: kept as plain nesting (the extractor skips templates wholesale).
             let e = self.new_element(tok);
@@ -892,6 +884,80 @@ impl Builder {
                 Tag::Textarea | Tag::Title => Some(RawMode::Rcdata),
                 _ => None,
             };
+        }
+        if self.any_open(&[Tag::Select]) && self.body != NONE {
+            // "in select": only options, a closing <select> and a few escapes are honoured.
+            match name {
+                Tag::Option => {
+                    if self.current_tag() == Some(Tag::Option) {
+                        self.pop_open();
+                    }
+                }
+                Tag::Optgroup => {
+                    if self.current_tag() == Some(Tag::Option) {
+                        self.pop_open();
+                    }
+                    if self.current_tag() == Some(Tag::Optgroup) {
+                        self.pop_open();
+                    }
+                }
+                Tag::Select | Tag::Input | Tag::Keygen | Tag::Textarea => {
+                    if let Some(i) = self.stack.iter().rposition(|&n| self.dom.tag(n) == Some(Tag::Select)) {
+                        self.pop_to(i);
+                    }
+                    if name == Tag::Select {
+                        self.drop_token(tok);
+                        return None;
+                    }
+                }
+                Tag::Script | Tag::Template => {}
+                _ => {
+                    self.drop_token(tok);
+                    return None;
+                }
+            }
+            if matches!(name, Tag::Option | Tag::Optgroup | Tag::Script | Tag::Template) {
+                let e = self.new_element(tok);
+                self.dom.append(self.current(), e);
+                self.push_open(e);
+                return (name == Tag::Script).then_some(RawMode::Rawtext);
+            }
+        }
+        match name {
+            Tag::Html => {
+                if self.html == NONE {
+                    let h = self.new_element(tok);
+                    self.dom.append(0, h);
+                    self.html = h;
+                    self.push_open(h);
+                } else {
+                    self.drop_token(tok);
+                }
+                return None;
+            }
+            Tag::Head if self.body == NONE => {
+                self.ensure_head();
+                self.drop_token(tok);
+                return None;
+            }
+            Tag::Head => {
+                self.drop_token(tok);
+                return None;
+            }
+            Tag::Body => {
+                if self.body == NONE {
+                    self.ensure_head();
+                    let b = self.new_element(tok);
+                    self.dom.append(self.html, b);
+                    self.body = b;
+                    self.truncate_open(1);
+                    self.push_open(b);
+                } else {
+                    self.drop_token(tok);
+                }
+                return None;
+            }
+            _ => {}
         }
         if self.body == NONE && head_only(name) {
             // Goes into <head>.
@@ -929,9 +995,14 @@ impl Builder {
                 return None;
             }
         }
+        if matches!(name, Tag::Frameset | Tag::Frame) {
+            // frameset-ok is false once the body has content; frames outside framesets are ignored.
+            self.drop_token(tok);
+            return None;
+        }
         if name == Tag::Form && self.any_open(&[Tag::Form]) {
             // The form element pointer is set: a nested <form> is ignored.
-            self.attrs.truncate(tok.attrs_start);
+            self.drop_token(tok);
             return None;
         }
 
@@ -951,10 +1022,17 @@ impl Builder {
                         self.implicit(Tag::Tr);
                     }
                 } else if self.table_open() {
-                    // A cell directly in a table context that is not the current node: ignore structure.
+                    // Still "in table": clear back to the table context, then imply tbody/tr.
+                    self.pop_to_table_part(&[Tag::Tbody, Tag::Thead, Tag::Tfoot, Tag::Table, Tag::Tr]);
+                    if matches!(self.current_tag(), Some(Tag::Table)) {
+                        self.implicit(Tag::Tbody);
+                    }
+                    if !matches!(self.current_tag(), Some(Tag::Tr)) {
+                        self.implicit(Tag::Tr);
+                    }
                 } else {
                     // Stray cell outside any table: parse error, ignored as in "in body".
-                    self.attrs.truncate(tok.attrs_start);
+                    self.drop_token(tok);
                     return None;
                 }
             }
@@ -971,7 +1049,7 @@ impl Builder {
                         self.implicit(Tag::Tbody);
                     }
                 } else {
-                    self.attrs.truncate(tok.attrs_start);
+                    self.drop_token(tok);
                     return None;
                 }
             }
@@ -979,13 +1057,13 @@ impl Builder {
                 if self.table_open() {
                     self.pop_to_table_part(&[Tag::Table]);
                 } else {
-                    self.attrs.truncate(tok.attrs_start);
+                    self.drop_token(tok);
                     return None;
                 }
             }
             Tag::Col => {
                 if !self.table_open() {
-                    self.attrs.truncate(tok.attrs_start);
+                    self.drop_token(tok);
                     return None;
                 }
             }
@@ -1125,7 +1203,32 @@ impl Builder {
     }
 
     fn end_tag(&mut self, tag: Tag) {
+        self.skip_newline = false;
         let tag = if tag == Tag::Image { Tag::Img } else { tag };
+        if self.any_open(&[Tag::Select]) && self.body != NONE && !self.any_open(&[Tag::Template]) {
+            match tag {
+                Tag::Select => {
+                    if let Some(i) = self.stack.iter().rposition(|&n| self.dom.tag(n) == Some(Tag::Select)) {
+                        self.pop_to(i);
+                    }
+                }
+                Tag::Option | Tag::Optgroup => {
+                    if self.current_tag() == Some(Tag::Option) {
+                        self.pop_open();
+                    }
+                    if tag == Tag::Optgroup && self.current_tag() == Some(Tag::Optgroup) {
+                        self.pop_open();
+                    }
+                }
+                Tag::Script => {
+                    if self.current_tag() == Some(Tag::Script) {
+                        self.pop_open();
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
         if self.body == NONE {
             match tag {
                 Tag::Title | Tag::Script | Tag::Style | Tag::Noscript | Tag::Template | Tag::Noframes => {
