@@ -8,9 +8,7 @@
 //! `/usr/bin/time -v` for the peak memory.
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
-use dclm_train::data::{
-    tokenize_shuffle_with, HfTokenizer, TextEncoder, TiktokenBpe, TokenizerSpec, TokshufConfig,
-};
+use dclm_train::data::{tokenize_shuffle_with, HfTokenizer, TextEncoder, TiktokenBpe, TokenizerSpec, TokshufConfig};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -42,15 +40,26 @@ fn side_by_side(input: PathBuf) {
         .map(PathBuf::from)
         .or_else(|| shared("data/tokenizers/gpt-neox-20b.tokenizer.json"))
         .expect("tokenizer.json");
-    let threads: usize = std::env::var("TOKSHUF_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let threads: usize = std::env::var("TOKSHUF_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let texts = read_texts(&input);
     let hf = HfTokenizer::from_file(&hf_path).expect("load tokenizer");
     let (n, s) = single_thread_rate(&hf, &texts);
-    println!("hf-json   1 thread: docs={} tokens={n} seconds={s:.3} tokens_per_s={:.0}", texts.len(), n as f64 / s);
+    println!(
+        "hf-json   1 thread: docs={} tokens={n} seconds={s:.3} tokens_per_s={:.0}",
+        texts.len(),
+        n as f64 / s
+    );
     if let Some(tt) = shared("data/tokenizers/gpt-neox-20b.tiktoken") {
         let tt = TiktokenBpe::from_file(tt).expect("load ranks");
         let (n, s) = single_thread_rate(&tt, &texts);
-        println!("tiktoken  1 thread: docs={} tokens={n} seconds={s:.3} tokens_per_s={:.0}", texts.len(), n as f64 / s);
+        println!(
+            "tiktoken  1 thread: docs={} tokens={n} seconds={s:.3} tokens_per_s={:.0}",
+            texts.len(),
+            n as f64 / s
+        );
     }
     drop(texts);
     let out = tempfile::tempdir().expect("tempdir");
@@ -82,11 +91,17 @@ fn bench_tokenize(c: &mut Criterion) {
     let texts: Vec<String> = read_texts(&docs).into_iter().take(200).collect();
     let hf = HfTokenizer::from_file(hf).expect("tokenizer");
     let tt = TiktokenBpe::from_file(tt).expect("ranks");
-    let tokens: u64 = texts.iter().map(|t| hf.encode(t).map(|v| v.len() as u64).unwrap_or(0)).sum();
+    let tokens: u64 = texts
+        .iter()
+        .map(|t| hf.encode(t).map(|v| v.len() as u64).unwrap_or(0))
+        .sum();
     let mut g = c.benchmark_group("tokenize");
     g.throughput(Throughput::Elements(tokens));
     g.sample_size(10);
-    for (name, enc) in [("hf-json", &hf as &dyn TextEncoder), ("tiktoken", &tt as &dyn TextEncoder)] {
+    for (name, enc) in [
+        ("hf-json", &hf as &dyn TextEncoder),
+        ("tiktoken", &tt as &dyn TextEncoder),
+    ] {
         g.bench_with_input(BenchmarkId::new(name, texts.len()), &texts, |b, texts| {
             b.iter(|| single_thread_rate(enc, texts).0)
         });
@@ -95,13 +110,17 @@ fn bench_tokenize(c: &mut Criterion) {
 }
 
 fn bench_tokshuf(c: &mut Criterion) {
-    let (Some(docs), Some(hf)) =
-        (shared("data/quality/dclm-agreement-data.jsonl"), shared("data/tokenizers/gpt-neox-20b.tokenizer.json"))
-    else {
+    let (Some(docs), Some(hf)) = (
+        shared("data/quality/dclm-agreement-data.jsonl"),
+        shared("data/tokenizers/gpt-neox-20b.tokenizer.json"),
+    ) else {
         return;
     };
     let enc = HfTokenizer::from_file(&hf).expect("tokenizer");
-    let tokens: u64 = read_texts(&docs).iter().map(|t| enc.encode(t).map(|v| v.len() as u64 + 1).unwrap_or(0)).sum();
+    let tokens: u64 = read_texts(&docs)
+        .iter()
+        .map(|t| enc.encode(t).map(|v| v.len() as u64 + 1).unwrap_or(0))
+        .sum();
     let mut g = c.benchmark_group("tokshuf");
     g.throughput(Throughput::Elements(tokens));
     g.sample_size(10);
@@ -112,7 +131,9 @@ fn bench_tokshuf(c: &mut Criterion) {
                 let mut cfg = TokshufConfig::new(TokenizerSpec::HfJson(hf.clone()), out.path().join("t"));
                 cfg.threads = threads;
                 cfg.num_local_cells = 16;
-                tokenize_shuffle_with(&cfg, &enc, std::slice::from_ref(&docs)).expect("tokshuf").contexts
+                tokenize_shuffle_with(&cfg, &enc, std::slice::from_ref(&docs))
+                    .expect("tokshuf")
+                    .contexts
             })
         });
     }

@@ -22,7 +22,12 @@ fn rows(test: &str) -> Option<Vec<Row>> {
                 Row {
                     id: v["id"].as_str().unwrap().to_string(),
                     text: v["text"].as_str().unwrap().to_string(),
-                    ids: v["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect(),
+                    ids: v["ids"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_u64().unwrap() as u32)
+                        .collect(),
                 }
             })
             .collect(),
@@ -31,9 +36,13 @@ fn rows(test: &str) -> Option<Vec<Row>> {
 
 #[test]
 fn hf_backend_matches_hf_python_on_every_row() {
-    let Some(rows) = rows("hf_backend_matches_hf_python_on_every_row") else { return };
-    let Some(tok) = shared("data/tokenizers/gpt-neox-20b.tokenizer.json", "hf_backend_matches_hf_python_on_every_row")
-    else {
+    let Some(rows) = rows("hf_backend_matches_hf_python_on_every_row") else {
+        return;
+    };
+    let Some(tok) = shared(
+        "data/tokenizers/gpt-neox-20b.tokenizer.json",
+        "hf_backend_matches_hf_python_on_every_row",
+    ) else {
         return;
     };
     let tok = HfTokenizer::from_file(tok).unwrap();
@@ -91,7 +100,10 @@ fn tiktoken_backend_matches_hf_except_on_whitespace_runs_and_normalization() {
     );
     assert!(comparable > 300);
     assert!(differ_expected > 0, "the whitespace difference should be visible");
-    assert!(bad.is_empty(), "rows where tiktoken should equal HF but does not: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "rows where tiktoken should equal HF but does not: {bad:?}"
+    );
 }
 
 #[test]

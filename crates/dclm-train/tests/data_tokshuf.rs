@@ -24,7 +24,9 @@ impl TextEncoder for Bytes {
 const PAD: u32 = 268;
 
 fn docs(file: usize, n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("file {file} doc {i} {}", "xy".repeat((i * 7 + file) % 23))).collect()
+    (0..n)
+        .map(|i| format!("file {file} doc {i} {}", "xy".repeat((i * 7 + file) % 23)))
+        .collect()
 }
 
 fn line(text: &str) -> String {
@@ -58,13 +60,19 @@ fn cfg(out: &Path, threads: usize, seed: u64) -> TokshufConfig {
 }
 
 /// Independent reader: plain `tar` + `flate2` + `serde_json`, as open_lm's webdataset loader sees the data.
-fn read_all(dir: &Path) -> (Vec<(String, u64)>, BTreeMap<String, Vec<(String, Vec<u32>)>>) {
+/// Shard name → its (entry name, token ids), in tar order.
+type Shards = BTreeMap<String, Vec<(String, Vec<u32>)>>;
+
+fn read_all(dir: &Path) -> (Vec<(String, u64)>, Shards) {
     let manifest: Vec<(String, u64)> = std::fs::read_to_string(dir.join("manifest.jsonl"))
         .unwrap()
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            (v["shard"].as_str().unwrap().to_string(), v["num_sequences"].as_u64().unwrap())
+            (
+                v["shard"].as_str().unwrap().to_string(),
+                v["num_sequences"].as_u64().unwrap(),
+            )
         })
         .collect();
     let mut shards = BTreeMap::new();
@@ -145,7 +153,10 @@ fn shards_follow_dclm_semantics_and_open_lm_layout() {
     let padded = got.iter().filter(|c| c.contains(&PAD)).count();
     assert_eq!(padded, expected.iter().filter(|c| c.contains(&PAD)).count());
     assert!(padded >= 2);
-    assert_eq!(s.pad_tokens as usize, got.iter().flatten().filter(|&&t| t == PAD).count());
+    assert_eq!(
+        s.pad_tokens as usize,
+        got.iter().flatten().filter(|&&t| t == PAD).count()
+    );
     assert_eq!(s.doc_tokens + s.pad_tokens, s.contexts * 16);
     // Shuffled: not in packing order; same multiset.
     assert_ne!(got, expected);
@@ -195,7 +206,8 @@ fn bad_lines_are_counted_not_fatal() {
     std::fs::write(&p, &body).unwrap();
     // A truncated gzip file: the documents before the cut are kept.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(good.iter().map(|d| line(d) + "\n").collect::<String>().as_bytes()).unwrap();
+    gz.write_all(good.iter().map(|d| line(d) + "\n").collect::<String>().as_bytes())
+        .unwrap();
     let gz = gz.finish().unwrap();
     let p2 = tmp.path().join("trunc.jsonl.gz");
     std::fs::write(&p2, &gz[..gz.len() - 20]).unwrap();
@@ -207,7 +219,11 @@ fn bad_lines_are_counted_not_fatal() {
     assert_eq!(s.stats.errors.get("corrupt_stream"), Some(&1));
     assert_eq!(s.stats.errors.get("io_error"), Some(&1));
     assert!(s.docs >= 10 && s.docs < 20, "{}", s.docs);
-    assert!(s.stats.error_examples.iter().any(|e| e.message.contains("bad.jsonl:4")), "{:?}", s.stats.error_examples);
+    assert!(
+        s.stats.error_examples.iter().any(|e| e.message.contains("bad.jsonl:4")),
+        "{:?}",
+        s.stats.error_examples
+    );
     let (manifest, _) = read_all(&out);
     assert_eq!(manifest.iter().map(|m| m.1).sum::<u64>(), s.contexts);
 }

@@ -26,6 +26,6 @@ pub use shards::{read_manifest, read_shard, write_shards, ManifestEntry};
 pub use source::{SourcePosition, TokenSource};
 pub use tokenizer::{HfTokenizer, TextEncoder, TiktokenBpe, TokenizerSpec, GPT2_PATTERN};
 pub use tokshuf::{
-    expand_inputs, tokenize_shuffle, tokenize_shuffle_with, TokshufConfig, TokshufSummary, EOT_ID,
-    OVERFLOW_REDUCTION, PAD_OFFSET,
+    expand_inputs, tokenize_shuffle, tokenize_shuffle_with, TokshufConfig, TokshufSummary, EOT_ID, OVERFLOW_REDUCTION,
+    PAD_OFFSET,
 };

@@ -52,7 +52,9 @@ pub fn encode_context(tokens: &[u32], out: &mut Vec<u8>) {
 /// Decode one `*.json.gz` entry into token ids.
 pub fn decode_context(bytes: &[u8]) -> std::result::Result<Vec<u32>, String> {
     let mut json = Vec::with_capacity(bytes.len() * 3);
-    flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut json).map_err(|e| format!("gzip: {e}"))?;
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut json)
+        .map_err(|e| format!("gzip: {e}"))?;
     serde_json::from_slice::<Vec<u32>>(&json).map_err(|e| format!("json: {e}"))
 }
 
@@ -78,11 +80,20 @@ pub(crate) struct TarEntry {
 
 /// List the regular-file entries of a tar (names and data positions) without reading their data.
 pub(crate) fn index_tar(path: &Path) -> Result<Vec<TarEntry>> {
-    let shard_err = |entry: String, reason: String| TrainError::TokenShard { path: path.to_path_buf(), entry, reason };
-    let file = File::open(path).map_err(|e| TrainError::Io { path: path.to_path_buf(), source: e })?;
+    let shard_err = |entry: String, reason: String| TrainError::TokenShard {
+        path: path.to_path_buf(),
+        entry,
+        reason,
+    };
+    let file = File::open(path).map_err(|e| TrainError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     let mut ar = tar::Archive::new(BufReader::with_capacity(1 << 16, file));
     let mut out = Vec::new();
-    let entries = ar.entries_with_seek().map_err(|e| shard_err(String::new(), e.to_string()))?;
+    let entries = ar
+        .entries_with_seek()
+        .map_err(|e| shard_err(String::new(), e.to_string()))?;
     for entry in entries {
         let entry = entry.map_err(|e| shard_err(format!("#{}", out.len()), e.to_string()))?;
         if entry.header().entry_type() != tar::EntryType::Regular {
@@ -92,7 +103,11 @@ pub(crate) fn index_tar(path: &Path) -> Result<Vec<TarEntry>> {
             Ok(p) => p.to_string_lossy().into_owned(),
             Err(e) => return Err(shard_err(format!("#{}", out.len()), format!("bad entry name: {e}"))),
         };
-        out.push(TarEntry { name, offset: entry.raw_file_position(), size: entry.size() });
+        out.push(TarEntry {
+            name,
+            offset: entry.raw_file_position(),
+            size: entry.size(),
+        });
     }
     Ok(out)
 }
@@ -101,7 +116,10 @@ pub(crate) fn index_tar(path: &Path) -> Result<Vec<TarEntry>> {
 pub(crate) fn read_at(file: &File, path: &Path, offset: u64, size: u64, buf: &mut Vec<u8>) -> Result<()> {
     use std::os::unix::fs::FileExt;
     buf.resize(size as usize, 0);
-    file.read_exact_at(buf, offset).map_err(|e| TrainError::Io { path: path.to_path_buf(), source: e })
+    file.read_exact_at(buf, offset).map_err(|e| TrainError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// Streaming writer of one tar with deterministic headers, written to `<name>.tmp` and renamed on finish.
@@ -115,22 +133,42 @@ pub(crate) struct TarWriter {
 impl TarWriter {
     pub(crate) fn create(path: PathBuf) -> Result<Self> {
         let tmp = dclm_core::io::tmp_path(&path);
-        let file = File::create(&tmp).map_err(|e| TrainError::Io { path: tmp.clone(), source: e })?;
+        let file = File::create(&tmp).map_err(|e| TrainError::Io {
+            path: tmp.clone(),
+            source: e,
+        })?;
         let builder = tar::Builder::new(BufWriter::with_capacity(1 << 16, file));
-        Ok(TarWriter { path, tmp, builder: Some(builder), count: 0 })
+        Ok(TarWriter {
+            path,
+            tmp,
+            builder: Some(builder),
+            count: 0,
+        })
     }
 
     pub(crate) fn append(&mut self, name: &str, data: &[u8]) -> Result<()> {
         let mut h = tar_header(data.len() as u64);
-        let b = self.builder.as_mut().ok_or_else(|| TrainError::DataConfig("tar written after finish".into()))?;
-        b.append_data(&mut h, name, data).map_err(|e| TrainError::Io { path: self.tmp.clone(), source: e })?;
+        let b = self
+            .builder
+            .as_mut()
+            .ok_or_else(|| TrainError::DataConfig("tar written after finish".into()))?;
+        b.append_data(&mut h, name, data).map_err(|e| TrainError::Io {
+            path: self.tmp.clone(),
+            source: e,
+        })?;
         self.count += 1;
         Ok(())
     }
 
     pub(crate) fn finish(mut self) -> Result<(PathBuf, u64)> {
-        let io = |p: &Path, e| TrainError::Io { path: p.to_path_buf(), source: e };
-        let b = self.builder.take().ok_or_else(|| TrainError::DataConfig("tar finished twice".into()))?;
+        let io = |p: &Path, e| TrainError::Io {
+            path: p.to_path_buf(),
+            source: e,
+        };
+        let b = self
+            .builder
+            .take()
+            .ok_or_else(|| TrainError::DataConfig("tar finished twice".into()))?;
         let w = b.into_inner().map_err(|e| io(&self.tmp, e))?;
         w.into_inner().map_err(|e| io(&self.tmp, e.into_error()))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| io(&self.path, e))?;
@@ -149,7 +187,10 @@ impl Drop for TarWriter {
 /// Read `manifest.jsonl` of a token-shard folder.
 pub fn read_manifest(dir: impl AsRef<Path>) -> Result<Vec<ManifestEntry>> {
     let path = dir.as_ref().join(MANIFEST);
-    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Io { path: path.clone(), source: e })?;
+    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Io {
+        path: path.clone(),
+        source: e,
+    })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -169,7 +210,10 @@ pub fn read_manifest(dir: impl AsRef<Path>) -> Result<Vec<ManifestEntry>> {
 pub fn write_manifest(dir: impl AsRef<Path>, entries: &[ManifestEntry]) -> Result<()> {
     let mut s = String::new();
     for e in entries {
-        s.push_str(&format!("{{\"shard\":\"{}\",\"num_sequences\":{}}}\n", e.shard, e.num_sequences));
+        s.push_str(&format!(
+            "{{\"shard\":\"{}\",\"num_sequences\":{}}}\n",
+            e.shard, e.num_sequences
+        ));
     }
     dclm_core::io::write_atomic(&dir.as_ref().join(MANIFEST), s.as_bytes()).map_err(TrainError::from)
 }
@@ -177,7 +221,10 @@ pub fn write_manifest(dir: impl AsRef<Path>, entries: &[ManifestEntry]) -> Resul
 /// Read every `*.json.gz` context of one shard tar, in tar order, as (entry name, token ids).
 pub fn read_shard(path: impl AsRef<Path>) -> Result<Vec<(String, Vec<u32>)>> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| TrainError::Io { path: path.to_path_buf(), source: e })?;
+    let file = File::open(path).map_err(|e| TrainError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     let mut out = Vec::new();
     let mut buf = Vec::new();
     for e in index_tar(path)? {
@@ -185,8 +232,11 @@ pub fn read_shard(path: impl AsRef<Path>) -> Result<Vec<(String, Vec<u32>)>> {
             continue;
         }
         read_at(&file, path, e.offset, e.size, &mut buf)?;
-        let ids = decode_context(&buf)
-            .map_err(|reason| TrainError::TokenShard { path: path.to_path_buf(), entry: e.name.clone(), reason })?;
+        let ids = decode_context(&buf).map_err(|reason| TrainError::TokenShard {
+            path: path.to_path_buf(),
+            entry: e.name.clone(),
+            reason,
+        })?;
         out.push((e.name, ids));
     }
     Ok(out)
@@ -199,7 +249,10 @@ pub fn write_shards(dir: impl AsRef<Path>, contexts: &[Vec<u32>], chunk_size: us
     if chunk_size == 0 {
         return Err(TrainError::DataConfig("chunk_size must be > 0".into()));
     }
-    std::fs::create_dir_all(dir).map_err(|e| TrainError::Io { path: dir.to_path_buf(), source: e })?;
+    std::fs::create_dir_all(dir).map_err(|e| TrainError::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
     let mut manifest = Vec::new();
     let mut buf = Vec::new();
     for (id, chunk) in contexts.chunks(chunk_size).enumerate() {
@@ -209,7 +262,10 @@ pub fn write_shards(dir: impl AsRef<Path>, contexts: &[Vec<u32>], chunk_size: us
             w.append(&format!("{id:08}_{i:08}.{DATA_KEY}"), &buf)?;
         }
         let (_, n) = w.finish()?;
-        manifest.push(ManifestEntry { shard: format!("shard_{id:08}"), num_sequences: n });
+        manifest.push(ManifestEntry {
+            shard: format!("shard_{id:08}"),
+            num_sequences: n,
+        });
     }
     write_manifest(dir, &manifest)?;
     Ok(manifest)
@@ -224,7 +280,9 @@ mod tests {
         let mut buf = Vec::new();
         encode_context(&[0, 5, 50256], &mut buf);
         let mut json = String::new();
-        flate2::read::GzDecoder::new(&buf[..]).read_to_string(&mut json).unwrap();
+        flate2::read::GzDecoder::new(&buf[..])
+            .read_to_string(&mut json)
+            .unwrap();
         assert_eq!(json, "[0,5,50256]");
         assert_eq!(decode_context(&buf).unwrap(), vec![0, 5, 50256]);
         assert!(decode_context(b"not gzip").is_err());
@@ -238,7 +296,10 @@ mod tests {
         assert_eq!(m.iter().map(|e| e.num_sequences).collect::<Vec<_>>(), vec![2, 2, 1]);
         assert_eq!(read_manifest(dir.path()).unwrap(), m);
         let s1 = read_shard(dir.path().join("shard_00000001.tar")).unwrap();
-        assert_eq!(s1.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>(), vec![vec![2; 4], vec![3; 4]]);
+        assert_eq!(
+            s1.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>(),
+            vec![vec![2; 4], vec![3; 4]]
+        );
         assert!(s1[0].0.ends_with(".json.gz"));
     }
 }

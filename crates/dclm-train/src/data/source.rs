@@ -47,7 +47,10 @@ impl TokenSource {
     /// Open a token-shard folder (reads its manifest; shards are opened lazily).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        let shards: Vec<(String, u64)> = read_manifest(&dir)?.into_iter().map(|e| (e.shard, e.num_sequences)).collect();
+        let shards: Vec<(String, u64)> = read_manifest(&dir)?
+            .into_iter()
+            .map(|e| (e.shard, e.num_sequences))
+            .collect();
         let mut s = TokenSource {
             dir,
             shards,
@@ -131,9 +134,14 @@ impl TokenSource {
     fn open_shard(&self, idx: usize) -> Result<OpenShard> {
         let name = &self.shards[idx].0;
         let path = self.dir.join(format!("{name}.tar"));
-        let file = File::open(&path).map_err(|e| TrainError::Io { path: path.clone(), source: e })?;
-        let mut entries: Vec<TarEntry> =
-            index_tar(&path)?.into_iter().filter(|e| e.name.ends_with(&format!(".{DATA_KEY}"))).collect();
+        let file = File::open(&path).map_err(|e| TrainError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        let mut entries: Vec<TarEntry> = index_tar(&path)?
+            .into_iter()
+            .filter(|e| e.name.ends_with(&format!(".{DATA_KEY}")))
+            .collect();
         if let Some(seed) = self.seed {
             SplitMix64::new(derive_seed(&[seed, ORDER_TAG, self.pos.epoch, idx as u64 + 1])).shuffle(&mut entries);
         }
@@ -147,7 +155,11 @@ impl TokenSource {
                 if !self.cycle || self.num_sequences() == 0 {
                     return Ok(None);
                 }
-                self.pos = SourcePosition { epoch: self.pos.epoch + 1, shard: 0, sequence: 0 };
+                self.pos = SourcePosition {
+                    epoch: self.pos.epoch + 1,
+                    shard: 0,
+                    sequence: 0,
+                };
                 self.shard_order = self.order_for_epoch(self.pos.epoch);
                 self.current = None;
             }
@@ -163,7 +175,11 @@ impl TokenSource {
             };
             let mut buf = Vec::new();
             read_at(&sh.file, &sh.path, e.offset, e.size, &mut buf)?;
-            let bad = |reason: String| TrainError::TokenShard { path: sh.path.clone(), entry: e.name.clone(), reason };
+            let bad = |reason: String| TrainError::TokenShard {
+                path: sh.path.clone(),
+                entry: e.name.clone(),
+                reason,
+            };
             let ids = decode_context(&buf).map_err(bad)?;
             match self.seq_len {
                 Some(n) if n != ids.len() => {
@@ -229,8 +245,11 @@ mod tests {
     #[test]
     fn seeded_is_a_permutation_and_resumes_exactly() {
         let (dir, ctxs) = fixture(10, 3);
-        let all: Vec<Vec<u32>> =
-            TokenSource::open(dir.path()).unwrap().with_seed(5).map(|r| r.unwrap()).collect();
+        let all: Vec<Vec<u32>> = TokenSource::open(dir.path())
+            .unwrap()
+            .with_seed(5)
+            .map(|r| r.unwrap())
+            .collect();
         assert_ne!(all, ctxs);
         let mut sorted = all.clone();
         sorted.sort();

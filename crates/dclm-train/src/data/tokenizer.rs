@@ -105,8 +105,11 @@ impl TokenizerSpec {
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface/hub")));
         let snapshots = hub.map(|h| h.join(format!("models--{}", name.replace('/', "--"))).join("snapshots"));
         if let Some(Ok(rd)) = snapshots.as_ref().map(std::fs::read_dir) {
-            let mut found: Vec<PathBuf> =
-                rd.flatten().map(|e| e.path().join("tokenizer.json")).filter(|p| p.is_file()).collect();
+            let mut found: Vec<PathBuf> = rd
+                .flatten()
+                .map(|e| e.path().join("tokenizer.json"))
+                .filter(|p| p.is_file())
+                .collect();
             found.sort();
             if let Some(p) = found.pop() {
                 return Ok(TokenizerSpec::HfJson(p));
@@ -148,8 +151,15 @@ impl HfTokenizer {
             message: e.to_string(),
         })?;
         let base_vocab = inner.get_vocab_size(false);
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(HfTokenizer { inner, base_vocab, name })
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(HfTokenizer {
+            inner,
+            base_vocab,
+            name,
+        })
     }
 
     /// The wrapped HF tokenizer.
@@ -197,8 +207,14 @@ impl TiktokenBpe {
     /// Load a rank file with another pre-tokenization pattern (e.g. Llama-3's).
     pub fn from_file_with_pattern(path: impl AsRef<Path>, pattern: &str) -> Result<Self> {
         let path = path.as_ref();
-        let bad = |message: String| TrainError::Tokenizer { path: path.to_path_buf(), message };
-        let text = std::fs::read_to_string(path).map_err(|e| TrainError::Io { path: path.to_path_buf(), source: e })?;
+        let bad = |message: String| TrainError::Tokenizer {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         let mut ranks: HashMap<Vec<u8>, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -212,7 +228,9 @@ impl TiktokenBpe {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(tok)
                 .map_err(|e| bad(format!("line {}: bad base64: {e}", i + 1)))?;
-            let rank: u32 = rank.parse().map_err(|e| bad(format!("line {}: bad rank: {e}", i + 1)))?;
+            let rank: u32 = rank
+                .parse()
+                .map_err(|e| bad(format!("line {}: bad rank: {e}", i + 1)))?;
             ranks.insert(bytes, rank);
         }
         if ranks.is_empty() {
@@ -220,8 +238,16 @@ impl TiktokenBpe {
         }
         let regex = fancy_regex::Regex::new(pattern).map_err(|e| bad(format!("bad pattern: {e}")))?;
         let vocab = ranks.len();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(TiktokenBpe { ranks, regex, vocab, name })
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(TiktokenBpe {
+            ranks,
+            regex,
+            vocab,
+            name,
+        })
     }
 
     fn bpe(&self, piece: &[u8], out: &mut Vec<u32>) -> std::result::Result<(), String> {
@@ -337,7 +363,12 @@ mod tests {
         for b in 0u32..256 {
             s.push_str(&format!("{} {}\n", b64.encode([b as u8]), b));
         }
-        s.push_str(&format!("{} 256\n{} 257\n{} 258\n", b64.encode("ab"), b64.encode("abc"), b64.encode("aa")));
+        s.push_str(&format!(
+            "{} 256\n{} 257\n{} 258\n",
+            b64.encode("ab"),
+            b64.encode("abc"),
+            b64.encode("aa")
+        ));
         let p = dir.path().join("t.tiktoken");
         std::fs::write(&p, s).unwrap();
         let bpe = TiktokenBpe::from_file(&p).unwrap();
@@ -367,7 +398,10 @@ mod tests {
 
     #[test]
     fn spec_from_path_picks_backend() {
-        assert!(matches!(TokenizerSpec::from_path("x.tiktoken"), TokenizerSpec::Tiktoken(_)));
+        assert!(matches!(
+            TokenizerSpec::from_path("x.tiktoken"),
+            TokenizerSpec::Tiktoken(_)
+        ));
         assert!(matches!(TokenizerSpec::from_path("x.json"), TokenizerSpec::HfJson(_)));
     }
 
@@ -376,7 +410,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.json");
         std::fs::write(&p, "{}").unwrap();
-        assert_eq!(TokenizerSpec::from_name_or_path(p.to_str().unwrap()).unwrap(), TokenizerSpec::HfJson(p));
+        assert_eq!(
+            TokenizerSpec::from_name_or_path(p.to_str().unwrap()).unwrap(),
+            TokenizerSpec::HfJson(p)
+        );
         assert!(TokenizerSpec::from_name_or_path("no-such-org/no-such-model-xyz").is_err());
     }
 

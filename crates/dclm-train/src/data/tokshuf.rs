@@ -161,9 +161,15 @@ pub fn tokenize_shuffle_with(cfg: &TokshufConfig, enc: &dyn TextEncoder, inputs:
     let files = expand_inputs(inputs)?;
     let out = &cfg.output_dir;
     if out.join(MANIFEST).exists() {
-        return Err(TrainError::DataConfig(format!("{} already holds {MANIFEST}", out.display())));
+        return Err(TrainError::DataConfig(format!(
+            "{} already holds {MANIFEST}",
+            out.display()
+        )));
     }
-    let io = |p: &Path, e| TrainError::Io { path: p.to_path_buf(), source: e };
+    let io = |p: &Path, e| TrainError::Io {
+        path: p.to_path_buf(),
+        source: e,
+    };
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
     let work = cfg.work_dir.clone().unwrap_or_else(|| out.join("_tokshuf_cells"));
     if work.exists() {
@@ -176,7 +182,12 @@ pub fn tokenize_shuffle_with(cfg: &TokshufConfig, enc: &dyn TextEncoder, inputs:
         .num_threads(cfg.threads)
         .build()
         .map_err(|e| TrainError::DataConfig(format!("thread pool: {e}")))?;
-    let run = Run { cfg, enc, pad_id, work: &work };
+    let run = Run {
+        cfg,
+        enc,
+        pad_id,
+        work: &work,
+    };
     let (stats, counts, manifest) = pool.install(|| -> Result<_> {
         let cells = CellSet::create(&work, "local_cell", 0, cfg.num_local_cells)?;
         // Files one after another, each one's documents in parallel batches: memory stays at one batch
@@ -199,7 +210,11 @@ pub fn tokenize_shuffle_with(cfg: &TokshufConfig, enc: &dyn TextEncoder, inputs:
     stats.seconds = start.elapsed().as_secs_f64();
     stats.bytes_out = manifest
         .iter()
-        .map(|m| std::fs::metadata(out.join(format!("{}.tar", m.shard))).map(|md| md.len()).unwrap_or(0))
+        .map(|m| {
+            std::fs::metadata(out.join(format!("{}.tar", m.shard)))
+                .map(|md| md.len())
+                .unwrap_or(0)
+        })
         .sum();
     let summary = TokshufSummary {
         files: files.len() as u64,
@@ -217,8 +232,10 @@ pub fn tokenize_shuffle_with(cfg: &TokshufConfig, enc: &dyn TextEncoder, inputs:
         seconds: stats.seconds,
         stats,
     };
-    let json = serde_json::to_vec_pretty(&summary.stats)
-        .map_err(|e| TrainError::Json { path: out.join("stats.json"), source: e })?;
+    let json = serde_json::to_vec_pretty(&summary.stats).map_err(|e| TrainError::Json {
+        path: out.join("stats.json"),
+        source: e,
+    })?;
     dclm_core::io::write_atomic(&out.join("stats.json"), &json)?;
     Ok(summary)
 }
@@ -226,13 +243,26 @@ pub fn tokenize_shuffle_with(cfg: &TokshufConfig, enc: &dyn TextEncoder, inputs:
 /// Expand folders into their `*.jsonl[.gz|.zst|.zstd]` files (recursively), then sort and de-duplicate.
 pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     fn is_jsonl(p: &Path) -> bool {
-        let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        [".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".json.gz"].iter().any(|s| n.ends_with(s))
+        let n = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        [".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".json.gz"]
+            .iter()
+            .any(|s| n.ends_with(s))
     }
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        let rd = std::fs::read_dir(dir).map_err(|e| TrainError::Io { path: dir.to_path_buf(), source: e })?;
+        let rd = std::fs::read_dir(dir).map_err(|e| TrainError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
         for ent in rd {
-            let p = ent.map_err(|e| TrainError::Io { path: dir.to_path_buf(), source: e })?.path();
+            let p = ent
+                .map_err(|e| TrainError::Io {
+                    path: dir.to_path_buf(),
+                    source: e,
+                })?
+                .path();
             if p.is_dir() {
                 walk(&p, out)?;
             } else if is_jsonl(&p) {
@@ -289,14 +319,20 @@ impl CellSet {
     }
 
     fn append(&self, cell: usize, name: &str, data: &[u8]) -> Result<()> {
-        let mut w = self.writers[cell].lock().map_err(|_| TrainError::DataConfig("a worker panicked".into()))?;
+        let mut w = self.writers[cell]
+            .lock()
+            .map_err(|_| TrainError::DataConfig("a worker panicked".into()))?;
         w.append(name, data)
     }
 
     fn finish(self) -> Result<Vec<(PathBuf, u64)>> {
         self.writers
             .into_iter()
-            .map(|m| m.into_inner().map_err(|_| TrainError::DataConfig("a worker panicked".into()))?.finish())
+            .map(|m| {
+                m.into_inner()
+                    .map_err(|_| TrainError::DataConfig("a worker panicked".into()))?
+                    .finish()
+            })
             .collect()
     }
 }
@@ -385,7 +421,10 @@ impl Run<'_> {
                         }
                     }
                     Err(e) => {
-                        let msg = format!("{}: truncated or corrupt stream after line {line_no}: {e}", path.display());
+                        let msg = format!(
+                            "{}: truncated or corrupt stream after line {line_no}: {e}",
+                            path.display()
+                        );
                         stats.record_error("corrupt_stream", msg);
                         eof = true;
                         break;
@@ -479,12 +518,18 @@ impl Run<'_> {
             entries.push(((fi, ci), suffix_at, e));
         }
         if entries.len() as u64 != count {
-            return Err(bad("", format!("cell has {} entries, {count} were written", entries.len())));
+            return Err(bad(
+                "",
+                format!("cell has {} entries, {count} were written", entries.len()),
+            ));
         }
         entries.sort_unstable_by_key(|(k, _, _)| *k);
         let mut rng = SplitMix64::new(derive_seed(&[self.cfg.seed, STAGE2_TAG, round, cell]));
         rng.shuffle(&mut entries);
-        let file = std::fs::File::open(path).map_err(|e| TrainError::Io { path: path.to_path_buf(), source: e })?;
+        let file = std::fs::File::open(path).map_err(|e| TrainError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         let last = n_over == 0;
         let full = entries.len() / chunk;
         let n_out = if last { entries.len().div_ceil(chunk) } else { full };
@@ -493,12 +538,18 @@ impl Run<'_> {
         for k in 0..n_out {
             let id = first_id + k as u64;
             let mut w = TarWriter::create(self.cfg.output_dir.join(shard_file_name(id)))?;
-            for (j, (_, suffix_at, e)) in entries[k * chunk..((k + 1) * chunk).min(entries.len())].iter().enumerate() {
+            for (j, (_, suffix_at, e)) in entries[k * chunk..((k + 1) * chunk).min(entries.len())]
+                .iter()
+                .enumerate()
+            {
                 read_at(&file, path, e.offset, e.size, &mut buf)?;
                 w.append(&format!("{id:08}_{j:08}_{}", &e.name[*suffix_at..]), &buf)?;
             }
             let (_, n) = w.finish()?;
-            manifest.push(ManifestEntry { shard: format!("shard_{id:08}"), num_sequences: n });
+            manifest.push(ManifestEntry {
+                shard: format!("shard_{id:08}"),
+                num_sequences: n,
+            });
         }
         if !last {
             for (_, _, e) in &entries[full * chunk..] {
@@ -507,7 +558,10 @@ impl Run<'_> {
             }
         }
         drop(file);
-        std::fs::remove_file(path).map_err(|e| TrainError::Io { path: path.to_path_buf(), source: e })?;
+        std::fs::remove_file(path).map_err(|e| TrainError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         Ok(manifest)
     }
 }
