@@ -1,1 +1,52 @@
-//! dclm-eval: empty so far; its stage issue fills it in.
+//! dclm-eval: DCLM's evaluation — LLM-Foundry v0.9.0 in-context-learning tasks with identical prompts,
+//! few-shot sampling and scoring, and DCLM's CORE / EXTENDED / MMLU aggregation.
+//!
+//! The model is reached only through the [`LanguageModel`] trait (batched continuation log-likelihoods,
+//! greedy generation); tokens through [`Tokenizer`] ([`HfTokenizer`] loads GPT-NeoX's `tokenizer.json`).
+//! A task is anything implementing [`Task`]; [`IclTask`] implements LLM-Foundry's four types
+//! (`multiple_choice`, `schema`, `language_modeling`, `generation_task_with_answers`), configured by
+//! [`TaskConfig`] or DCLM's eval YAMLs ([`load_task_yaml`]). [`evaluate`] runs a suite and builds an
+//! [`EvalReport`] (DCLM's results JSON plus Markdown).
+//!
+//! ```
+//! use dclm_eval::{testing::{ByteTokenizer, HashLm}, IclTask, IclTaskType, RunOptions, TaskConfig, run_task};
+//! use std::sync::Arc;
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("copa.jsonl");
+//! std::fs::write(&path, "{\"query\": \"It rained, so\", \"choices\": [\"the grass got wet.\", \"the sun rose.\"], \"gold\": 0}\n").unwrap();
+//! let config = TaskConfig::new("copa", "copa.jsonl", IclTaskType::MultipleChoice);
+//! let task = IclTask::load(config, &path, Arc::new(ByteTokenizer), 2048).unwrap();
+//! let result = run_task(&HashLm::new(257), &task, &RunOptions::default()).unwrap();
+//! assert_eq!(result.num_examples, 1);
+//! ```
+//!
+//! Sibling crates: `dclm-core` (shared types), `dclm-extract`, `dclm-filter`, `dclm-dedup`, `dclm-train`
+//! (whose candle model an adapter exposes as a [`LanguageModel`]).
+#![warn(missing_docs)]
+
+pub mod aggregate;
+mod config;
+pub mod data;
+mod error;
+mod evaluate;
+mod icl;
+mod model;
+pub mod pyrandom;
+pub mod scoring;
+mod task;
+pub mod testing;
+mod tokenizer;
+
+pub use aggregate::{aggregate, Aggregated, AggregationGroups, EvalMeta, MaybeScore};
+pub use config::{load_task_yaml, parse_task_yaml, IclTaskType, TaskConfig};
+pub use error::EvalError;
+pub use evaluate::{evaluate, run_task, EvalConfig, EvalReport, RunOptions, SkippedTask, TaskResult};
+pub use icl::{trim_left_count, IclTask, PreparedExample};
+pub use model::{
+    argmax, greedy_generate_with, log_softmax_at, GenRequest, LanguageModel, LogLik, LoglikRequest, NoStop,
+    StopCriterion,
+};
+pub use task::{ExampleScore, Request, Response, ScoreDetail, Task};
+#[cfg(feature = "hf-tokenizer")]
+pub use tokenizer::HfTokenizer;
+pub use tokenizer::{clean_up_tokenization, Tokenizer};
