@@ -87,6 +87,7 @@ fn real_main() -> Result<(), String> {
     };
     let mut cfg = RunConfig::new(method, output);
     cfg.threads = num(value("--threads"), "--threads", 0)?;
+    cfg.batch_bytes = num::<usize>(value("--batch-kib"), "--batch-kib", 1024)? << 10;
     if let Some(k) = value("--key-order") {
         cfg.key_order = k.parse()?;
     }

@@ -112,7 +112,7 @@ impl RunConfig {
             threads: 0,
             key_order: KeyOrder::Sorted,
             progress: false,
-            batch_bytes: 4 << 20,
+            batch_bytes: 1 << 20,
             work_dir: None,
         }
     }
