@@ -24,7 +24,9 @@ fn warc_files() -> Vec<PathBuf> {
 fn pages(files: &[PathBuf]) -> Vec<String> {
     let mut out = Vec::new();
     for f in files {
-        let Ok(r) = WarcReader::open(f, Arc::new(AtomicU64::new(0))) else { continue };
+        let Ok(r) = WarcReader::open(f, Arc::new(AtomicU64::new(0))) else {
+            continue;
+        };
         for rec in r.with_types(&["response"]).flatten() {
             if let Ok(s) = std::str::from_utf8(rec.payload()) {
                 out.push(s.to_string());
@@ -76,7 +78,10 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     if !files.is_empty() {
-        let raw: u64 = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
+        let raw: u64 = files
+            .iter()
+            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+            .sum();
         let mut g = c.benchmark_group("warc");
         g.throughput(Throughput::Bytes(raw));
         g.bench_function("read_and_extract", |b| {

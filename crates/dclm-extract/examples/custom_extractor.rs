@@ -47,8 +47,14 @@ impl Extractor for EnglishWithTitle {
 fn demo_warc(dir: &std::path::Path) -> PathBuf {
     let mut data = Vec::new();
     for (id, html) in [
-        ("1", "<html lang=en><head><title>Hello</title></head><body><p>English page.</p></body></html>"),
-        ("2", "<html lang=de><head><title>Hallo</title></head><body><p>Deutsche Seite.</p></body></html>"),
+        (
+            "1",
+            "<html lang=en><head><title>Hello</title></head><body><p>English page.</p></body></html>",
+        ),
+        (
+            "2",
+            "<html lang=de><head><title>Hallo</title></head><body><p>Deutsche Seite.</p></body></html>",
+        ),
     ] {
         let block = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n{html}");
         data.extend_from_slice(
@@ -67,7 +73,10 @@ fn demo_warc(dir: &std::path::Path) -> PathBuf {
 fn main() -> Result<(), ExtractError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let tmp = std::env::temp_dir().join(format!("dclm-custom-extractor-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).map_err(|e| ExtractError::Io { path: tmp.clone(), source: e })?;
+    std::fs::create_dir_all(&tmp).map_err(|e| ExtractError::Io {
+        path: tmp.clone(),
+        source: e,
+    })?;
     let (input, output) = match args.as_slice() {
         [i, o] => (PathBuf::from(i), PathBuf::from(o)),
         _ => (demo_warc(&tmp), tmp.join("out")),

@@ -339,7 +339,10 @@ impl<R: BufRead> WarcReader<R> {
                     }
                     None => {
                         bad.get_or_insert_with(|| {
-                            format!("header line without ':': {:?}", String::from_utf8_lossy(&line[..line.len().min(80)]))
+                            format!(
+                                "header line without ':': {:?}",
+                                String::from_utf8_lossy(&line[..line.len().min(80)])
+                            )
                         });
                     }
                 }
@@ -478,7 +481,11 @@ mod tests {
     #[test]
     fn reads_records_and_http() {
         let mut data = rec("warcinfo", "<urn:1>", b"software: x\r\n");
-        data.extend(rec("response", "<urn:2>", b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>hi</p>"));
+        data.extend(rec(
+            "response",
+            "<urn:2>",
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>hi</p>",
+        ));
         let out = read(&data);
         assert_eq!(out.len(), 2);
         let r = out[1].as_ref().unwrap();
@@ -497,7 +504,10 @@ mod tests {
         data.extend(b"WARC/1.0\r\nWARC-Type: response\r\nContent-Length: abc\r\n\r\nbody\r\n\r\n");
         data.extend(rec("response", "<urn:b>", b"y"));
         let out = read(&data);
-        let kinds: Vec<_> = out.iter().map(|r| r.as_ref().map(|r| r.record_id().to_string()).map_err(|e| e.reason())).collect();
+        let kinds: Vec<_> = out
+            .iter()
+            .map(|r| r.as_ref().map(|r| r.record_id().to_string()).map_err(|e| e.reason()))
+            .collect();
         assert_eq!(
             kinds,
             vec![
@@ -518,7 +528,10 @@ mod tests {
         assert!(out[0].is_ok());
         let e = out[1].as_ref().unwrap_err();
         assert_eq!(e.reason(), "truncated_record");
-        assert!(e.to_string().contains("<urn:b>") && e.to_string().contains("mem.warc"), "{e}");
+        assert!(
+            e.to_string().contains("<urn:b>") && e.to_string().contains("mem.warc"),
+            "{e}"
+        );
     }
 
     #[test]

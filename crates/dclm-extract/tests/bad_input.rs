@@ -33,7 +33,12 @@ fn gz_member(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-fn run_one(dir: &Path, name: &str, bytes: &[u8], decoding: Decoding) -> (dclm_core::RunSummary, Vec<dclm_core::Document>) {
+fn run_one(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    decoding: Decoding,
+) -> (dclm_core::RunSummary, Vec<dclm_core::Document>) {
     let input = dir.join(name);
     std::fs::write(&input, bytes).unwrap();
     let out = dir.join(format!("out-{name}"));
@@ -75,7 +80,8 @@ fn garbage_wrong_length_binary_and_non_utf8_are_counted() {
     data.extend_from_slice(b"\x00\x01garbage bytes\r\nmore\r\n");
     data.extend(response("ok2", b"<p>two</p>"));
     // Content-Length too short: the rest of the block becomes garbage before the next record.
-    let mut short = b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:short>\r\nContent-Length: 20\r\n\r\n".to_vec();
+    let mut short =
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:short>\r\nContent-Length: 20\r\n\r\n".to_vec();
     short.extend_from_slice(b"HTTP/1.1 200 OK\r\n\r\n<p>cut here</p>\r\n\r\n");
     data.extend(short);
     data.extend(response("bin", &[0xff, 0xfe, 0x00, 0x81, 0x9f]));
@@ -84,7 +90,10 @@ fn garbage_wrong_length_binary_and_non_utf8_are_counted() {
     data.extend(response("ok3", b"<p>three</p>"));
     let (summary, docs) = run_one(dir.path(), "mixed.warc", &data, Decoding::StrictUtf8);
     let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
-    assert!(texts.contains(&"one") && texts.contains(&"two") && texts.contains(&"three"), "{texts:?}");
+    assert!(
+        texts.contains(&"one") && texts.contains(&"two") && texts.contains(&"three"),
+        "{texts:?}"
+    );
     assert!(texts.contains(&"ab"), "NUL bytes are dropped from text: {texts:?}");
     let errors = &summary.stats.errors;
     assert!(errors.contains_key("garbage_between_records"), "{errors:?}");
@@ -120,7 +129,10 @@ fn zstd_input_and_metadata_shape() {
     let (_, docs) = run_one(dir.path(), "z.warc.zst", &data, Decoding::StrictUtf8);
     assert_eq!(docs.len(), 1);
     let line = docs[0].to_json_line();
-    assert!(line.starts_with(r#"{"text":"Title\n\nBody","metadata":{"WARC-Type":"response""#), "{line}");
+    assert!(
+        line.starts_with(r#"{"text":"Title\n\nBody","metadata":{"WARC-Type":"response""#),
+        "{line}"
+    );
     assert!(line.ends_with(r#""warcinfo":"software: test"}"#), "{line}");
 }
 
@@ -171,11 +183,9 @@ proptest! {
             _ => b"WARC/1.1\r\nWARC-Type: response\r\nContent-Length: 99999\r\n\r\nHTTP/1.1 200\r\n".to_vec(),
         };
         data.extend_from_slice(&bytes);
-        for rec in dclm_extract::warc::WarcReader::new(&data[..], "fuzz.warc") {
-            if let Ok(r) = rec {
-                let _ = r.http();
-                let _ = r.payload();
-            }
+        for r in dclm_extract::warc::WarcReader::new(&data[..], "fuzz.warc").flatten() {
+            let _ = r.http();
+            let _ = r.payload();
         }
     }
 }

@@ -117,15 +117,27 @@ fn conformance_with_resiliparse() {
     let mut seen = 0;
     let mut worst: Vec<(f64, String)> = vec![];
     for f in &files {
-        let reader = WarcReader::open(f, Arc::new(AtomicU64::new(0))).unwrap().with_types(&["response"]);
+        let reader = WarcReader::open(f, Arc::new(AtomicU64::new(0)))
+            .unwrap()
+            .with_types(&["response"]);
         for rec in reader {
             let rec = rec.unwrap();
             let Some(row) = rows.get(rec.record_id()) else { continue };
             seen += 1;
             let payload = rec.payload();
-            assert_eq!(payload.len() as u64, row["html_len"].as_u64().unwrap(), "{}", rec.record_id());
+            assert_eq!(
+                payload.len() as u64,
+                row["html_len"].as_u64().unwrap(),
+                "{}",
+                rec.record_id()
+            );
             let decoded = std::str::from_utf8(payload);
-            assert_eq!(decoded.is_err(), row.get("error").is_some(), "UTF-8 verdict of {}", rec.record_id());
+            assert_eq!(
+                decoded.is_err(),
+                row.get("error").is_some(),
+                "UTF-8 verdict of {}",
+                rec.record_id()
+            );
             let Ok(html) = decoded else { continue };
             let ours_main = extract_plain_text(html, &main_opts);
             let ours_plain = extract_plain_text(html, &plain_opts);
@@ -144,9 +156,21 @@ fn conformance_with_resiliparse() {
     eprintln!("{}", main20.describe("main_content=True  vs resiliparse 2.0.1 "));
     eprintln!("{}", plain20.describe("main_content=False vs resiliparse 2.0.1 "));
     eprintln!("lowest main-content F1: {:?}", &worst[..worst.len().min(5)]);
-    assert!(main14.mean() >= 0.90, "main-content mean line-F1 {:.4} < 0.90", main14.mean());
-    assert!(main14.exact_rate() >= 0.50, "main-content exact rate {:.3} < 0.50", main14.exact_rate());
-    assert!(plain14.mean() >= 0.97, "no-boilerplate mean line-F1 {:.4} < 0.97", plain14.mean());
+    assert!(
+        main14.mean() >= 0.90,
+        "main-content mean line-F1 {:.4} < 0.90",
+        main14.mean()
+    );
+    assert!(
+        main14.exact_rate() >= 0.50,
+        "main-content exact rate {:.3} < 0.50",
+        main14.exact_rate()
+    );
+    assert!(
+        plain14.mean() >= 0.97,
+        "no-boilerplate mean line-F1 {:.4} < 0.97",
+        plain14.mean()
+    );
 }
 
 #[test]
@@ -181,7 +205,11 @@ fn run_over_shared_warcs_writes_dclm_pool_jsonl() {
     assert_eq!(summary.stats.docs_in, summary.stats.docs_out + dropped);
     let mut checked = 0;
     for input in &inputs {
-        let name = input.file_name().unwrap().to_string_lossy().replace(".warc.gz", ".jsonl.gz");
+        let name = input
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".warc.gz", ".jsonl.gz");
         let (docs, errs) = dclm_core::io::read_all(out.path().join(&name)).unwrap();
         assert!(errs.is_empty());
         for doc in docs {

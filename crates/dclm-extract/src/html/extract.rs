@@ -195,7 +195,14 @@ fn collapse(input: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn extract_cb(dom: &Dom, nodes: &mut Vec<ExtractNode>, node: NodeId, depth: usize, is_end: bool, opts: &ExtractOptions) {
+fn extract_cb(
+    dom: &Dom,
+    nodes: &mut Vec<ExtractNode>,
+    node: NodeId,
+    depth: usize,
+    is_end: bool,
+    opts: &ExtractOptions,
+) {
     let tag = dom.tag(node);
     let block = tag.is_some_and(is_block);
     let need_new = match nodes.last() {

@@ -182,7 +182,8 @@ impl<'a> Tokenizer<'a> {
                 self.pos += 1;
             }
             let name_start = b.text_buf.len();
-            b.text_buf.extend(src[start..self.pos].iter().map(|c| c.to_ascii_lowercase()));
+            b.text_buf
+                .extend(src[start..self.pos].iter().map(|c| c.to_ascii_lowercase()));
             let name_end = b.text_buf.len();
             while self.pos < src.len() && is_ws(src[self.pos]) {
                 self.pos += 1;
@@ -339,9 +340,9 @@ fn tag_name_bytes(tag: Tag) -> &'static [u8] {
 
 /// Windows-1252 remapping of numeric references 0x80..=0x9F.
 const C1_REMAP: [u32; 32] = [
-    0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D,
-    0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
-    0x0153, 0x9D, 0x017E, 0x0178,
+    0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D,
+    0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D,
+    0x017E, 0x0178,
 ];
 
 /// Append `raw` to `out`, decoding character references (`in_attr` applies the attribute rule for
@@ -372,7 +373,13 @@ pub(crate) fn decode_into(raw: &[u8], out: &mut Vec<u8>, in_attr: bool) {
             };
             let mut k = digits_start;
             let mut v: u32 = 0;
-            while k < rest.len() && (if hex { rest[k].is_ascii_hexdigit() } else { rest[k].is_ascii_digit() }) {
+            while k < rest.len()
+                && (if hex {
+                    rest[k].is_ascii_hexdigit()
+                } else {
+                    rest[k].is_ascii_digit()
+                })
+            {
                 let d = (rest[k] as char).to_digit(16).unwrap_or(0);
                 v = v.saturating_mul(if hex { 16 } else { 10 }).saturating_add(d);
                 k += 1;
@@ -467,13 +474,89 @@ fn is_special(t: Tag) -> bool {
     use Tag::*;
     matches!(
         t,
-        Address | Applet | Area | Article | Aside | Base | Basefont | Bgsound | Blockquote | Body | Br | Button
-            | Caption | Center | Col | Colgroup | Dd | Details | Dir | Div | Dl | Dt | Embed | Fieldset | Figcaption
-            | Figure | Footer | Form | Frame | Frameset | H1 | H2 | H3 | H4 | H5 | H6 | Head | Header | Hgroup | Hr
-            | Html | Iframe | Img | Input | Keygen | Li | Link | Listing | Main | Marquee | Menu | Meta | Nav
-            | Noembed | Noframes | Noscript | Object | Ol | P | Param | Plaintext | Pre | Script | Search | Section
-            | Select | Source | Style | Summary | Table | Tbody | Td | Template | Textarea | Tfoot | Th | Thead
-            | Title | Tr | Track | Ul | Wbr | Xmp
+        Address
+            | Applet
+            | Area
+            | Article
+            | Aside
+            | Base
+            | Basefont
+            | Bgsound
+            | Blockquote
+            | Body
+            | Br
+            | Button
+            | Caption
+            | Center
+            | Col
+            | Colgroup
+            | Dd
+            | Details
+            | Dir
+            | Div
+            | Dl
+            | Dt
+            | Embed
+            | Fieldset
+            | Figcaption
+            | Figure
+            | Footer
+            | Form
+            | Frame
+            | Frameset
+            | H1
+            | H2
+            | H3
+            | H4
+            | H5
+            | H6
+            | Head
+            | Header
+            | Hgroup
+            | Hr
+            | Html
+            | Iframe
+            | Img
+            | Input
+            | Keygen
+            | Li
+            | Link
+            | Listing
+            | Main
+            | Marquee
+            | Menu
+            | Meta
+            | Nav
+            | Noembed
+            | Noframes
+            | Noscript
+            | Object
+            | Ol
+            | P
+            | Param
+            | Plaintext
+            | Pre
+            | Script
+            | Search
+            | Section
+            | Select
+            | Source
+            | Style
+            | Summary
+            | Table
+            | Tbody
+            | Td
+            | Template
+            | Textarea
+            | Tfoot
+            | Th
+            | Thead
+            | Title
+            | Tr
+            | Track
+            | Ul
+            | Wbr
+            | Xmp
     )
 }
 
@@ -481,8 +564,24 @@ fn is_void(t: Tag) -> bool {
     use Tag::*;
     matches!(
         t,
-        Area | Base | Basefont | Bgsound | Br | Col | Embed | Frame | Hr | Img | Image | Input | Keygen | Link | Meta
-            | Param | Source | Track | Wbr
+        Area | Base
+            | Basefont
+            | Bgsound
+            | Br
+            | Col
+            | Embed
+            | Frame
+            | Hr
+            | Img
+            | Image
+            | Input
+            | Keygen
+            | Link
+            | Meta
+            | Param
+            | Source
+            | Track
+            | Wbr
     )
 }
 
@@ -490,9 +589,46 @@ fn closes_p(t: Tag) -> bool {
     use Tag::*;
     matches!(
         t,
-        Address | Article | Aside | Blockquote | Center | Details | Dialog | Dir | Div | Dl | Fieldset | Figcaption
-            | Figure | Footer | Header | Hgroup | Main | Menu | Nav | Ol | P | Search | Section | Summary | Ul | H1
-            | H2 | H3 | H4 | H5 | H6 | Pre | Listing | Form | Plaintext | Xmp | Li | Dd | Dt | Hr
+        Address
+            | Article
+            | Aside
+            | Blockquote
+            | Center
+            | Details
+            | Dialog
+            | Dir
+            | Div
+            | Dl
+            | Fieldset
+            | Figcaption
+            | Figure
+            | Footer
+            | Header
+            | Hgroup
+            | Main
+            | Menu
+            | Nav
+            | Ol
+            | P
+            | Search
+            | Section
+            | Summary
+            | Ul
+            | H1
+            | H2
+            | H3
+            | H4
+            | H5
+            | H6
+            | Pre
+            | Listing
+            | Form
+            | Plaintext
+            | Xmp
+            | Li
+            | Dd
+            | Dt
+            | Hr
     )
 }
 
@@ -501,9 +637,50 @@ fn breaks_out_of_foreign(t: Tag) -> bool {
     use Tag::*;
     matches!(
         t,
-        B | Big | Blockquote | Body | Br | Center | Code | Dd | Div | Dl | Dt | Em | Embed | H1 | H2 | H3 | H4 | H5
-            | H6 | Head | Hr | I | Img | Image | Li | Listing | Menu | Meta | Nobr | Ol | P | Pre | Ruby | S | Small
-            | Span | Strong | Strike | Sub | Sup | Table | Tt | U | Ul | Var
+        B | Big
+            | Blockquote
+            | Body
+            | Br
+            | Center
+            | Code
+            | Dd
+            | Div
+            | Dl
+            | Dt
+            | Em
+            | Embed
+            | H1
+            | H2
+            | H3
+            | H4
+            | H5
+            | H6
+            | Head
+            | Hr
+            | I
+            | Img
+            | Image
+            | Li
+            | Listing
+            | Menu
+            | Meta
+            | Nobr
+            | Ol
+            | P
+            | Pre
+            | Ruby
+            | S
+            | Small
+            | Span
+            | Strong
+            | Strike
+            | Sub
+            | Sup
+            | Table
+            | Tt
+            | U
+            | Ul
+            | Var
     )
 }
 
@@ -688,7 +865,11 @@ impl Builder {
             return;
         }
         let all_ws = self.text_buf[s..end].iter().all(|&c| is_ws(c));
-        if (self.body == NONE && matches!(self.current_tag(), Some(Tag::Title | Tag::Script | Tag::Style | Tag::Noframes)))
+        if (self.body == NONE
+            && matches!(
+                self.current_tag(),
+                Some(Tag::Title | Tag::Script | Tag::Style | Tag::Noframes)
+            ))
             || self.any_open(&[Tag::Template])
         {
             let t = self.dom.new_node(Kind::Text, s as u32..end as u32);
@@ -739,7 +920,8 @@ impl Builder {
                     let new_bytes = self.text_buf[range.start as usize..range.end as usize].to_vec();
                     self.text_buf.truncate(range.start as usize);
                     let start = self.text_buf.len();
-                    self.text_buf.extend_from_within(n.data.start as usize..n.data.end as usize);
+                    self.text_buf
+                        .extend_from_within(n.data.start as usize..n.data.end as usize);
                     self.text_buf.extend_from_slice(&new_bytes);
                     self.dom.nodes[target_last as usize].data = start as u32..self.text_buf.len() as u32;
                     return;
@@ -815,7 +997,11 @@ impl Builder {
 
     /// Pop every open element of the foreign (SVG/MathML) subtree.
     fn pop_foreign(&mut self) {
-        if let Some(i) = self.stack.iter().position(|&n| matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math))) {
+        if let Some(i) = self
+            .stack
+            .iter()
+            .position(|&n| matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
+        {
             self.pop_to(i);
         }
     }
@@ -823,7 +1009,10 @@ impl Builder {
     /// `<font>` leaves foreign content only with a `color`, `face` or `size` attribute.
     fn font_breaks_out(&self, tok: &TagToken) -> bool {
         self.attrs[tok.attrs_start..].iter().any(|a| {
-            matches!(&self.text_buf[a.name.start as usize..a.name.end as usize], b"color" | b"face" | b"size")
+            matches!(
+                &self.text_buf[a.name.start as usize..a.name.end as usize],
+                b"color" | b"face" | b"size"
+            )
         })
     }
 
@@ -880,7 +1069,9 @@ impl Builder {
                 self.push_open(e);
             }
             return match name {
-                Tag::Script | Tag::Style | Tag::Xmp | Tag::Iframe | Tag::Noembed | Tag::Noframes => Some(RawMode::Rawtext),
+                Tag::Script | Tag::Style | Tag::Xmp | Tag::Iframe | Tag::Noembed | Tag::Noframes => {
+                    Some(RawMode::Rawtext)
+                }
                 Tag::Textarea | Tag::Title => Some(RawMode::Rcdata),
                 _ => None,
             };
@@ -1061,11 +1252,9 @@ impl Builder {
                     return None;
                 }
             }
-            Tag::Col => {
-                if !self.table_open() {
-                    self.drop_token(tok);
-                    return None;
-                }
+            Tag::Col if !self.table_open() => {
+                self.drop_token(tok);
+                return None;
             }
             Tag::Table => {
                 if !self.quirks {
@@ -1091,10 +1280,8 @@ impl Builder {
             Tag::Dd | Tag::Dt => {
                 self.close_list_item(&[Tag::Dd, Tag::Dt]);
             }
-            t if is_heading(t) => {
-                if self.current_tag().is_some_and(is_heading) {
-                    self.pop_open();
-                }
+            t if is_heading(t) && self.current_tag().is_some_and(is_heading) => {
+                self.pop_open();
             }
             Tag::A => {
                 // A nested <a> closes the open one.
@@ -1102,10 +1289,8 @@ impl Builder {
                     self.pop_to(i);
                 }
             }
-            Tag::Option => {
-                if self.current_tag() == Some(Tag::Option) {
-                    self.pop_open();
-                }
+            Tag::Option if self.current_tag() == Some(Tag::Option) => {
+                self.pop_open();
             }
             Tag::Optgroup => {
                 if matches!(self.current_tag(), Some(Tag::Option)) {
@@ -1220,10 +1405,8 @@ impl Builder {
                         self.pop_open();
                     }
                 }
-                Tag::Script => {
-                    if self.current_tag() == Some(Tag::Script) {
-                        self.pop_open();
-                    }
+                Tag::Script if self.current_tag() == Some(Tag::Script) => {
+                    self.pop_open();
                 }
                 _ => {}
             }
@@ -1266,7 +1449,10 @@ impl Builder {
                     .iter()
                     .position(|&n| matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
                     .unwrap_or(self.stack.len());
-                if let Some(i) = (root..self.stack.len()).rev().find(|&i| self.dom.tag(self.stack[i]) == Some(tag)) {
+                if let Some(i) = (root..self.stack.len())
+                    .rev()
+                    .find(|&i| self.dom.tag(self.stack[i]) == Some(tag))
+                {
                     self.pop_to(i);
                     return;
                 }
@@ -1307,7 +1493,8 @@ impl Builder {
                 }
             }
             t if is_heading(t) => {
-                if let Some(i) = self.in_scope(&[Tag::H1, Tag::H2, Tag::H3, Tag::H4, Tag::H5, Tag::H6], Scope::Default) {
+                if let Some(i) = self.in_scope(&[Tag::H1, Tag::H2, Tag::H3, Tag::H4, Tag::H5, Tag::H6], Scope::Default)
+                {
                     self.generate_implied_end(None);
                     self.pop_to(i);
                 }
@@ -1387,13 +1574,19 @@ mod tests {
 
     #[test]
     fn entities_and_implied_body() {
-        assert_eq!(body_text("a &amp; b &lt;c&gt; &#x41;&#66;&copy &notit; &unknown;"), "a & b <c> AB© ¬it; &unknown;");
+        assert_eq!(
+            body_text("a &amp; b &lt;c&gt; &#x41;&#66;&copy &notit; &unknown;"),
+            "a & b <c> AB© ¬it; &unknown;"
+        );
         assert_eq!(body_text("<title>T</title><p>x"), "x");
     }
 
     #[test]
     fn raw_text_elements() {
-        assert_eq!(body_text("<p>a<script>if (a<b) x='</p>'</script>b"), "aif (a<b) x='</p>'b");
+        assert_eq!(
+            body_text("<p>a<script>if (a<b) x='</p>'</script>b"),
+            "aif (a<b) x='</p>'b"
+        );
     }
 
     #[test]

@@ -273,7 +273,13 @@ pub(crate) fn is_unprintable_pua(text: &[u8]) -> bool {
 }
 
 /// The main-content decision for one node at `body_depth` below `<body>`.
-pub(crate) fn is_main_content(dom: &Dom, stats: &LinkStats, id: NodeId, body_depth: usize, allow_comments: bool) -> bool {
+pub(crate) fn is_main_content(
+    dom: &Dom,
+    stats: &LinkStats,
+    id: NodeId,
+    body_depth: usize,
+    allow_comments: bool,
+) -> bool {
     let tag = match dom.node(id).kind {
         Kind::Text => return !is_unprintable_pua(dom.text_of(id)),
         Kind::Element(t) => t,
@@ -308,16 +314,8 @@ pub(crate) fn is_main_content(dom: &Dom, stats: &LinkStats, id: NodeId, body_dep
                 }
             }
         }
-        Tag::Ul => {
-            if body_depth < 4 || stats.is_link_cluster(id, 0.2, 0) {
-                return false;
-            }
-        }
-        Tag::Article => {
-            if body_depth > 2 && stats.is_link_cluster(id, 0.2, 500) {
-                return false;
-            }
-        }
+        Tag::Ul if body_depth < 4 || stats.is_link_cluster(id, 0.2, 0) => return false,
+        Tag::Article if body_depth > 2 && stats.is_link_cluster(id, 0.2, 500) => return false,
         Tag::Nav | Tag::Aside | Tag::Audio | Tag::Video | Tag::Time => return false,
         _ => {}
     }
@@ -337,7 +335,10 @@ pub(crate) fn is_main_content(dom: &Dom, stats: &LinkStats, id: NodeId, body_dep
     if matches!(rel, b"author" | b"icon" | b"search" | b"prev" | b"next" | b"tag") {
         return false;
     }
-    if matches!(dom.attr_or_empty(id, b"itemprop"), b"datePublished" | b"author" | b"url") {
+    if matches!(
+        dom.attr_or_empty(id, b"itemprop"),
+        b"datePublished" | b"author" | b"url"
+    ) {
         return false;
     }
     if dom.attr_or_empty(id, b"aria-hidden") == b"true" {
