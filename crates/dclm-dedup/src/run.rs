@@ -225,6 +225,22 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// n-grams per uncompressed byte of JSONL, measured on English web and chat text (269,981 13-grams in
+/// the 1.9 MB conformance corpus; 28.4 M in the 200 MB benchmark input: 0.141-0.142).
+pub const NGRAMS_PER_BYTE: f64 = 0.142;
+
+/// A quick `expected_ngrams` for [`BffRunConfig::new`] from the shards' sizes: plain size, or 4x the size
+/// of `.gz`/`.zst` shards (typical JSONL ratio), times [`NGRAMS_PER_BYTE`]. Pass an exact count when known.
+pub fn estimate_ngrams(inputs: &[PathBuf]) -> Result<u64> {
+    let mut bytes = 0f64;
+    for p in expand_inputs(inputs)? {
+        let len = std::fs::metadata(&p).map_err(|e| DedupError::io(&p, e))?.len() as f64;
+        let compressed = p.extension().is_some_and(|e| e == "gz" || e == "zst" || e == "zstd");
+        bytes += if compressed { 4.0 * len } else { len };
+    }
+    Ok(((bytes * NGRAMS_PER_BYTE) as u64).max(1))
+}
+
 /// Run the dedup stage over `inputs` (shard files; see [`expand_inputs`] for folders).
 pub fn run(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<DedupSummary> {
     let inputs = expand_inputs(inputs)?;

@@ -134,6 +134,9 @@ fn bad_lines_are_counted_and_the_shard_goes_on() {
     assert_eq!(out_texts(&tmp.path().join("out/a.jsonl")).len(), 2);
     assert!(tmp.path().join("out/stats.json").exists());
     assert!(tmp.path().join("out/dedup_report.json").exists());
+    let est = dclm_dedup::run::estimate_ngrams(&[tmp.path().join("in")]).unwrap();
+    let size = std::fs::metadata(&p).unwrap().len() as f64;
+    assert_eq!(est, (size * dclm_dedup::run::NGRAMS_PER_BYTE) as u64);
 }
 
 #[test]
@@ -268,7 +271,11 @@ fn minhash_settings_grid() {
             ..Default::default()
         };
         let t = cfg.lsh_threshold();
-        let (p, r, fps) = global_pr(Method::MinHash(cfg), &pos, &dir);
+        let (p, r, fps) = global_pr(Method::MinHash(cfg.clone()), &pos, &dir);
+        // Identical texts have identical signatures: every setting finds every exact copy.
+        let exact = ["exact", "exact_dup_of_all_short", "extra_fields_dup"];
+        let (_, exact_recall, _) = global_pr(Method::MinHash(cfg), &exact, &dir);
+        assert_eq!(exact_recall, 1.0);
         eprintln!("GRID shingle {shingle} bands {bands} rows {rows} (lsh thr {t:.2}) jt {jt}: precision {p:.3} recall {r:.3} fp {}", fps.len());
     }
 }
