@@ -83,7 +83,9 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 
 /// A horizontal bar chart: one bar per (label, value, note) row, `note` printed after the bar.
 pub(crate) fn hbar_chart(title: &str, rows: &[(String, f64, String)], color: &str) -> String {
-    let label_w = 150.0;
+    // Room for the longest label (≈ 6.6 px per character at 11 px), within limits.
+    let longest = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0) as f64;
+    let label_w = (longest * 6.6 + 14.0).clamp(80.0, 320.0);
     let bar_w = 420.0;
     let note_w = 190.0;
     let row_h = 26.0;

@@ -156,6 +156,7 @@ fn corpus_exercises_every_dclm_step() {
     for step in [
         "extract",
         "url_substring_filter",
+        "url_removal_modifier",
         "language_filter",
         "page_length_filter",
         "word_length_filter",
