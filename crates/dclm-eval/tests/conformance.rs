@@ -390,3 +390,38 @@ fn aggregation_worked_example() {
     }
     let _ = Path::new("");
 }
+
+/// Every task of DCLM's `heavy.yaml` whose file is present loads, and its first and last examples build
+/// prompts within the window (checks the real task files' fields against the four task types).
+#[test]
+fn all_dclm_tasks_load_and_build_prompts() {
+    let Some(yaml) = shared("data/dclm/eval/heavy.yaml", "all_dclm_tasks_load") else {
+        return;
+    };
+    let Some(data) = shared("data/eval", "all_dclm_tasks_load") else {
+        return;
+    };
+    let Some(tok) = tokenizer() else { return };
+    let tasks = dclm_eval::load_task_yaml(yaml).unwrap();
+    assert_eq!(tasks.len(), 53);
+    let (mut loaded, mut absent) = (0, Vec::new());
+    for c in tasks {
+        let path = c.resolve_path(&data);
+        if !path.is_file() {
+            absent.push(c.label.clone());
+            continue;
+        }
+        let label = c.label.clone();
+        let task = IclTask::load(c, &path, tok.clone(), 2048).unwrap_or_else(|e| panic!("{label}: {e}"));
+        let n = dclm_eval::Task::num_examples(&task);
+        for i in [0, n - 1] {
+            let p = task.prepare(i).unwrap_or_else(|e| panic!("{label} {i}: {e}"));
+            match &p.request {
+                Request::Loglik(rs) => assert!(rs.iter().all(|r| r.context.len() + r.continuation.len() <= 2048)),
+                Request::Generate(g) => assert!(g.context.len() + g.max_new_tokens <= 2048),
+            }
+        }
+        loaded += 1;
+    }
+    eprintln!("DCLM heavy.yaml: {loaded} tasks load and build prompts; absent files: {absent:?}");
+}
