@@ -18,14 +18,19 @@ impl Filter for MentionsFilter {
     }
     fn check(&self, doc: &Document) -> Verdict {
         let text = doc.text.to_lowercase();
-        Verdict::keep_if(!self.words.iter().any(|w| text.contains(w.as_str())), "mentions_banned_word")
+        Verdict::keep_if(
+            !self.words.iter().any(|w| text.contains(w.as_str())),
+            "mentions_banned_word",
+        )
     }
 }
 
 /// The constructor a config line `- func: mentions_filter` calls; `words:` is its one parameter.
 fn mentions_filter(p: &Params<'_>, _: &BuildContext) -> dclm_filter::Result<MentionsFilter> {
     p.allow_only(&["words"])?;
-    let words = p.str_list_opt("words")?.ok_or_else(|| p.err("words", "required: a list of words"))?;
+    let words = p
+        .str_list_opt("words")?
+        .ok_or_else(|| p.err("words", "required: a list of words"))?;
     Ok(MentionsFilter {
         words: words.iter().map(|w| w.to_lowercase()).collect(),
     })
@@ -52,7 +57,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(input.parent().unwrap())?;
     let docs = [
         ("Win big at the casino tonight and the next night.", "http://a.example/"),
-        ("A river runs to a wide sea, and the wind is cold.\n\n\n\nThat is the end of this story.", "http://b.example/"),
+        (
+            "A river runs to a wide sea, and the wind is cold.\n\n\n\nThat is the end of this story.",
+            "http://b.example/",
+        ),
         ("no stop words here at all", "http://c.example/"),
     ];
     let mut lines = String::new();
@@ -69,7 +77,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     cfg.executor.progress = false;
     let summary = dclm_filter::run(&cfg, &registry, BuildContext::default())?;
     for s in &summary.stats.steps {
-        println!("{:36} in {:2} out {:2} dropped {:?}", s.name, s.docs_in, s.docs_out, s.dropped);
+        println!(
+            "{:36} in {:2} out {:2} dropped {:?}",
+            s.name, s.docs_in, s.docs_out, s.dropped
+        );
     }
     let out = std::fs::read_to_string(dir.path().join("out/shard-0.jsonl"))?;
     print!("{out}");

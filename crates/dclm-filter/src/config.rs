@@ -94,29 +94,48 @@ impl PipelineConfig {
         let mut sources = Vec::new();
         for (bi, block) in blocks.into_iter().enumerate() {
             let Value::Object(mut block) = block else {
-                return Err(cfg_err(&path, format!("block {} is not a mapping with `source` and `steps`", bi + 1)));
+                return Err(cfg_err(
+                    &path,
+                    format!("block {} is not a mapping with `source` and `steps`", bi + 1),
+                ));
             };
             let source = match block.remove("source") {
                 Some(Value::String(s)) => s,
-                Some(other) => return Err(cfg_err(&path, format!("block {}: `source` must be a string, got {other}", bi + 1))),
+                Some(other) => {
+                    return Err(cfg_err(
+                        &path,
+                        format!("block {}: `source` must be a string, got {other}", bi + 1),
+                    ))
+                }
                 None => return Err(cfg_err(&path, format!("block {}: missing `source`", bi + 1))),
             };
             let steps_v = match block.remove("steps") {
                 Some(Value::Array(a)) => a,
                 Some(Value::Null) | None => Vec::new(),
-                Some(other) => return Err(cfg_err(&path, format!("source `{source}`: `steps` must be a list, got {other}"))),
+                Some(other) => {
+                    return Err(cfg_err(
+                        &path,
+                        format!("source `{source}`: `steps` must be a list, got {other}"),
+                    ))
+                }
             };
             let mut steps = Vec::new();
             for (si, s) in steps_v.into_iter().enumerate() {
                 let line = if use_lines { line_iter.next() } else { None };
                 let Value::Object(mut m) = s else {
-                    return Err(cfg_err(&path, format!("source `{source}`, step {}: expected a mapping with `func`", si + 1)));
+                    return Err(cfg_err(
+                        &path,
+                        format!("source `{source}`, step {}: expected a mapping with `func`", si + 1),
+                    ));
                 };
                 let func = match m.remove("func") {
                     Some(Value::String(f)) => f,
                     _ => {
                         let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-                        return Err(cfg_err(&path, format!("source `{source}`, step {}{at}: missing string `func`", si + 1)));
+                        return Err(cfg_err(
+                            &path,
+                            format!("source `{source}`, step {}{at}: missing string `func`", si + 1),
+                        ));
                     }
                 };
                 steps.push(StepSpec {
@@ -152,7 +171,11 @@ impl PipelineConfig {
             None if self.sources.len() == 1 => Ok(&self.sources[0]),
             None => Err(cfg_err(
                 &self.path,
-                format!("{} source blocks; choose one of: {}", self.sources.len(), names.join(", ")),
+                format!(
+                    "{} source blocks; choose one of: {}",
+                    self.sources.len(),
+                    names.join(", ")
+                ),
             )),
         }
     }
@@ -164,7 +187,11 @@ impl PipelineConfig {
             if i == 0 || i > src.steps.len() {
                 return Err(cfg_err(
                     &self.path,
-                    format!("skip_steps: there is no step {i} (source `{}` has {})", src.source, src.steps.len()),
+                    format!(
+                        "skip_steps: there is no step {i} (source `{}` has {})",
+                        src.source,
+                        src.steps.len()
+                    ),
                 ));
             }
         }
@@ -196,19 +223,33 @@ mod tests {
     #[test]
     fn bad_param_names_step_line_and_accepted() {
         let c = PipelineConfig::parse(CFG, "x.yaml").unwrap();
-        let e = c.build(&Registry::dclm(), &BuildContext::default(), &LoadOptions::default()).unwrap_err();
+        let e = c
+            .build(&Registry::dclm(), &BuildContext::default(), &LoadOptions::default())
+            .unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("step 2 (`word_length_filter`, line 4)"), "{msg}");
-        assert!(msg.contains("max_lenght") && msg.contains("accepted parameters: min_length, max_length"), "{msg}");
+        assert!(
+            msg.contains("max_lenght") && msg.contains("accepted parameters: min_length, max_length"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn unknown_and_unsupported_funcs() {
         let c = PipelineConfig::parse("- source: cc\n  steps:\n    - func: no_such_thing\n", "x").unwrap();
-        let msg = c.build(&Registry::dclm(), &BuildContext::default(), &LoadOptions::default()).unwrap_err().to_string();
-        assert!(msg.contains("unknown func `no_such_thing`") && msg.contains("stop_word_filter"), "{msg}");
+        let msg = c
+            .build(&Registry::dclm(), &BuildContext::default(), &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("unknown func `no_such_thing`") && msg.contains("stop_word_filter"),
+            "{msg}"
+        );
         let c = PipelineConfig::parse("- source: cc\n  steps:\n    - func: exact_dedup\n", "x").unwrap();
-        let msg = c.build(&Registry::dclm(), &BuildContext::default(), &LoadOptions::default()).unwrap_err().to_string();
+        let msg = c
+            .build(&Registry::dclm(), &BuildContext::default(), &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("not supported"), "{msg}");
     }
 

@@ -93,8 +93,14 @@ impl Mapper for QualityEnricher {
 pub(crate) fn quality_enricher(p: &Params<'_>, ctx: &BuildContext) -> Result<QualityEnricher> {
     p.allow_only(&["model_filename", "key", "overwrite"])?;
     let fname = p.str_opt("model_filename")?.unwrap_or("model.bin");
-    let path = ctx.resolve(&format!("baselines/mappers/enrichers/quality_prediction_enrichment_models/{fname}"));
-    let path = if Path::new(fname).is_absolute() { Path::new(fname).to_path_buf() } else { path };
+    let path = ctx.resolve(&format!(
+        "baselines/mappers/enrichers/quality_prediction_enrichment_models/{fname}"
+    ));
+    let path = if Path::new(fname).is_absolute() {
+        Path::new(fname).to_path_buf()
+    } else {
+        path
+    };
     if !path.is_file() {
         return Err(crate::FilterError::Asset {
             loc: p.loc().clone(),

@@ -286,7 +286,9 @@ mod tests {
                 d.text = d.text.to_uppercase();
                 Verdict::Keep
             }))
-            .filter(FnFilter::new("short", |d: &Document| Verdict::keep_if(d.text.len() > 3, "too_short")));
+            .filter(FnFilter::new("short", |d: &Document| {
+                Verdict::keep_if(d.text.len() > 3, "too_short")
+            }));
         let mut stats = Stats::new("t");
         assert_eq!(p.process(Document::new("hello"), &mut stats).unwrap().text, "HELLO");
         assert!(p.process(Document::new("hi"), &mut stats).is_none());

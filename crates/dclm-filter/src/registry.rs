@@ -86,7 +86,10 @@ impl BuildContext {
                 message: "not found (nor lid.176.ftz beside it); set the assets folder".into(),
             });
         };
-        let loader = self.lid_loader.clone().unwrap_or_else(crate::fasttext::fasttext_lid_loader);
+        let loader = self
+            .lid_loader
+            .clone()
+            .unwrap_or_else(crate::fasttext::fasttext_lid_loader);
         let lid = loader(path).map_err(|message| FilterError::Model {
             path: path.clone(),
             message,
@@ -161,7 +164,10 @@ impl<'a> Params<'a> {
         if choices.contains(&v) {
             Ok(v)
         } else {
-            Err(self.err(key, format!("`{v}` is not accepted; accepted values: {}", choices.join(", "))))
+            Err(self.err(
+                key,
+                format!("`{v}` is not accepted; accepted values: {}", choices.join(", ")),
+            ))
         }
     }
 
@@ -178,10 +184,7 @@ impl<'a> Params<'a> {
     pub fn f64_opt(&self, key: &str) -> Result<Option<f64>> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| self.err(key, "number out of range")),
+            Some(Value::Number(n)) => n.as_f64().map(Some).ok_or_else(|| self.err(key, "number out of range")),
             Some(v) => Err(self.err(key, format!("expected a number, got {v}"))),
         }
     }
@@ -244,7 +247,8 @@ impl<'a> Params<'a> {
 
     /// A required parameter's presence.
     pub fn require(&self, key: &str) -> Result<&'a Value> {
-        self.get(key).ok_or_else(|| self.err(key, "required parameter is missing"))
+        self.get(key)
+            .ok_or_else(|| self.err(key, "required parameter is missing"))
     }
 }
 

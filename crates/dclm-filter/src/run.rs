@@ -62,7 +62,11 @@ pub fn build(cfg: &FilterRunConfig, registry: &Registry, ctx: BuildContext) -> R
     ctx.assets_dir = cfg.assets_dir.clone();
     let pc = PipelineConfig::load(&cfg.config)?;
     let loaded = pc.build(registry, &ctx, &cfg.load)?;
-    let skipped = loaded.skipped.iter().map(|l| format!("{}:{}", l.index, l.func)).collect();
+    let skipped = loaded
+        .skipped
+        .iter()
+        .map(|l| format!("{}:{}", l.index, l.func))
+        .collect();
     Ok((loaded.pipeline, skipped))
 }
 
@@ -93,11 +97,12 @@ pub fn run(cfg: &FilterRunConfig, registry: &Registry, ctx: BuildContext) -> Res
         .stats_path
         .parent()
         .map_or_else(|| PathBuf::from("filter_steps.json"), |d| d.join("filter_steps.json"));
-    let json = serde_json::to_vec_pretty(&serde_json::json!({ "skipped": skipped, "steps": report }))
-        .map_err(|e| FilterError::Config {
+    let json = serde_json::to_vec_pretty(&serde_json::json!({ "skipped": skipped, "steps": report })).map_err(|e| {
+        FilterError::Config {
             path: path.clone(),
             message: e.to_string(),
-        })?;
+        }
+    })?;
     std::fs::write(&path, json).map_err(|source| FilterError::Io { path, source })?;
     Ok(summary)
 }

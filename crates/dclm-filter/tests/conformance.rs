@@ -36,7 +36,9 @@ fn apply(step: &Step, doc: &mut Document) -> Verdict {
 
 #[test]
 fn isolated_steps_match_dclm() {
-    let Some(set) = Reference::load("isolated_steps_match_dclm") else { return };
+    let Some(set) = Reference::load("isolated_steps_match_dclm") else {
+        return;
+    };
     let p = set.pipeline();
     let steps = step_by_index(&p);
     let mut per_step: HashMap<usize, (usize, usize)> = HashMap::new();
@@ -90,25 +92,36 @@ fn isolated_steps_match_dclm() {
     ks.sort();
     for k in ks {
         let (n, ok) = per_step[&k];
-        eprintln!("isolated step {k:2}: {ok}/{n} agree ({:.2}%)", 100.0 * ok as f64 / n as f64);
+        eprintln!(
+            "isolated step {k:2}: {ok}/{n} agree ({:.2}%)",
+            100.0 * ok as f64 / n as f64
+        );
     }
     for f in failures.iter().take(40) {
         eprintln!("MISMATCH {f}");
     }
     let total: usize = per_step.values().map(|v| v.0).sum();
     let agree: usize = per_step.values().map(|v| v.1).sum();
-    eprintln!("isolated overall: {agree}/{total} ({:.3}%)", 100.0 * agree as f64 / total as f64);
+    eprintln!(
+        "isolated overall: {agree}/{total} ({:.3}%)",
+        100.0 * agree as f64 / total as f64
+    );
     assert!(agree as f64 >= 0.995 * total as f64, "isolated agreement below 99.5%");
     assert_eq!(synthetic_fail, 0, "synthetic edge cases must match 100%");
 }
 
 #[test]
 fn whole_chain_matches_dclm() {
-    let Some(set) = Reference::load("whole_chain_matches_dclm") else { return };
+    let Some(set) = Reference::load("whole_chain_matches_dclm") else {
+        return;
+    };
     let p = set.pipeline();
     let mut want_steps: HashMap<String, Vec<Value>> = HashMap::new();
     for row in read_jsonl(&set.dir.join("per_step.jsonl")) {
-        want_steps.entry(row["id"].as_str().unwrap().to_string()).or_default().push(row);
+        want_steps
+            .entry(row["id"].as_str().unwrap().to_string())
+            .or_default()
+            .push(row);
     }
     let (mut n, mut same_decision, mut same_text, mut same_enriched) = (0, 0, 0, 0);
     let (mut step_rows, mut step_agree) = (0, 0);
@@ -155,7 +168,10 @@ fn whole_chain_matches_dclm() {
             if let Some((l, v, changed)) = got.next() {
                 if l.starts_with(&format!("{k}:"))
                     && status_of(*v) == row["status"].as_str().unwrap()
-                    && row.get("text_changed").and_then(Value::as_bool).is_none_or(|c| c == *changed)
+                    && row
+                        .get("text_changed")
+                        .and_then(Value::as_bool)
+                        .is_none_or(|c| c == *changed)
                 {
                     step_agree += 1;
                 }
@@ -178,8 +194,14 @@ fn whole_chain_matches_dclm() {
         eprintln!("MISMATCH {f}");
     }
     eprintln!("LID backend: {}", set.lid_backend);
-    eprintln!("chain keep/drop (and drop step): {same_decision}/{n} ({:.2}%)", 100.0 * same_decision as f64 / n as f64);
-    eprintln!("chain output text: {same_text}/{n} ({:.2}%)", 100.0 * same_text as f64 / n as f64);
+    eprintln!(
+        "chain keep/drop (and drop step): {same_decision}/{n} ({:.2}%)",
+        100.0 * same_decision as f64 / n as f64
+    );
+    eprintln!(
+        "chain output text: {same_text}/{n} ({:.2}%)",
+        100.0 * same_text as f64 / n as f64
+    );
     eprintln!("chain enriched keys: {same_enriched}/{n}");
     eprintln!("chain per-step status: {step_agree}/{step_rows}");
     assert!(same_decision as f64 >= 0.995 * n as f64);
@@ -189,12 +211,16 @@ fn whole_chain_matches_dclm() {
 
 #[test]
 fn chain_on_its_own_output_keeps_it() {
-    let Some(set) = Reference::load("chain_on_its_own_output_keeps_it") else { return };
+    let Some(set) = Reference::load("chain_on_its_own_output_keeps_it") else {
+        return;
+    };
     let p = set.pipeline();
     let (mut kept, mut kept_again) = (0, 0);
     let mut lost = Vec::new();
     for r in &set.results {
-        let Some(out) = p.run(Document::from_value(r["input"].clone()).unwrap()) else { continue };
+        let Some(out) = p.run(Document::from_value(r["input"].clone()).unwrap()) else {
+            continue;
+        };
         kept += 1;
         // DCLM's enrichers refuse to overwrite their keys, so a second pass starts from the page without them.
         let mut again = out.clone();
@@ -203,7 +229,11 @@ fn chain_on_its_own_output_keeps_it() {
         let (res, trace) = p.trace(again);
         match res {
             Some(_) => kept_again += 1,
-            None => lost.push(format!("{} dropped at {:?}", r["id"], trace.steps.last().map(|s| (&s.0, s.1)))),
+            None => lost.push(format!(
+                "{} dropped at {:?}",
+                r["id"],
+                trace.steps.last().map(|s| (&s.0, s.1))
+            )),
         }
     }
     for l in &lost {

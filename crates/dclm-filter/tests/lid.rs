@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 #[test]
 fn lid_top1_matches_fasttext() {
-    let Some(dir) = dclm_core::testdata::shared("conformance/lid", "lid_top1_matches_fasttext") else { return };
+    let Some(dir) = dclm_core::testdata::shared("conformance/lid", "lid_top1_matches_fasttext") else {
+        return;
+    };
     let shared = dir.parent().unwrap().parent().unwrap();
     let lid = Arc::new(FastTextLid::load(&shared.join("data/lid/lid.176.ftz")).unwrap());
     let enricher = DetectLangEnricher::new("language_id_whole_page", lid.clone());

@@ -8,11 +8,17 @@ fn write_input(dir: &std::path::Path) -> PathBuf {
     let input = dir.join("in/a.jsonl");
     std::fs::create_dir_all(input.parent().unwrap()).unwrap();
     let mut s = String::new();
-    for (i, t) in ["The cat and the dog.\n\n\n\nA second line of the text.", "no stop words", "ALL CAPS LINE\nthe and of"]
-        .iter()
-        .enumerate()
+    for (i, t) in [
+        "The cat and the dog.\n\n\n\nA second line of the text.",
+        "no stop words",
+        "ALL CAPS LINE\nthe and of",
+    ]
+    .iter()
+    .enumerate()
     {
-        s.push_str(&serde_json::json!({"text": t, "metadata": {"WARC-Target-URI": format!("http://x/{i}")}}).to_string());
+        s.push_str(
+            &serde_json::json!({"text": t, "metadata": {"WARC-Target-URI": format!("http://x/{i}")}}).to_string(),
+        );
         s.push('\n');
     }
     s.push_str("{not json\n");
@@ -55,28 +61,43 @@ fn run_writes_shards_and_stats() {
 fn bad_config_fails_before_reading_data() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.yaml");
-    std::fs::write(&config, "- source: cc\n  steps:\n    - func: stop_word_filter\n      min_stop_words: 2\n").unwrap();
+    std::fs::write(
+        &config,
+        "- source: cc\n  steps:\n    - func: stop_word_filter\n      min_stop_words: 2\n",
+    )
+    .unwrap();
     // The input does not exist: a config error must come first.
     let cfg = FilterRunConfig::new(&config, vec![dir.path().join("missing.jsonl")], dir.path().join("out"));
     let e = dclm_filter::run(&cfg, &Registry::dclm(), BuildContext::default()).unwrap_err();
     assert!(matches!(e, FilterError::BadParam { .. }), "{e}");
-    assert!(e.to_string().contains("line 3") && e.to_string().contains("min_stop_word"), "{e}");
+    assert!(
+        e.to_string().contains("line 3") && e.to_string().contains("min_stop_word"),
+        "{e}"
+    );
     assert!(!dir.path().join("out").exists());
 }
 
 #[test]
 fn missing_curated_banlist_is_reported_and_skippable() {
-    let Some(configs) = dclm_core::testdata::shared("data/dclm/configs", "missing_curated_banlist_is_reported_and_skippable")
+    let Some(configs) =
+        dclm_core::testdata::shared("data/dclm/configs", "missing_curated_banlist_is_reported_and_skippable")
     else {
         return;
     };
     let assets = configs.parent().unwrap().parent().unwrap().join("dclm-assets");
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = FilterRunConfig::new(configs.join("dclm_baseline_refinedweb.yaml"), vec![], dir.path().join("out"));
+    let mut cfg = FilterRunConfig::new(
+        configs.join("dclm_baseline_refinedweb.yaml"),
+        vec![],
+        dir.path().join("out"),
+    );
     cfg.assets_dir = assets.clone();
     let e = dclm_filter::run::build(&cfg, &Registry::dclm(), BuildContext::default()).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("step 2") && msg.contains("refinedweb_banned_domains_curated.txt") && msg.contains("skip"), "{msg}");
+    assert!(
+        msg.contains("step 2") && msg.contains("refinedweb_banned_domains_curated.txt") && msg.contains("skip"),
+        "{msg}"
+    );
     cfg.load = LoadOptions {
         skip_steps: vec![2],
         ..Default::default()
@@ -91,6 +112,11 @@ fn missing_curated_banlist_is_reported_and_skippable() {
     // c4.yaml names its unsupported steps.
     cfg.config = configs.join("c4.yaml");
     cfg.load = LoadOptions::default();
-    let msg = dclm_filter::run::build(&cfg, &Registry::dclm(), BuildContext::default()).unwrap_err().to_string();
-    assert!(msg.contains("key_name_modifier") && msg.contains("not supported"), "{msg}");
+    let msg = dclm_filter::run::build(&cfg, &Registry::dclm(), BuildContext::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("key_name_modifier") && msg.contains("not supported"),
+        "{msg}"
+    );
 }

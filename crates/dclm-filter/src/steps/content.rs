@@ -98,7 +98,14 @@ pub(crate) fn page_length(p: &Params<'_>, _: &BuildContext) -> Result<PageLength
     })?;
     let kind = match lt {
         "word" => {
-            p.allow_only(&["length_type", "min_length", "max_length", "model", "ignore_punctuation", "ignore_whitespace"])?;
+            p.allow_only(&[
+                "length_type",
+                "min_length",
+                "max_length",
+                "model",
+                "ignore_punctuation",
+                "ignore_whitespace",
+            ])?;
             LengthType::Word(WordOpts::from_params(p, false)?)
         }
         "char" => {

@@ -4,7 +4,9 @@
 
 use crate::error::Result;
 use crate::pipeline::Mapper;
-use crate::pyunicode::{ignorecase_fold, is_all_space, is_decimal, is_digit, is_space, is_upper, is_word, lower, split_count, strip};
+use crate::pyunicode::{
+    ignorecase_fold, is_all_space, is_decimal, is_digit, is_space, is_upper, is_word, lower, split_count, strip,
+};
 use crate::registry::{BuildContext, Params};
 use dclm_core::{Document, Verdict};
 
@@ -342,7 +344,11 @@ impl SubstringLineModifier {
                     }
                     for p in &self.pats {
                         if let Some(e) = p.match_at(line, s, self.ignore_case) {
-                            let e2 = line[e..].chars().next().filter(|c| is_space(*c)).map_or(e, |c| e + c.len_utf8());
+                            let e2 = line[e..]
+                                .chars()
+                                .next()
+                                .filter(|c| is_space(*c))
+                                .map_or(e, |c| e + c.len_utf8());
                             return Some(e2);
                         }
                     }
@@ -392,7 +398,11 @@ impl SubstringLineModifier {
             let o = out.get_or_insert_with(String::new);
             o.push_str(&line[last..s]);
             last = e;
-            from = if e > s { e } else { e + line[e..].chars().next().map_or(1, char::len_utf8) };
+            from = if e > s {
+                e
+            } else {
+                e + line[e..].chars().next().map_or(1, char::len_utf8)
+            };
             if self.location == Location::Prefix {
                 break;
             }
@@ -442,7 +452,13 @@ impl Mapper for SubstringLineModifier {
 }
 
 pub(crate) fn substring_line(p: &Params<'_>, _: &BuildContext) -> Result<SubstringLineModifier> {
-    p.allow_only(&["banlist", "case_sensitive", "location", "max_length", "remove_substring_only"])?;
+    p.allow_only(&[
+        "banlist",
+        "case_sensitive",
+        "location",
+        "max_length",
+        "remove_substring_only",
+    ])?;
     let case_sensitive = p.bool_or("case_sensitive", false)?;
     let banlist = p
         .str_list_opt("banlist")?
@@ -461,11 +477,23 @@ pub(crate) fn substring_line(p: &Params<'_>, _: &BuildContext) -> Result<Substri
         if b.is_empty() {
             return Err(p.err("banlist", "empty entries are not accepted"));
         }
-        let b = if case_sensitive { b.clone() } else { lower(b).into_owned() };
+        let b = if case_sensitive {
+            b.clone()
+        } else {
+            lower(b).into_owned()
+        };
         pats.push(Literal {
             chars: b
                 .chars()
-                .map(|c| if c == '.' { None } else if case_sensitive { Some(c) } else { Some(ignorecase_fold(c)) })
+                .map(|c| {
+                    if c == '.' {
+                        None
+                    } else if case_sensitive {
+                        Some(c)
+                    } else {
+                        Some(ignorecase_fold(c))
+                    }
+                })
                 .collect(),
         });
     }
@@ -539,6 +567,8 @@ mod tests {
         let r = slm("read more...", Location::Suffix);
         assert_eq!(apply(&r, "Intro text Read moreXYZ").unwrap(), "Intro text");
         assert_eq!(apply(&r, "Read more... now").unwrap(), "Read more... now");
+        // DCLM quirk: blank eligible lines go even when nothing matched.
+        assert_eq!(apply(&m, "a\n   \n\t\nb").unwrap(), "a\nb");
         let s = slm("sign-in", Location::Prefix);
         assert_eq!(apply(&s, "Sign-In here\nx").unwrap(), "here\nx");
         assert_eq!(apply(&s, "Sign-in"), None);
@@ -560,7 +590,10 @@ mod tests {
         assert_eq!(apply(&u, "ABC\nabc\n").unwrap(), "abc");
         let n = NumericRatioLineModifier { max: 0.999999 };
         assert_eq!(apply(&n, " 123\n456\nx1").unwrap(), "123\nx1");
-        let l = LineLengthModifier { min: 2.0, max: f64::INFINITY };
+        let l = LineLengthModifier {
+            min: 2.0,
+            max: f64::INFINITY,
+        };
         assert_eq!(apply(&l, "one\n\ntwo words\n  \n").unwrap(), "\ntwo words\n");
         let nl = NewlineRemovalModifier { max: 2 };
         assert_eq!(apply(&nl, "a\n\n\n\nb\n\nc").unwrap(), "a\n\nb\n\nc");

@@ -14,7 +14,8 @@ const PUNCT: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
 /// DCLM's `is_space_or_punct`: empty, or only ASCII punctuation and U+0020.
 pub fn is_space_or_punct(s: &str) -> bool {
-    s.bytes().all(|b| b == b' ' || (b.is_ascii() && PUNCT.as_bytes().contains(&b)))
+    s.bytes()
+        .all(|b| b == b' ' || (b.is_ascii() && PUNCT.as_bytes().contains(&b)))
 }
 
 /// `detect_lang_whole_page_enricher` with `model: fasttext`: `{lang: prob}` of the top-1 prediction on the
@@ -77,7 +78,9 @@ impl Mapper for DetectLangEnricher {
 
 pub(crate) fn detect_lang(p: &Params<'_>, ctx: &BuildContext) -> Result<DetectLangEnricher> {
     p.allow_only(&["model", "key_prefix", "overwrite", "seed"])?;
-    let model = p.str_opt("model")?.ok_or_else(|| p.err("model", "required; accepted values: fasttext"))?;
+    let model = p
+        .str_opt("model")?
+        .ok_or_else(|| p.err("model", "required; accepted values: fasttext"))?;
     if model != "fasttext" {
         return Err(p.err(
             "model",
@@ -85,7 +88,10 @@ pub(crate) fn detect_lang(p: &Params<'_>, ctx: &BuildContext) -> Result<DetectLa
         ));
     }
     if p.get("seed").is_some() {
-        return Err(p.err("seed", "DCLM raises NotImplementedError for a seed with fasttext; remove it"));
+        return Err(p.err(
+            "seed",
+            "DCLM raises NotImplementedError for a seed with fasttext; remove it",
+        ));
     }
     let prefix = p.str_opt("key_prefix")?.unwrap_or("language_id_whole_page");
     let lid = ctx.language_id_for(p.loc())?;
@@ -141,11 +147,17 @@ impl Filter for LanguageFilter {
 
 pub(crate) fn language_filter(p: &Params<'_>, _: &BuildContext) -> Result<LanguageFilter> {
     p.allow_only(&["keep_languages", "key", "threshold"])?;
-    let keep = p
-        .strict_str_list("keep_languages")?
-        .ok_or_else(|| p.err("keep_languages", "required parameter is missing (a list, e.g. `[ en ]`)"))?;
+    let keep = p.strict_str_list("keep_languages")?.ok_or_else(|| {
+        p.err(
+            "keep_languages",
+            "required parameter is missing (a list, e.g. `[ en ]`)",
+        )
+    })?;
     Ok(LanguageFilter {
-        key: p.str_opt("key")?.unwrap_or("language_id_whole_page_langdetect").to_string(),
+        key: p
+            .str_opt("key")?
+            .unwrap_or("language_id_whole_page_langdetect")
+            .to_string(),
         keep,
         threshold: p.f64_or("threshold", 0.0)?,
     })
@@ -200,7 +212,9 @@ mod tests {
 
     #[test]
     fn gate_and_newline_quirk() {
-        assert!(is_space_or_punct("") && is_space_or_punct(" ?!") && !is_space_or_punct("\t") && !is_space_or_punct("a"));
+        assert!(
+            is_space_or_punct("") && is_space_or_punct(" ?!") && !is_space_or_punct("\t") && !is_space_or_punct("a")
+        );
         let seen = Arc::new(std::sync::Mutex::new(String::new()));
         let s2 = seen.clone();
         let lid = FnLanguageId(move |t: &str| {
@@ -216,6 +230,9 @@ mod tests {
         assert!(!f.check(&d).is_keep());
         let mut empty = Document::new("...");
         e.apply(&mut empty);
-        assert_eq!(empty.get("language_id_whole_page_fasttext").unwrap(), &Value::Object(Map::new()));
+        assert_eq!(
+            empty.get("language_id_whole_page_fasttext").unwrap(),
+            &Value::Object(Map::new())
+        );
     }
 }

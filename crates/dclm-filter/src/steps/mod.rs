@@ -1,4 +1,23 @@
 //! The built-in DCLM steps, one module per family, and their registration under DCLM's `func` names.
+//!
+//! Every step reproduces DCLM's mapper at HEAD `361714bd` (checked against DCLM's own Python output in
+//! `conformance/heuristics`), including its quirks (spec §2.3):
+//!
+//! | Quirk | Default (faithful) | Corrected variant |
+//! |---|---|---|
+//! | `ignore_chars: ['www']` in exact-domain mode deletes every `www` (`www.x.com` → `.x.com`) and keeps the port | yes | `url_substring_filter` `fix_www: true`: host only, one leading `www.` removed |
+//! | URL removal only runs when the text *starts* with a TLD string (`re.match`; "The…" → `th`) | yes | `url_removal_modifier` `gate: search` |
+//! | TLDs with `-` are escaped twice, so `xn--…` TLDs only match with literal backslashes | yes | – |
+//! | LID deletes `\n` without a separator (`foo\nbar` → `foobar`) | yes | – |
+//! | `Read more...`: the dots are regex wildcards | yes | – |
+//! | `substring_line_modifier` also removes blank lines where nothing matched | yes | – |
+//! | three word tokenizers (fastText ASCII split, UAX#29, `str.split`) and Python predicates | yes | – |
+//! | line modifiers strip the document, `line_length_modifier` does not | yes | – |
+//!
+//! Where DCLM raises (missing `WARC-Target-URI`, an enricher key that already exists, a missing
+//! `previous_word_count`), the page is dropped with a reason starting with `error:`, as DCLM's processor
+//! counts an exception as an error and drops the page. Parameters DCLM would only reject while processing
+//! (a non-list `keep_languages`, a fastText `seed`) are rejected when the pipeline is built.
 
 pub mod content;
 pub mod lines;

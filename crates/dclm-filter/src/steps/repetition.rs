@@ -108,7 +108,11 @@ impl RepetitionFilter {
         if text.is_empty() {
             return Some("empty");
         }
-        let text = if self.ignore_case { lower(text) } else { std::borrow::Cow::Borrowed(text) };
+        let text = if self.ignore_case {
+            lower(text)
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
         let mut st = State::new(&text);
         for c in &self.checks {
             let fail = match c.granularity {
@@ -323,7 +327,13 @@ pub(crate) fn massive_web(p: &Params<'_>, _: &BuildContext) -> Result<Repetition
 }
 
 pub(crate) fn single(p: &Params<'_>, _: &BuildContext) -> Result<RepetitionFilter> {
-    p.allow_only(&["granularity", "max_fraction", "count_characters", "ngram_char_ratio", "ignore_case"])?;
+    p.allow_only(&[
+        "granularity",
+        "max_fraction",
+        "count_characters",
+        "ngram_char_ratio",
+        "ignore_case",
+    ])?;
     let g = p.require("granularity")?;
     let granularity = match g {
         serde_json::Value::String(s) if s == "line" => Line,
@@ -335,7 +345,10 @@ pub(crate) fn single(p: &Params<'_>, _: &BuildContext) -> Result<RepetitionFilte
         Some("most_common") => MostCommon,
         Some("all") => All,
         Some(other) => {
-            return Err(p.err("ngram_char_ratio", format!("`{other}` is not accepted; accepted values: most_common, all")))
+            return Err(p.err(
+                "ngram_char_ratio",
+                format!("`{other}` is not accepted; accepted values: most_common, all"),
+            ))
         }
         None => match granularity {
             NGram(2..=4) => MostCommon,
@@ -348,10 +361,18 @@ pub(crate) fn single(p: &Params<'_>, _: &BuildContext) -> Result<RepetitionFilte
             }
         },
     };
-    let max = p.f64_opt("max_fraction")?.ok_or_else(|| p.err("max_fraction", "required parameter is missing"))?;
+    let max = p
+        .f64_opt("max_fraction")?
+        .ok_or_else(|| p.err("max_fraction", "required parameter is missing"))?;
     Ok(RepetitionFilter {
         name: "repetition_filter",
-        checks: vec![chk(granularity, max, p.bool_or("count_characters", true)?, ratio, "repetition")],
+        checks: vec![chk(
+            granularity,
+            max,
+            p.bool_or("count_characters", true)?,
+            ratio,
+            "repetition",
+        )],
         ignore_case: p.bool_or("ignore_case", false)?,
     })
 }

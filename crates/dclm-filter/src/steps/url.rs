@@ -242,7 +242,9 @@ pub fn urlparse_netloc(url: &str) -> std::result::Result<String, &'static str> {
         let first = url.chars().next().unwrap_or(' ');
         if i > 0
             && first.is_ascii_alphabetic()
-            && url[..i].chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && url[..i]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
         {
             rest = &url[i + 1..];
         }
@@ -268,9 +270,9 @@ pub fn urlparse_netloc(url: &str) -> std::result::Result<String, &'static str> {
                 return Err("error:invalid_ipv6_url");
             }
             if let Some(v) = host.strip_prefix('v') {
-                let ok = v
-                    .split_once('.')
-                    .is_some_and(|(hex, tail)| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) && !tail.is_empty());
+                let ok = v.split_once('.').is_some_and(|(hex, tail)| {
+                    !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) && !tail.is_empty()
+                });
                 if !ok {
                     return Err("error:invalid_ipvfuture_url");
                 }
@@ -322,7 +324,9 @@ impl Mapper for UrlRemovalModifier {
     }
     fn apply(&self, doc: &mut Document) -> Verdict {
         let gate_open = if self.gate_anywhere {
-            doc.text.char_indices().any(|(i, _)| self.gate.matches_prefix(&doc.text[i..]))
+            doc.text
+                .char_indices()
+                .any(|(i, _)| self.gate.matches_prefix(&doc.text[i..]))
         } else {
             self.gate.matches_prefix(&doc.text)
         };
@@ -413,17 +417,38 @@ fn path_run_end(text: &str, from: usize) -> usize {
 }
 
 impl UrlRemovalModifier {
-    /// Leftmost match of DCLM's TLD URL regex at or after `from`.
+    /// True when a `.` at byte `d` is followed by a TLD and a word boundary: every URL match contains one.
+    fn valid_dot(&self, text: &str, d: usize, ends: &mut Vec<usize>) -> bool {
+        self.tlds.ends_at(text, d + 1, ends);
+        ends.iter().any(|&e| is_word_boundary(text, e))
+    }
+
+    /// Leftmost match of DCLM's TLD URL regex at or after `from`. Start positions are only tried within
+    /// `MAX_SPAN` bytes before a dot that a TLD follows (10 whitespace characters of up to 3 bytes, an
+    /// 8-byte scheme and a 256-byte host run bound the distance), which skips the positions that cannot match.
     fn find_url(&self, text: &str, from: usize) -> Option<(usize, usize)> {
+        const MAX_SPAN: usize = 300;
         let bytes = text.as_bytes();
-        memchr::memchr(b'.', &bytes[from..])?;
         let mut ends = Vec::new();
         let mut s = from;
-        while s < text.len() {
-            if let Some(e) = self.url_at(text, s, &mut ends) {
-                return Some((s, e));
+        let mut search = from;
+        while let Some(off) = memchr::memchr(b'.', &bytes[search..]) {
+            let d = search + off;
+            search = d + 1;
+            if !self.valid_dot(text, d, &mut ends) {
+                continue;
             }
-            s += text[s..].chars().next().map_or(1, char::len_utf8);
+            let mut lo = d.saturating_sub(MAX_SPAN).max(s);
+            while !text.is_char_boundary(lo) {
+                lo += 1;
+            }
+            s = lo;
+            while s <= d {
+                if let Some(e) = self.url_at(text, s, &mut ends) {
+                    return Some((s, e));
+                }
+                s += text[s..].chars().next().map_or(1, char::len_utf8);
+            }
         }
         None
     }
@@ -488,11 +513,13 @@ fn octets(b: &[u8], pos: usize, left: usize) -> bool {
 /// Leftmost match of DCLM's IPv4 regex at or after `from`.
 fn find_ipv4(text: &str, from: usize) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
-    // Every match contains three dots after a digit; skip texts without any digit-dot.
-    if !bytes[from..].windows(2).any(|w| w[0].is_ascii_digit() && w[1] == b'.') {
-        return None;
+    // Every match contains a dotted quad; find the first place one could start (a digit starting
+    // `octets`), and begin trying positions up to 30 bytes (10 whitespace characters) plus a scheme before it.
+    let first = (from..bytes.len()).find(|&i| bytes[i].is_ascii_digit() && octets(bytes, i, 3))?;
+    let mut s = first.saturating_sub(40).max(from);
+    while !text.is_char_boundary(s) {
+        s += 1;
     }
-    let mut s = from;
     while s < text.len() {
         if let Some(q) = skip_ws(text, s) {
             if q < bytes.len() && is_word_boundary(text, q) {
@@ -555,6 +582,33 @@ mod tests {
         assert_eq!(run("Visit 192.168.0.1:80/x now"), "Visit now");
         assert_eq!(run("Version 1.2.3 stays"), "Version 1.2.3 stays");
         assert_eq!(run("In example.COM"), "In example.COM");
+    }
+
+    #[test]
+    fn gate_search_variant_and_www_fix() {
+        let mut r = remover();
+        r.gate_anywhere = true;
+        let mut d = Document::new("Visit www.example.com now");
+        r.apply(&mut d);
+        assert_eq!(d.text, "Visit now");
+
+        let map = serde_json::json!({"banlist": ["example.com"], "exact_domain_match": true, "ignore_chars": ["www"]});
+        let loc = crate::StepLoc {
+            index: 1,
+            func: "url_substring_filter".into(),
+            line: None,
+        };
+        let ctx = BuildContext::default();
+        let faithful = url_substring(&Params::new(loc.clone(), map.as_object().unwrap()), &ctx).unwrap();
+        let mut fixed_map = map.as_object().unwrap().clone();
+        fixed_map.insert("fix_www".into(), true.into());
+        let fixed = url_substring(&Params::new(loc, &fixed_map), &ctx).unwrap();
+        let doc = Document::with_url("t", "https://www.example.com:443/x");
+        assert!(faithful.check(&doc).is_keep()); // `.example.com:443` is not in the list
+        assert!(!fixed.check(&doc).is_keep());
+        assert!(!faithful
+            .check(&Document::with_url("t", "http://example.com/"))
+            .is_keep());
     }
 
     #[test]

@@ -34,11 +34,22 @@ fn replay_lid(shared: &Path, results: &[Value]) -> Arc<dyn LanguageId> {
     for row in read_jsonl(&shared.join("conformance/lid/lid.jsonl")) {
         let t = row["text"].as_str().unwrap().replace('\n', "");
         let top = &row["top1"];
-        map.insert(t, (top["label"].as_str().unwrap().to_string(), top["prob"].as_f64().unwrap() as f32));
+        map.insert(
+            t,
+            (
+                top["label"].as_str().unwrap().to_string(),
+                top["prob"].as_f64().unwrap() as f32,
+            ),
+        );
     }
     let mut text_now: HashMap<String, String> = results
         .iter()
-        .map(|r| (r["id"].as_str().unwrap().to_string(), r["input"]["text"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["input"]["text"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     for row in read_jsonl(&shared.join("conformance/heuristics/per_step.jsonl")) {
         let id = row["id"].as_str().unwrap();
