@@ -4,8 +4,8 @@
 //! `shared/data/quality/`. For the side-by-side figure against `shared/bench/tokenize_hf.py`, run the bench
 //! binary with `TOKSHUF_INPUT=/tmp/docs.jsonl` (the bench README's input): it then prints, on one line each,
 //! the single-thread tokens/s of both backends over the documents held in memory (what `tokenize_hf.py`
-//! measures) and a full tokenize-shuffle run with `TOKSHUF_THREADS` threads (default 1), and exits; wrap it in
-//! `/usr/bin/time -v` for the peak memory.
+//! measures; skipped with `TOKSHUF_SKIP_ENCODE=1`) and a full tokenize-shuffle run with `TOKSHUF_THREADS`
+//! threads (default 1), and exits; wrap it in `/usr/bin/time -v` for the peak memory.
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use dclm_train::data::{tokenize_shuffle_with, HfTokenizer, TextEncoder, TiktokenBpe, TokenizerSpec, TokshufConfig};
@@ -44,15 +44,22 @@ fn side_by_side(input: PathBuf) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
-    let texts = read_texts(&input);
     let hf = HfTokenizer::from_file(&hf_path).expect("load tokenizer");
+    let texts = if std::env::var_os("TOKSHUF_SKIP_ENCODE").is_some() {
+        Vec::new()
+    } else {
+        read_texts(&input)
+    };
     let (n, s) = single_thread_rate(&hf, &texts);
-    println!(
-        "hf-json   1 thread: docs={} tokens={n} seconds={s:.3} tokens_per_s={:.0}",
-        texts.len(),
-        n as f64 / s
-    );
-    if let Some(tt) = shared("data/tokenizers/gpt-neox-20b.tiktoken") {
+    let tiktoken = shared("data/tokenizers/gpt-neox-20b.tiktoken").filter(|_| !texts.is_empty());
+    if !texts.is_empty() {
+        println!(
+            "hf-json   1 thread: docs={} tokens={n} seconds={s:.3} tokens_per_s={:.0}",
+            texts.len(),
+            n as f64 / s
+        );
+    }
+    if let Some(tt) = tiktoken {
         let tt = TiktokenBpe::from_file(tt).expect("load ranks");
         let (n, s) = single_thread_rate(&tt, &texts);
         println!(
