@@ -81,19 +81,23 @@ impl DenseMatrix {
         d
     }
 
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&(self.rows as i64).to_le_bytes());
-        out.extend_from_slice(&(self.cols as i64).to_le_bytes());
+    /// Writes `DenseMatrix::save`'s format (rows, cols, data) in chunks, without a second copy in memory.
+    pub(crate) fn write_to<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        out.write_all(&(self.rows as i64).to_le_bytes())?;
+        out.write_all(&(self.cols as i64).to_le_bytes())?;
         match &self.data {
             Floats::Owned(v) => {
-                out.reserve(v.len() * 4);
-                for x in v {
-                    out.extend_from_slice(&x.to_le_bytes());
+                let mut chunk = Vec::with_capacity(1 << 16);
+                for block in v.chunks(1 << 14) {
+                    chunk.clear();
+                    for x in block {
+                        chunk.extend_from_slice(&x.to_le_bytes());
+                    }
+                    out.write_all(&chunk)?;
                 }
+                Ok(())
             }
-            Floats::Mapped { map, offset } => {
-                out.extend_from_slice(&map[*offset..*offset + self.rows * self.cols * 4]);
-            }
+            Floats::Mapped { map, offset } => out.write_all(&map[*offset..*offset + self.rows * self.cols * 4]),
         }
     }
 }

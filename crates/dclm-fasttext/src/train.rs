@@ -310,9 +310,9 @@ impl Shared<'_> {
                     }
                 }
                 softmax_in_place(output);
-                for i in 0..output.len() {
+                for (i, &o) in output.iter().enumerate() {
                     let label = if i == target { 1.0f32 } else { 0.0 };
-                    let alpha = lr * (label - output[i]);
+                    let alpha = lr * (label - o);
                     wo.add_row_scaled(grad, i, alpha);
                     wo.add_vector_to_row(hidden, i, alpha);
                 }
@@ -570,28 +570,48 @@ pub fn train_on_bytes(data: &[u8], name: &Path, args: &TrainArgs) -> Result<Trai
 }
 
 impl FastText {
-    /// Serialises the model in fastText's `.bin` format (version 12), loadable by official fastText.
+    /// Writes the model in fastText's `.bin` format (version 12), loadable by official fastText.
     /// Quantized models cannot be saved.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, FastTextError> {
+    pub fn write_to<W: std::io::Write>(&self, out: &mut W) -> Result<(), FastTextError> {
         let (Matrix::Dense(wi), Matrix::Dense(wo)) = (&self.input, &self.output) else {
             return Err(FastTextError::Config("saving quantized models is not supported".into()));
         };
-        let mut out = Vec::with_capacity(64 + (wi.rows + wo.rows) * wi.cols * 4);
-        out.extend_from_slice(&MAGIC.to_le_bytes());
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        self.args.write(&mut out);
-        self.dict.write(&mut out);
-        out.push(0); // quant_input
-        wi.write(&mut out);
-        out.push(0); // qout
-        wo.write(&mut out);
+        let mut head = Vec::new();
+        head.extend_from_slice(&MAGIC.to_le_bytes());
+        head.extend_from_slice(&VERSION.to_le_bytes());
+        self.args.write(&mut head);
+        self.dict.write(&mut head);
+        head.push(0); // quant_input
+        let io = |e| FastTextError::io(self.path(), e);
+        out.write_all(&head).map_err(io)?;
+        wi.write_to(out).map_err(io)?;
+        out.write_all(&[0]).map_err(io)?; // qout
+        wo.write_to(out).map_err(io)?;
+        Ok(())
+    }
+
+    /// The `.bin` bytes of the model (see [`FastText::write_to`]).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, FastTextError> {
+        let mut out = Vec::new();
+        self.write_to(&mut out)?;
         Ok(out)
     }
 
-    /// Writes the model as a `.bin` file (atomically: temporary file, then rename).
+    /// Writes the model as a `.bin` file, streaming (no in-memory copy), to a temporary name then renamed.
     pub fn save(&self, path: &Path) -> Result<(), FastTextError> {
-        let bytes = self.to_bytes()?;
-        dclm_core::io::write_atomic(path, &bytes)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| FastTextError::io(parent, e))?;
+        }
+        let tmp = dclm_core::io::tmp_path(path);
+        let file = std::fs::File::create(&tmp).map_err(|e| FastTextError::io(&tmp, e))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        self.write_to(&mut w).map_err(|e| match e {
+            FastTextError::Io { source, .. } => FastTextError::io(&tmp, source),
+            other => other,
+        })?;
+        let file = w.into_inner().map_err(|e| FastTextError::io(&tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| FastTextError::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| FastTextError::io(path, e))?;
         Ok(())
     }
 }
