@@ -100,6 +100,12 @@ pub struct RunConfig {
     pub batch_bytes: usize,
     /// Where global methods keep signature files and the drop set (default `<output>/_signatures`).
     pub work_dir: Option<PathBuf>,
+    /// This task's rank in `0..world_size`: it processes every `world_size`-th shard in sorted order
+    /// (BFF's `--shard-num`; a BFF rank keeps its own filter, like BFF's virtual shards).
+    pub rank: usize,
+    /// Number of tasks (BFF's `--total-shards`). Global methods with more than one task run
+    /// [`global_signatures`] on every rank, [`global_merge`] once, then [`apply_drop_set`] on every rank.
+    pub world_size: usize,
 }
 
 impl RunConfig {
@@ -114,6 +120,8 @@ impl RunConfig {
             progress: false,
             batch_bytes: 1 << 20,
             work_dir: None,
+            rank: 0,
+            world_size: 1,
         }
     }
 }
@@ -377,6 +385,8 @@ fn exec_config(cfg: &RunConfig, stage: &str) -> ExecutorConfig {
     e.input_root = cfg.input_root.clone();
     e.threads = cfg.threads;
     e.progress = cfg.progress;
+    e.rank = cfg.rank;
+    e.world_size = cfg.world_size;
     e
 }
 
@@ -390,7 +400,12 @@ fn write_marker(cfg: &RunConfig, output: &Path, stats: &Stats) -> Result<()> {
 }
 
 fn finish(cfg: &RunConfig, merged: Stats, mut summary: RunSummary, report: DedupReport) -> Result<DedupSummary> {
-    let stats_path = cfg.output_dir.join("stats.json");
+    let stats_path = if cfg.world_size <= 1 {
+        cfg.output_dir.join("stats.json")
+    } else {
+        cfg.output_dir
+            .join(format!("stats.rank-{}-of-{}.json", cfg.rank, cfg.world_size))
+    };
     let json = serde_json::to_vec_pretty(&merged).map_err(CoreError::from)?;
     write_atomic(&stats_path, &json)?;
     summary.stats = merged;
@@ -613,41 +628,82 @@ fn process_bff_shard_counted(
     Ok((stats, report))
 }
 
-fn run_global(cfg: &RunConfig, dedup: &dyn GlobalDeduplicator, inputs: &[PathBuf]) -> Result<DedupSummary> {
-    let root = cfg.input_root.clone().unwrap_or_else(|| common_parent(inputs));
-    let work = cfg
-        .work_dir
+fn work_dir(cfg: &RunConfig) -> PathBuf {
+    cfg.work_dir
         .clone()
-        .unwrap_or_else(|| cfg.output_dir.join("_signatures"));
-    let rel_of = |p: &Path| -> String {
-        p.strip_prefix(&root)
-            .unwrap_or(p)
-            .components()
-            .filter(|c| matches!(c, std::path::Component::Normal(_)))
-            .collect::<PathBuf>()
-            .to_string_lossy()
-            .into_owned()
-    };
-    // Phase 1: signatures per shard, in parallel.
-    let sigs: Vec<Result<PathBuf>> = inputs
-        .par_iter()
+        .unwrap_or_else(|| cfg.output_dir.join("_signatures"))
+}
+
+fn rel_name(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .collect::<PathBuf>()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Phase 1 of global dedup for this rank's shards (in parallel): one `<work>/<shard>.sig` per shard.
+/// `inputs` must be the full shard list (the same on every rank).
+pub fn global_signatures(cfg: &RunConfig, dedup: &dyn GlobalDeduplicator, inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let inputs = expand_inputs(inputs)?;
+    let root = cfg.input_root.clone().unwrap_or_else(|| common_parent(&inputs));
+    let work = work_dir(cfg);
+    let mine = dclm_core::executor::slice_for_rank(&inputs, cfg.rank, cfg.world_size);
+    mine.par_iter()
         .map(|input| {
-            let rel = rel_of(input);
+            let rel = rel_name(&root, input);
             let path = global::sig_path(&work, &rel);
             let mut s = Stats::default();
             global::write_signatures(dedup, input, &rel, &path, &mut s)?;
             Ok(path)
         })
-        .collect();
-    let sig_paths: Vec<PathBuf> = sigs.into_iter().collect::<Result<_>>()?;
-    // Phase 2: merge.
+        .collect()
+}
+
+/// Phase 2 of global dedup (one process, after every rank's phase 1): merge every `*.sig` file under
+/// the work folder and write the drop set to `<work>/drops.json`.
+pub fn global_merge(cfg: &RunConfig, dedup: &dyn GlobalDeduplicator) -> Result<global::DropSet> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for e in std::fs::read_dir(dir).map_err(|e| DedupError::io(dir, e))? {
+            let p = e.map_err(|e| DedupError::io(dir, e))?.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|x| x == "sig") {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let work = work_dir(cfg);
+    let mut sig_paths = Vec::new();
+    walk(&work, &mut sig_paths)?;
+    sig_paths.sort();
     let shards = sig_paths
         .par_iter()
         .map(|p| global::read_signatures(dedup, p))
         .collect::<Result<Vec<_>>>()?;
     let drops = global::merge(dedup, shards);
     global::save_drop_set(&drops, &work.join("drops.json"))?;
-    // Phase 3: apply.
+    Ok(drops)
+}
+
+fn run_global(cfg: &RunConfig, dedup: &dyn GlobalDeduplicator, inputs: &[PathBuf]) -> Result<DedupSummary> {
+    if cfg.world_size > 1 {
+        return Err(DedupError::Config(
+            "global dedup over several tasks: call global_signatures on every rank, global_merge once, \
+             then apply_drop_set on every rank"
+                .into(),
+        ));
+    }
+    let work = work_dir(cfg);
+    if work.exists() {
+        // Signatures of an earlier run with other inputs must not join this merge.
+        std::fs::remove_dir_all(&work).map_err(|e| DedupError::io(&work, e))?;
+    }
+    global_signatures(cfg, dedup, inputs)?;
+    let drops = global_merge(cfg, dedup)?;
     let run = apply_drop_set(cfg, dedup.name(), &drops, inputs)?;
     let report = DedupReport {
         method: dedup.name().into(),
@@ -663,6 +719,7 @@ fn run_global(cfg: &RunConfig, dedup: &dyn GlobalDeduplicator, inputs: &[PathBuf
 
 /// Phase 3 of global dedup: copy the shards without the documents in `drops` (keys in `key_order`).
 pub fn apply_drop_set(cfg: &RunConfig, name: &str, drops: &global::DropSet, inputs: &[PathBuf]) -> Result<RunSummary> {
+    let inputs = &expand_inputs(inputs)?;
     let root = cfg.input_root.clone().unwrap_or_else(|| common_parent(inputs));
     let exec = Executor::new(exec_config(cfg, "dedup"))?;
     let reason: &'static str = if name == "exact" {

@@ -3,9 +3,10 @@
 //! corpus's injected duplicates (precision and recall against `injections.jsonl`).
 
 use dclm_core::testdata::shared;
+use dclm_dedup::exact::ExactDedup;
 use dclm_dedup::exact::ExactKey;
 use dclm_dedup::minhash::MinHashConfig;
-use dclm_dedup::run::{run, BffRunConfig, Method, RunConfig};
+use dclm_dedup::run::{apply_drop_set, global_merge, global_signatures, run, BffRunConfig, Method, RunConfig};
 use dclm_dedup::DedupError;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -278,4 +279,41 @@ fn minhash_settings_grid() {
         assert_eq!(exact_recall, 1.0);
         eprintln!("GRID shingle {shingle} bands {bands} rows {rows} (lsh thr {t:.2}) jt {jt}: precision {p:.3} recall {r:.3} fp {}", fps.len());
     }
+}
+
+#[test]
+fn global_phases_across_two_ranks_equal_one_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = (words(6, 5), words(7, 5), words(8, 5));
+    write_shard(&tmp.path().join("in/1.jsonl"), &[a.clone(), b.clone()]);
+    write_shard(&tmp.path().join("in/2.jsonl"), &[b.clone(), c.clone(), a.clone()]);
+    write_shard(&tmp.path().join("in/3.jsonl"), &[c.clone()]);
+    let inputs = [tmp.path().join("in")];
+    let single = tmp.path().join("single");
+    run(&RunConfig::new(Method::Exact(ExactKey::RawText), &single), &inputs).unwrap();
+    let multi = tmp.path().join("multi");
+    let dedup = ExactDedup { key: ExactKey::RawText };
+    let cfg_for = |rank| {
+        let mut c = RunConfig::new(Method::Exact(ExactKey::RawText), &multi);
+        c.rank = rank;
+        c.world_size = 2;
+        c
+    };
+    for rank in 0..2 {
+        global_signatures(&cfg_for(rank), &dedup, &inputs).unwrap();
+    }
+    let drops = global_merge(&cfg_for(0), &dedup).unwrap();
+    assert_eq!(drops.dropped(), 3);
+    for rank in 0..2 {
+        apply_drop_set(&cfg_for(rank), "exact", &drops, &inputs).unwrap();
+    }
+    for name in ["1.jsonl", "2.jsonl", "3.jsonl"] {
+        assert_eq!(out_texts(&single.join(name)), out_texts(&multi.join(name)), "{name}");
+    }
+    assert_eq!(out_texts(&single.join("2.jsonl")), vec![c]);
+    assert!(out_texts(&single.join("3.jsonl")).is_empty());
+    assert!(
+        run(&cfg_for(0), &inputs).is_err(),
+        "global run() with world_size 2 must refuse"
+    );
 }
