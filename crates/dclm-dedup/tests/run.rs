@@ -287,7 +287,7 @@ fn global_phases_across_two_ranks_equal_one_process() {
     let (a, b, c) = (words(6, 5), words(7, 5), words(8, 5));
     write_shard(&tmp.path().join("in/1.jsonl"), &[a.clone(), b.clone()]);
     write_shard(&tmp.path().join("in/2.jsonl"), &[b.clone(), c.clone(), a.clone()]);
-    write_shard(&tmp.path().join("in/3.jsonl"), &[c.clone()]);
+    write_shard(&tmp.path().join("in/3.jsonl"), std::slice::from_ref(&c));
     let inputs = [tmp.path().join("in")];
     let single = tmp.path().join("single");
     run(&RunConfig::new(Method::Exact(ExactKey::RawText), &single), &inputs).unwrap();
