@@ -630,6 +630,11 @@ pub struct EvalReport {
 /// Evaluates `model` on a fastText-format file: P@1 over lines with labels, per-label precision and recall.
 pub fn evaluate(model: &FastText, file: &Path) -> Result<EvalReport, FastTextError> {
     let data = std::fs::read(file).map_err(|e| FastTextError::io(file, e))?;
+    Ok(evaluate_bytes(model, &data))
+}
+
+/// [`evaluate`] on fastText-format lines in memory.
+pub fn evaluate_bytes(model: &FastText, data: &[u8]) -> EvalReport {
     let nl = model.labels().len();
     let (mut tp, mut predicted, mut gold) = (vec![0u64; nl], vec![0u64; nl], vec![0u64; nl]);
     let mut examples = 0u64;
@@ -652,7 +657,7 @@ pub fn evaluate(model: &FastText, file: &Path) -> Result<EvalReport, FastTextErr
         }
     }
     let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
-    Ok(EvalReport {
+    EvalReport {
         examples,
         precision_at_1: ratio(correct, examples),
         per_label: (0..nl)
@@ -665,36 +670,68 @@ pub fn evaluate(model: &FastText, file: &Path) -> Result<EvalReport, FastTextErr
                 )
             })
             .collect(),
-    })
+    }
+}
+
+/// Trains DCLM's kind of classifier from JSONL positives (`__label__hq`) and negatives (`__label__cc`):
+/// writes the fastText training file `<out>.train.txt` (DCLM's text preparation, shuffled with `shuffle_seed`
+/// unless `None`), trains with `args`, and saves the model to `out`.
+pub fn train_classifier(
+    positives: &[PathBuf],
+    negatives: &[PathBuf],
+    out: &Path,
+    args: &TrainArgs,
+    shuffle_seed: Option<u64>,
+) -> Result<Trained, FastTextError> {
+    let mut name = out.as_os_str().to_os_string();
+    name.push(".train.txt");
+    let txt = PathBuf::from(name);
+    write_training_file(positives, negatives, &txt, shuffle_seed)?;
+    let trained = train_supervised(&txt, args)?;
+    trained.model.save(out)?;
+    Ok(trained)
+}
+
+/// Evaluates a classifier on held-out JSONL positives and negatives (DCLM's text preparation).
+pub fn evaluate_jsonl(
+    model: &FastText,
+    positives: &[PathBuf],
+    negatives: &[PathBuf],
+) -> Result<EvalReport, FastTextError> {
+    let lines = labelled_lines(positives, negatives)?;
+    Ok(evaluate_bytes(model, lines.concat().as_bytes()))
+}
+
+fn labelled_lines(positives: &[PathBuf], negatives: &[PathBuf]) -> Result<Vec<String>, FastTextError> {
+    let mut lines = Vec::new();
+    for (label, files) in [("__label__hq", positives), ("__label__cc", negatives)] {
+        for f in files {
+            let (docs, errors) = dclm_core::io::read_all(f)?;
+            if let Some(e) = errors.first() {
+                return Err(FastTextError::BadInput {
+                    path: f.clone(),
+                    line: 0,
+                    message: format!("{} malformed lines, first: {e}", errors.len()),
+                });
+            }
+            for d in docs {
+                lines.push(format!("{label} {}\n", crate::quality::prepare_text(&d.text)));
+            }
+        }
+    }
+    Ok(lines)
 }
 
 /// Writes a fastText training file from JSONL shards of positives and negatives (field `text`), each line
 /// `__label__hq <prepared text>` / `__label__cc <prepared text>` with DCLM's preparation. Lines are shuffled
-/// with a seeded Fisher–Yates (`minstd_rand`) unless `seed` is `None`. Returns (positives, negatives) written.
+/// with a seeded Fisher–Yates (`minstd_rand`) unless `seed` is `None`. Returns the number of lines written.
 pub fn write_training_file(
     positives: &[PathBuf],
     negatives: &[PathBuf],
     out: &Path,
     seed: Option<u64>,
-) -> Result<(usize, usize), FastTextError> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut counts = [0usize; 2];
-    for (label, files, n) in [("__label__hq", positives, 0), ("__label__cc", negatives, 1)] {
-        for f in files {
-            let (docs, errors) = dclm_core::io::read_all(f)?;
-            if let Some(e) = errors.first() {
-                return Err(FastTextError::Core(dclm_core::CoreError::Config(format!(
-                    "{}: {} malformed lines, first: {e}",
-                    f.display(),
-                    errors.len()
-                ))));
-            }
-            for d in docs {
-                lines.push(format!("{label} {}\n", crate::quality::prepare_text(&d.text)));
-                counts[n] += 1;
-            }
-        }
-    }
+) -> Result<usize, FastTextError> {
+    let mut lines = labelled_lines(positives, negatives)?;
     if let Some(seed) = seed {
         let mut rng = MinstdRand::new(seed);
         for i in (1..lines.len()).rev() {
@@ -703,5 +740,5 @@ pub fn write_training_file(
         }
     }
     dclm_core::io::write_atomic(out, lines.concat().as_bytes())?;
-    Ok((counts[0], counts[1]))
+    Ok(lines.len())
 }

@@ -87,3 +87,64 @@ fn model_without_hq_label_is_rejected() {
     let err = dclm_fasttext::QualityScorer::load(&model).unwrap_err().to_string();
     assert!(err.contains("__label__hq"), "{err}");
 }
+
+#[test]
+fn dclm_fasttext_filter_yaml_is_accepted() {
+    let Some(yaml) = shared(
+        "data/dclm/configs/fasttext_filter.yaml",
+        "dclm_fasttext_filter_yaml_is_accepted",
+    ) else {
+        return;
+    };
+    let cfg = QualityConfig::from_dclm_yaml(&yaml, std::path::Path::new("/models")).unwrap();
+    assert_eq!(cfg.model, std::path::Path::new("/models/fasttext_oh_eli5.bin"));
+    assert_eq!(cfg.key, "fasttext_oh_eli5_vs_rw_v2_prob");
+    assert_eq!(
+        cfg.mode,
+        ThresholdMode::Fixed {
+            threshold: 0.018112,
+            lower_better: false
+        }
+    );
+}
+
+#[test]
+fn train_and_evaluate_from_jsonl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pos: Vec<Document> = (0..40)
+        .map(|i| {
+            Document::new(format!(
+                "Please explain step {i} of how photosynthesis works in plants."
+            ))
+        })
+        .collect();
+    let neg: Vec<Document> = (0..40)
+        .map(|i| Document::new(format!("Home | Login | Cart {i} | cheap deals click here")))
+        .collect();
+    let (p, n) = (tmp.path().join("pos.jsonl"), tmp.path().join("neg.jsonl"));
+    dclm_core::io::write_all(&p, &pos).unwrap();
+    dclm_core::io::write_all(&n, &neg).unwrap();
+    let args = dclm_fasttext::TrainArgs {
+        dim: 10,
+        epoch: 20,
+        lr: 0.5,
+        word_ngrams: 2,
+        bucket: 10_000,
+        thread: 1,
+        ..Default::default()
+    };
+    let out = tmp.path().join("clf.bin");
+    let t = dclm_fasttext::train::train_classifier(
+        std::slice::from_ref(&p),
+        std::slice::from_ref(&n),
+        &out,
+        &args,
+        Some(1),
+    )
+    .unwrap();
+    let back = dclm_fasttext::FastText::load(&out).unwrap();
+    assert_eq!(back.to_bytes().unwrap(), t.model.to_bytes().unwrap());
+    let report = dclm_fasttext::train::evaluate_jsonl(&back, &[p], &[n]).unwrap();
+    assert_eq!(report.examples, 80);
+    assert!(report.precision_at_1 > 0.95, "{report:?}");
+}
