@@ -285,7 +285,7 @@ pub fn run(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<DedupSummary> {
     Ok(summary)
 }
 
-fn new_or_loaded_filter(b: &BffRunConfig, copies: u64) -> Result<(BloomFilter, BloomPlan)> {
+fn new_or_loaded_filter(b: &BffRunConfig, copies: u64, announce: bool) -> Result<(BloomFilter, BloomPlan)> {
     let plan = BloomPlan::new(b.expected_ngrams, b.fp_rate, b.num_hashers)?;
     if let Some(path) = b.filter_file.as_ref().filter(|p| p.exists()) {
         let f = BloomFilter::load(path, b.memory_budget)?;
@@ -297,16 +297,20 @@ fn new_or_loaded_filter(b: &BffRunConfig, copies: u64) -> Result<(BloomFilter, B
                 wanted: format!("n-gram size {} (min {})", b.bff.ngram_size, b.bff.min_ngram_size),
             });
         }
-        eprintln!(
-            "dedup: loaded Bloom filter {} ({} bytes, {} hashers)",
-            path.display(),
-            f.size_in_bytes(),
-            f.hashers()
-        );
+        if announce {
+            eprintln!(
+                "dedup: loaded Bloom filter {} ({} bytes, {} hashers)",
+                path.display(),
+                f.size_in_bytes(),
+                f.hashers()
+            );
+        }
         return Ok((f, plan));
     }
     plan.check_budget(copies, b.memory_budget)?;
-    eprintln!("dedup: {}", plan.describe());
+    if announce {
+        eprintln!("dedup: {} (x {copies} at once)", plan.describe());
+    }
     let (s1, s2) = b.seeds;
     Ok((
         BloomFilter::new(&plan, Hasher::new(s1, s2), b.bff.filter_params()),
@@ -326,7 +330,7 @@ fn bff_report(b: &BffRunConfig, f: &BloomFilter, plan: &BloomPlan) -> DedupRepor
 }
 
 fn run_bff_cross_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf]) -> Result<DedupSummary> {
-    let (filter, plan) = new_or_loaded_filter(b, 1)?;
+    let (filter, plan) = new_or_loaded_filter(b, 1, true)?;
     let bff = Bff::new(b.bff.clone(), filter)?;
     let exec = Executor::new(exec_config(cfg, "dedup"))?;
     let root = cfg.input_root.clone().unwrap_or_else(|| common_parent(inputs));
@@ -360,13 +364,13 @@ fn run_bff_cross_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf]) ->
 fn run_bff_per_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf], threads: usize) -> Result<DedupSummary> {
     let copies = threads.min(inputs.len()).max(1) as u64;
     // Plan and budget once, up front, for all filters held at the same time.
-    let (probe, plan) = new_or_loaded_filter(b, copies)?;
+    let (probe, plan) = new_or_loaded_filter(b, copies, true)?;
     let mut report = bff_report(b, &probe, &plan);
     drop(probe);
     let exec = Executor::new(exec_config(cfg, "dedup"))?;
     let reports = std::sync::Mutex::new(DedupReport::default());
     let run = exec.run_shards(inputs, |task| {
-        let (filter, _) = new_or_loaded_filter(b, copies).map_err(|e| CoreError::Config(e.to_string()))?;
+        let (filter, _) = new_or_loaded_filter(b, copies, false).map_err(|e| CoreError::Config(e.to_string()))?;
         let bff = Bff::new(b.bff.clone(), filter).map_err(|e| CoreError::Config(e.to_string()))?;
         let (stats, rep) = process_bff_shard_counted(&bff, task.input, &task.output, cfg, task.raw_bytes.clone())
             .map_err(|e| match e {
