@@ -481,6 +481,11 @@ impl<'a> ByteStream<'a> {
         }
     }
 
+    /// `in.peek() == EOF`.
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos >= self.data.len()
+    }
+
     /// `Dictionary::reset`: after end of file, clear it and seek to 0.
     pub(crate) fn reset(&mut self) {
         if self.eof {

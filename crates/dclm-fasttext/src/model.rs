@@ -400,11 +400,10 @@ impl FastText {
     /// prediction; `None` when the line has no label or no feature (C++ `test` skips those).
     pub(crate) fn predict_labeled_line(
         &self,
-        line: &[u8],
+        s: &mut crate::dictionary::ByteStream<'_>,
         buf: &mut PredictBuf,
     ) -> Option<(Vec<usize>, Option<usize>)> {
-        let mut s = crate::dictionary::ByteStream::new(line, 0);
-        self.dict.stream_line(&mut s, &mut buf.line);
+        self.dict.stream_line(s, &mut buf.line);
         if buf.line.labels.is_empty() || buf.line.words.is_empty() {
             return None;
         }

@@ -640,8 +640,10 @@ pub fn evaluate_bytes(model: &FastText, data: &[u8]) -> EvalReport {
     let mut examples = 0u64;
     let mut correct = 0u64;
     let mut buf = crate::model::PredictBuf::default();
-    for line in data.split(|&b| b == b'\n') {
-        let Some((labels, pred)) = model.predict_labeled_line(line, &mut buf) else {
+    // One stream over the whole file, like C++ `test` (each line's `\n` yields its `</s>` token).
+    let mut stream = ByteStream::new(data, 0);
+    while !stream.at_end() {
+        let Some((labels, pred)) = model.predict_labeled_line(&mut stream, &mut buf) else {
             continue;
         };
         examples += 1;

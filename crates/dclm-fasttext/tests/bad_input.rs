@@ -63,6 +63,11 @@ fn wrong_magic_version_and_trailing_bytes() {
     let mut b = bytes.clone();
     b.extend_from_slice(b"junk");
     assert!(matches!(load(&b), Err(FastTextError::Invalid { .. })));
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty.bin");
+    std::fs::write(&empty, b"").unwrap();
+    let e = FastText::load(&empty).unwrap_err();
+    assert!(matches!(e, FastTextError::Truncated { offset: 0, .. }), "{e}");
     let e = FastText::load(Path::new("/nonexistent/model.bin")).unwrap_err();
     assert!(e.to_string().contains("/nonexistent/model.bin"));
 }

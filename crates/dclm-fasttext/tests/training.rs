@@ -68,6 +68,29 @@ fn trained_bigram_model_is_byte_identical_to_official() {
     }
 }
 
+#[test]
+fn evaluate_matches_fasttext_test_on_training_set() {
+    let Some((dir, _tmp, txt)) = setup("evaluate_matches_fasttext_test_on_training_set") else {
+        return;
+    };
+    // Training-set P@1 of official `model.test` (conformance README).
+    for (file, p1) in [
+        ("bigram.bin", 0.7972),
+        ("unigram.bin", 0.8337),
+        ("bigram.ftz", 0.7967),
+        ("bigram_e25.bin", 0.9961),
+    ] {
+        let m = FastText::load(&dir.join(file)).unwrap();
+        let r = dclm_fasttext::evaluate(&m, &txt).unwrap();
+        assert_eq!(r.examples, 1810);
+        assert!(
+            (r.precision_at_1 - p1).abs() < 5e-5,
+            "{file}: {} vs {p1}",
+            r.precision_at_1
+        );
+    }
+}
+
 fn slow() -> bool {
     let on = std::env::var_os("DCLM_SLOW_TESTS").is_some_and(|v| v == "1");
     if !on {
