@@ -299,6 +299,6 @@ mod tests {
         assert_eq!(p.modified_counts()[0].1, 2);
         let (out, trace) = p.trace(Document::new("HEY"));
         assert!(out.is_none());
-        assert_eq!(trace.steps[0].2, false);
+        assert!(!trace.steps[0].2);
     }
 }

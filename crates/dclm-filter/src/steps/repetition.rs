@@ -258,9 +258,10 @@ impl<'a> State<'a> {
             w.level = 1;
         }
         let mut counts: Vec<u32> = Vec::new();
+        let mut map: FxHashMap<u64, u32> = FxHashMap::default();
         while w.level < n {
             let m = w.ids.len() - w.level; // number of (level+1)-grams
-            let mut map: FxHashMap<u64, u32> = FxHashMap::default();
+            map.clear();
             map.reserve(m);
             counts.clear();
             let mut next_ids = Vec::with_capacity(m);
