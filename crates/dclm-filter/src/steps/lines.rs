@@ -248,8 +248,8 @@ impl Mapper for CounterLineModifier {
     }
     fn apply(&self, doc: &mut Document) -> Verdict {
         filter_lines_exact(doc, true, "empty_after_counter_lines", |l| {
-            // Cheap reject: a counter line has a digit.
-            if !l.chars().any(is_decimal) && l.is_ascii() {
+            // Cheap reject: a counter line has a decimal digit (`lower()` never creates one).
+            if !l.chars().any(is_decimal) {
                 return true;
             }
             !is_counter_line(&lower(l))
