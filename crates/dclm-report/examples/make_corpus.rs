@@ -1,7 +1,8 @@
 //! Regenerates the embedded default corpus `assets/baseline/corpus.warc.gz` (and its `corpus.index.jsonl`) from
-//! the page sources in `assets/baseline/pages/`: `cargo run -p dclm-report --example make_corpus [OUT.warc.gz]`.
+//! the page sources in `assets/baseline/pages/`, plus the classifier's reference negatives
+//! `assets/baseline/negatives.jsonl`: `cargo run -p dclm-report --example make_corpus [OUT.warc.gz]`.
 
-use dclm_report::corpus::{write_default_corpus, CorpusPlan};
+use dclm_report::corpus::{write_default_corpus, write_reference_negatives, CorpusPlan};
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,5 +23,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (kind, n) in &summary.kinds {
         println!("  {kind}: {n}");
     }
+    let neg = out.with_file_name("negatives.jsonl");
+    let n = write_reference_negatives(&baseline.join("pages"), &neg, 300)?;
+    println!("wrote {} ({n} reference negatives)", neg.display());
     Ok(())
 }

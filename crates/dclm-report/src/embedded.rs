@@ -13,6 +13,10 @@ pub const CORPUS_INDEX_JSONL: &str = include_str!("../../../assets/baseline/corp
 /// `assets/baseline/positives.jsonl`: the quality classifier's positive reference set (`text` field).
 pub const POSITIVES_JSONL: &str = include_str!("../../../assets/baseline/positives.jsonl");
 
+/// `assets/baseline/negatives.jsonl`: 300 low-value web documents (shopping, forum chatter, gossip, horoscopes)
+/// generated from templates: the classifier's negatives (stand-in for DCLM's random RefinedWeb documents).
+pub const NEGATIVES_JSONL: &str = include_str!("../../../assets/baseline/negatives.jsonl");
+
 /// The eval files, as (path relative to the eval directory, contents).
 pub const EVAL_FILES: &[(&str, &str)] = &[
     (
@@ -50,7 +54,9 @@ pub const POSITIVES_NOTE: &str = "DCLM trains its fastText quality classifier on
 r/ExplainLikeImFive question/answer pairs (positives) against random documents of its RefinedWeb reproduction \
 (negatives), and keeps the top ~10% of documents. This run's positives are the embedded \
 assets/baseline/positives.jsonl: 126 explanatory instruction/answer documents written for dclm-rs in that style \
-(OpenHermes-2.5 and ELI5 are not shipped).";
+(OpenHermes-2.5 and ELI5 are not shipped). Its negatives are the embedded assets/baseline/negatives.jsonl (300 \
+low-value shopping, forum, gossip and horoscope pages), a stand-in for random RefinedWeb documents: the embedded \
+corpus is mostly good articles, so its own pages would teach the classifier that good articles are negatives.";
 
 /// What the report should say about the embedded corpus.
 pub const CORPUS_NOTE: &str = "Embedded default corpus: original pages written for dclm-rs (fictional towns, people \
@@ -68,13 +74,16 @@ pub struct BaselineAssets {
     pub corpus_index: PathBuf,
     /// The classifier positives.
     pub positives: PathBuf,
+    /// The classifier negatives.
+    pub negatives: PathBuf,
     /// The eval directory (holds `baseline_tasks.yaml`, `eval_meta_data.csv`, `local_data/…`).
     pub eval_dir: PathBuf,
     /// The eval task YAML.
     pub eval_yaml: PathBuf,
 }
 
-/// Write the embedded data under `dir` (`corpus.warc.gz`, `corpus.index.jsonl`, `positives.jsonl`, `eval/…`),
+/// Write the embedded data under `dir` (`corpus.warc.gz`, `corpus.index.jsonl`, `positives.jsonl`,
+/// `negatives.jsonl`, `eval/…`),
 /// overwriting files with the same names, and return their paths.
 pub fn write_baseline_assets(dir: &Path) -> Result<BaselineAssets, ReportError> {
     let write = |rel: &str, bytes: &[u8]| -> Result<PathBuf, ReportError> {
@@ -94,6 +103,7 @@ pub fn write_baseline_assets(dir: &Path) -> Result<BaselineAssets, ReportError> 
     let corpus_warc = write("corpus.warc.gz", CORPUS_WARC_GZ)?;
     let corpus_index = write("corpus.index.jsonl", CORPUS_INDEX_JSONL.as_bytes())?;
     let positives = write("positives.jsonl", POSITIVES_JSONL.as_bytes())?;
+    let negatives = write("negatives.jsonl", NEGATIVES_JSONL.as_bytes())?;
     for (rel, text) in EVAL_FILES {
         write(&format!("eval/{rel}"), text.as_bytes())?;
     }
@@ -101,6 +111,7 @@ pub fn write_baseline_assets(dir: &Path) -> Result<BaselineAssets, ReportError> 
         corpus_warc,
         corpus_index,
         positives,
+        negatives,
         eval_dir: dir.join("eval"),
         eval_yaml: dir.join("eval/baseline_tasks.yaml"),
     })

@@ -2,7 +2,8 @@
 //! well-formed and holds every kind of page the DCLM stages need, and the positives and eval files are valid.
 
 use dclm_report::corpus::{default_pages, parse_special_tsv, write_default_corpus, CorpusPlan, PageInfo};
-use dclm_report::embedded::{self, CORPUS_INDEX_JSONL, CORPUS_WARC_GZ, EVAL_FILES, POSITIVES_JSONL};
+use dclm_report::corpus::{reference_negatives, NEGATIVES_SEED};
+use dclm_report::embedded::{self, CORPUS_INDEX_JSONL, CORPUS_WARC_GZ, EVAL_FILES, NEGATIVES_JSONL, POSITIVES_JSONL};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::PathBuf;
@@ -234,6 +235,41 @@ fn positives_are_valid() {
 }
 
 #[test]
+fn negatives_are_reproducible_and_distinct_from_the_corpus() {
+    let docs = reference_negatives(&baseline_dir().join("pages"), 300, NEGATIVES_SEED).unwrap();
+    let shipped: Vec<String> = NEGATIVES_JSONL
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(shipped, docs, "negatives.jsonl is stale: run the make_corpus example");
+    let sources: BTreeSet<&str> = NEGATIVES_JSONL
+        .lines()
+        .filter_map(|l| l.split("\"source\":\"").nth(1))
+        .collect();
+    assert!(sources.len() >= 4, "all four families present");
+    // No negative repeats a corpus page's title (different seed, so the classifier never sees test pages).
+    let titles: BTreeSet<String> = default_pages(&baseline_dir().join("pages"), &CorpusPlan::default())
+        .unwrap()
+        .iter()
+        .filter_map(|(p, _)| {
+            let h = std::str::from_utf8(&p.body).ok()?;
+            Some(h.split("<h1>").nth(1)?.split("</h1>").next()?.to_string())
+        })
+        .collect();
+    let unique: BTreeSet<&String> = docs.iter().collect();
+    assert!(unique.len() > 250, "{} distinct negatives", unique.len());
+    for d in &docs {
+        assert!(d.split_whitespace().count() >= 40, "{d}");
+        assert!(!titles.contains(d.lines().next().unwrap()), "{d}");
+    }
+}
+
+#[test]
 fn eval_files_are_valid_llm_foundry_tasks() {
     let files: BTreeMap<&str, &str> = EVAL_FILES.iter().copied().collect();
     let yaml = files["baseline_tasks.yaml"];
@@ -298,4 +334,5 @@ fn embedded_assets_are_written() {
         .join("local_data/reading_comprehension/mini_squad.jsonl")
         .exists());
     assert_eq!(std::fs::read_to_string(&a.positives).unwrap(), POSITIVES_JSONL);
+    assert_eq!(std::fs::read_to_string(&a.negatives).unwrap(), NEGATIVES_JSONL);
 }

@@ -697,6 +697,65 @@ pub fn shop(rng: &mut Rng) -> Slots {
     s
 }
 
+/// Slots for chatty low-value pages (forum posts, gossip, horoscopes) used as reference negatives.
+pub fn chatter(rng: &mut Rng) -> Slots {
+    let mut s = Slots::new();
+    let (first, surname, _) = person_name(rng);
+    set(
+        &mut s,
+        "name",
+        if rng.chance(0.5) {
+            format!("{first} {surname}")
+        } else {
+            format!("{}{}", first.to_lowercase(), rng.range(7, 99))
+        },
+    );
+    set(
+        &mut s,
+        "thing",
+        *rng.pick(&[
+            "my router",
+            "the new update",
+            "the printer",
+            "my phone battery",
+            "the app",
+            "the game launcher",
+            "my laptop fan",
+            "the wifi",
+        ]),
+    );
+    set(&mut s, "brand", *rng.pick(BRANDS));
+    set(&mut s, "num", rng.range(2, 14).to_string());
+    set(&mut s, "year", rng.range(2009, 2023).to_string());
+    set(&mut s, "city", place_name(rng));
+    set(&mut s, "views", thousands(rng.range(10, 900) * 1000));
+    set(
+        &mut s,
+        "sign",
+        *rng.pick(&[
+            "Aries",
+            "Taurus",
+            "Gemini",
+            "Cancer",
+            "Leo",
+            "Virgo",
+            "Libra",
+            "Scorpio",
+            "Sagittarius",
+            "Capricorn",
+            "Aquarius",
+            "Pisces",
+        ]),
+    );
+    set(&mut s, "day", *rng.pick(WEEKDAYS));
+    set(
+        &mut s,
+        "color",
+        *rng.pick(&["green", "gold", "purple", "silver", "red", "blue"]),
+    );
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

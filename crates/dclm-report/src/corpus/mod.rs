@@ -416,6 +416,72 @@ pub fn default_pages(pages_dir: &Path, plan: &CorpusPlan) -> Result<Vec<(WarcPag
     Ok(shuffled)
 }
 
+/// Template families of the reference negatives (low-value web text), with their entity generators.
+/// An entity generator.
+type MakeSlots = fn(&mut Rng) -> Slots;
+
+const NEGATIVE_FAMILIES: &[(&str, MakeSlots)] = &[
+    ("shop", entities::shop),
+    ("forum", entities::chatter),
+    ("gossip", entities::chatter),
+    ("horoscope", entities::chatter),
+];
+
+/// Seed of the reference negatives (different from the corpus, so no negative is a copy of a corpus page).
+pub const NEGATIVES_SEED: u64 = 0x0BAD_5EED_2024;
+
+/// `n` plain-text documents of low-value web text (shopping, forum chatter, gossip, horoscopes) from the
+/// templates, cycling through the families: a stand-in for the random RefinedWeb documents that DCLM uses as the
+/// quality classifier's negatives (our corpus is mostly good articles, so its own pages make poor negatives).
+pub fn reference_negatives(pages_dir: &Path, n: usize, seed: u64) -> Result<Vec<String>, ReportError> {
+    let mut templates = Vec::new();
+    for (family, make) in NEGATIVE_FAMILIES {
+        let t = Template::load(&pages_dir.join("templates").join(format!("{family}.txt")))?;
+        t.check_slots(&make(&mut Rng::new(seed ^ 0x5eed)))?;
+        templates.push((t, *make));
+    }
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (t, make) = &templates[i % templates.len()];
+        let slots = make(&mut rng);
+        let art = render_article(t, &slots, &mut rng, 0.2)?;
+        let mut text = art.title.clone();
+        for (heading, paras) in &art.sections {
+            if let Some(h) = heading {
+                text.push_str("\n\n");
+                text.push_str(h);
+            }
+            for p in paras {
+                text.push_str("\n\n");
+                text.push_str(p);
+            }
+        }
+        out.push(text);
+    }
+    Ok(out)
+}
+
+/// Write [`reference_negatives`] as JSONL (`id`, `source`, `text`) to `path`.
+pub fn write_reference_negatives(pages_dir: &Path, path: &Path, n: usize) -> Result<usize, ReportError> {
+    let docs = reference_negatives(pages_dir, n, NEGATIVES_SEED)?;
+    let mut text = String::new();
+    for (i, d) in docs.iter().enumerate() {
+        let line = serde_json::json!({
+            "id": format!("neg-{i:04}"),
+            "source": format!("templates/{}.txt", NEGATIVE_FAMILIES[i % NEGATIVE_FAMILIES.len()].0),
+            "text": d,
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    std::fs::write(path, text).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(docs.len())
+}
+
 /// Summary of a written corpus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorpusSummary {
