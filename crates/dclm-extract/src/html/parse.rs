@@ -5,9 +5,10 @@
 //! raw-text and RCDATA elements (`script`, `style`, `textarea`, `title`, …), character references
 //! (all 2,231 named ones, numeric ones with the Windows-1252 remapping), implied end tags (`p`, `li`,
 //! `dd`/`dt`, `option`, headings, table parts), element scopes, implicit `tbody`/`tr`, and foster
-//! parenting of stray content in tables. It omits the adoption agency algorithm and the
-//! reconstruction of active formatting elements: both only move inline formatting elements
-//! (`<b>`, `<i>`, …) whose text the extractor treats the same either way.
+//! parenting of stray content in tables, "in select" and foreign (SVG/MathML) content. It omits
+//! the adoption agency algorithm and the reconstruction of active formatting elements, which
+//! mostly re-parent inline formatting elements (`<b>`, `<i>`, …); on misnested markup this can put
+//! text in a different block than a browser would.
 //!
 //! The tokenizer works on bytes (UTF-8 in, UTF-8 out), never recurses and never panics; scope
 //! searches are capped at [`MAX_SCOPE_SEARCH`] open elements so hostile nesting stays linear.
