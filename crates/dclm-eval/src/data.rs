@@ -366,3 +366,31 @@ mod tests {
         assert_eq!(py_rstrip("\nAnswer: "), "\nAnswer:");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsing_any_line_never_panics(line in ".{0,200}", kind in 0usize..4) {
+            let kind = [IclTaskType::MultipleChoice, IclTaskType::Schema, IclTaskType::LanguageModeling,
+                IclTaskType::GenerationTaskWithAnswers][kind];
+            if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(&line) {
+                let _ = parse_example(&obj, kind, Path::new("x.jsonl"), 1);
+            }
+        }
+
+        #[test]
+        fn records_with_wrong_types_never_panic(q in ".{0,20}", gold in -3i64..10, n in 0usize..4) {
+            let choices: Vec<Value> = (0..n).map(|i| Value::String(format!("{q}{i}"))).collect();
+            let mut obj = Map::new();
+            obj.insert("query".into(), Value::String(q.clone()));
+            obj.insert("choices".into(), Value::Array(choices));
+            obj.insert("gold".into(), Value::from(gold));
+            let r = parse_example(&obj, IclTaskType::MultipleChoice, Path::new("x.jsonl"), 7);
+            prop_assert_eq!(r.is_ok(), gold >= 0 && (gold as usize) < n);
+        }
+    }
+}

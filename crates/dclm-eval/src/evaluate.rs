@@ -236,6 +236,24 @@ impl EvalConfig {
     }
 }
 
+/// Where LLM-Foundry's `local_data` lives: `$DCLM_EVAL_DATA` if set, else `fallback`.
+pub fn data_dir_from_env(fallback: &Path) -> PathBuf {
+    std::env::var_os("DCLM_EVAL_DATA").map_or_else(|| fallback.to_path_buf(), PathBuf::from)
+}
+
+/// The task YAML of a named suite in DCLM's eval folder: `core` → `mmlu_and_lowvar.yaml` (22 CORE tasks +
+/// MMLU 5-shot), `extended` / `heavy` → `heavy.yaml` (all 53), `light` / `medium` → theirs; anything else is
+/// taken as a path to a YAML file.
+pub fn suite_yaml(suite: &str, dclm_eval_dir: &Path) -> PathBuf {
+    match suite {
+        "core" => dclm_eval_dir.join("mmlu_and_lowvar.yaml"),
+        "extended" | "heavy" => dclm_eval_dir.join("heavy.yaml"),
+        "light" => dclm_eval_dir.join("light.yaml"),
+        "medium" => dclm_eval_dir.join("medium.yaml"),
+        path => PathBuf::from(path),
+    }
+}
+
 /// A task that did not run, and why (missing file, bad record with file:line, unsupported by the model).
 #[derive(Clone, Debug, Serialize)]
 pub struct SkippedTask {

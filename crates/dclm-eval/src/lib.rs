@@ -40,7 +40,9 @@ mod tokenizer;
 pub use aggregate::{aggregate, Aggregated, AggregationGroups, EvalMeta, MaybeScore};
 pub use config::{load_task_yaml, parse_task_yaml, IclTaskType, TaskConfig};
 pub use error::EvalError;
-pub use evaluate::{evaluate, run_task, EvalConfig, EvalReport, RunOptions, SkippedTask, TaskResult};
+pub use evaluate::{
+    data_dir_from_env, evaluate, run_task, suite_yaml, EvalConfig, EvalReport, RunOptions, SkippedTask, TaskResult,
+};
 pub use icl::{trim_left_count, IclTask, PreparedExample};
 pub use model::{
     argmax, greedy_generate_with, log_softmax_at, GenRequest, LanguageModel, LogLik, LoglikRequest, NoStop,

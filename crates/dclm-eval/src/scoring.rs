@@ -172,3 +172,19 @@ mod tests {
         assert!(!contains_stop("abc Q d", &stops));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn normalization_is_idempotent_and_never_panics(s in "\\PC{0,60}") {
+            let once = normalize_answer(&s);
+            prop_assert_eq!(normalize_answer(&once), once.clone());
+            let stops = vec!["\n\n".to_string(), "Q:".to_string(), "(".to_string()];
+            let _ = score_generation(&s, std::slice::from_ref(&s), &stops, " #### ", true);
+        }
+    }
+}
