@@ -1,2 +1,10 @@
 //! dclm-train: tokenize + global shuffle into open_lm token shards (`data`), and the open_lm model
 //! with DCLM's training recipe in candle (`model`). Both are filled in by their issues.
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod error;
+pub mod model;
+pub mod train;
+
+pub use error::{Result, TrainError};
