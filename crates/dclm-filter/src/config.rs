@@ -245,7 +245,7 @@ mod tests {
             msg.contains("unknown func `no_such_thing`") && msg.contains("stop_word_filter"),
             "{msg}"
         );
-        let c = PipelineConfig::parse("- source: cc\n  steps:\n    - func: exact_dedup\n", "x").unwrap();
+        let c = PipelineConfig::parse("- source: cc\n  steps:\n    - func: github_extension_filter\n", "x").unwrap();
         let msg = c
             .build(&Registry::dclm(), &BuildContext::default(), &LoadOptions::default())
             .unwrap_err()
@@ -259,7 +259,7 @@ mod tests {
             ("- source: cc\n  steps:\n    - func: stop_word_filter\n      min_stop_word: many\n", "expected a number"),
             ("- source: cc\n  steps:\n    - func: language_filter\n      keep_languages: en\n", "must be a list"),
             ("- source: cc\n  steps:\n    - func: substring_line_modifier\n      banlist: 'a|b'\n", "metacharacter"),
-            ("- source: cc\n  steps:\n    - func: page_length_filter\n      length_type: sentence\n", "accepted values: word"),
+            ("- source: cc\n  steps:\n    - func: page_length_filter\n      length_type: sentences\n", "accepted values: word"),
             ("- source: cc\n  steps:\n    - func: substring_line_modifier\n      banlist: x\n      location: middle\n", "accepted values: any, prefix, suffix"),
         ] {
             let c = PipelineConfig::parse(yaml, "x").unwrap();

@@ -1,5 +1,5 @@
 //! dclm-filter: DCLM's heuristic stage (the 26-step "RefinedWeb reproduction" chain of
-//! `dclm_baseline_refinedweb.yaml`, and `refinedweb.yaml`) with DCLM's exact semantics, read from DCLM's own
+//! `dclm_baseline_refinedweb.yaml`, `refinedweb.yaml`, and `c4.yaml` via [`steps::c4`]) with DCLM's semantics, read from DCLM's own
 //! YAML configs, plus the traits to add your own steps.
 //!
 //! * Traits: [`Filter`] (`check(&Document) -> Verdict`) and [`Mapper`] (`apply(&mut Document) -> Verdict`),

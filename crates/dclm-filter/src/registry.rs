@@ -23,6 +23,10 @@ pub struct BuildContext {
     /// Loads `lid.176.bin` (or `.ftz`) from the assets folder when no backend is given (default:
     /// [`crate::fasttext_lid_loader`]).
     pub lid_loader: Option<LidLoader>,
+    /// Backend for `detect_lang_whole_page_enricher` `model: langdetect` (C4's config). Python's `langdetect`
+    /// (Google's profiles) has no Rust port here, so a config using it only builds when the caller plugs a
+    /// backend in explicitly, e.g. the fastText LID as a stand-in (its probabilities are not langdetect's).
+    pub langdetect: Option<Arc<dyn LanguageId>>,
     loaded_lid: Arc<Mutex<Option<Arc<dyn LanguageId>>>>,
 }
 
@@ -32,6 +36,7 @@ impl std::fmt::Debug for BuildContext {
             .field("assets_dir", &self.assets_dir)
             .field("language_id", &self.language_id.is_some())
             .field("lid_loader", &self.lid_loader.is_some())
+            .field("langdetect", &self.langdetect.is_some())
             .finish()
     }
 }
@@ -48,6 +53,12 @@ impl BuildContext {
     /// Use this language-ID backend.
     pub fn with_language_id(mut self, lid: Arc<dyn LanguageId>) -> Self {
         self.language_id = Some(lid);
+        self
+    }
+
+    /// Use this backend for `model: langdetect` steps.
+    pub fn with_langdetect(mut self, lid: Arc<dyn LanguageId>) -> Self {
+        self.langdetect = Some(lid);
         self
     }
 
@@ -263,27 +274,18 @@ pub const UNSUPPORTED_DCLM_FUNCS: &[&str] = &[
     "arxiv_comment_modifier",
     "arxiv_macro_modifier",
     "arxiv_section_strip_modifier",
-    "citation_removal_modifier",
     "detect_lang_paragraph_enricher",
-    "exact_dedup",
     "github_extension_filter",
     "html_content_extraction_modifier",
-    "join_lines_modifier",
-    "key_name_modifier",
     "line_counter_enricher",
     "line_length_filter",
-    "punctuation_line_modifier",
     "random_sampling_filter",
-    "split_lines_modifier",
     "stackexchange_answer_sort_modifier",
     "stackexchange_html_extraction_modifier",
     "stackexchange_list_modifier",
     "stackexchange_qa_formatter",
     "starcoder_v2_format_modifier",
     "starcoder_v2_repo_splitter",
-    "substring_filter",
-    "within_page_dedup",
-    "word_length_modifier",
 ];
 
 /// Name → constructor. [`Registry::dclm`] holds every built-in DCLM step; add your own with

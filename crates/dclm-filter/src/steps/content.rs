@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::pipeline::{Filter, Mapper};
-use crate::pyunicode::{is_alpha, py_len, split, split_count, strip};
+use crate::pyunicode::{is_alpha, lower, py_len, split, split_count, strip};
 use crate::registry::{BuildContext, Params};
 use crate::tokenize::{count_words, WordModel};
 use dclm_core::{Document, Verdict};
@@ -49,6 +49,7 @@ enum LengthType {
     Char,
     Line { remove_empty: bool },
     Paragraph { remove_empty: bool },
+    Sentence,
 }
 
 /// `page_length_filter`: keep iff `min_length <= length <= max_length` in words, chars, lines or paragraphs.
@@ -70,6 +71,7 @@ impl Filter for PageLengthFilter {
             LengthType::Char => py_len(t),
             LengthType::Line { remove_empty } => count_pieces(t, "\n", remove_empty),
             LengthType::Paragraph { remove_empty } => count_pieces(t, "\n\n", remove_empty),
+            LengthType::Sentence => count_sentences(t),
         } as f64;
         if n < self.min {
             Verdict::Drop("too_short")
@@ -90,12 +92,14 @@ fn count_pieces(t: &str, sep: &str, remove_empty: bool) -> usize {
 }
 
 pub(crate) fn page_length(p: &Params<'_>, _: &BuildContext) -> Result<PageLengthFilter> {
-    let lt = p.choice("length_type", "", &["word", "char", "line", "paragraph"]).map_err(|_| {
-        p.err(
-            "length_type",
-            "required; accepted values: word, char, line, paragraph (sentence needs a sentence splitter and is unsupported)",
-        )
-    })?;
+    let lt = p
+        .choice("length_type", "", &["word", "char", "line", "paragraph", "sentence"])
+        .map_err(|_| {
+            p.err(
+                "length_type",
+                "required; accepted values: word, char, line, paragraph, sentence",
+            )
+        })?;
     let kind = match lt {
         "word" => {
             p.allow_only(&[
@@ -120,6 +124,21 @@ pub(crate) fn page_length(p: &Params<'_>, _: &BuildContext) -> Result<PageLength
             } else {
                 LengthType::Paragraph { remove_empty }
             }
+        }
+        "sentence" => {
+            p.allow_only(&[
+                "length_type",
+                "min_length",
+                "max_length",
+                "tokenizer",
+                "tokenizer_lang",
+                "remove_empty",
+            ])?;
+            p.choice("tokenizer", "blingfire", &["nltk", "blingfire"])?;
+            if !p.bool_or("remove_empty", true)? {
+                return Err(p.err("remove_empty", "DCLM raises NotImplementedError for remove_empty=False"));
+            }
+            LengthType::Sentence
         }
         _ => unreachable!("choice() checked the value"),
     };
@@ -462,6 +481,57 @@ pub(crate) fn word_removal_ratio(p: &Params<'_>, _: &BuildContext) -> Result<Wor
     })
 }
 
+/// Common English abbreviations that do not end a sentence (lowercased, without the final period).
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd", "co", "corp", "jan",
+    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "fig", "u.s", "u.k", "a.m",
+    "p.m", "approx", "dept", "est", "gen", "gov", "sen", "rep", "rev", "col", "lt", "sgt", "capt", "mt", "ave", "blvd",
+    "vol", "pp", "ed", "eds", "al", "cf", "ca", "op", "vol", "nos", "mon", "tue", "wed", "thu", "fri",
+];
+
+/// Number of sentences of `split_sentences(text)` (non-empty after strip), for `page_length_filter`
+/// `length_type: sentence`.
+///
+/// **Approximation.** DCLM uses NLTK's Punkt with its trained `english.pickle` (C4's splitter), or blingfire;
+/// neither is available in Rust, so both are served by this Punkt-style rule splitter: a sentence ends at a
+/// whitespace-separated token ending in `.`, `?` or `!` (closing quotes/brackets after it allowed) that is not
+/// a known abbreviation, a single-letter initial or a bare number; an ellipsis ends one only before a
+/// capitalised word. Newlines alone never split (as in Punkt). Counts can differ from NLTK around rare
+/// abbreviations; C4's threshold (≥ 3 sentences) is rarely near such a case.
+pub fn count_sentences(text: &str) -> usize {
+    let toks: Vec<&str> = split(text).collect();
+    let mut n = 0;
+    let mut open = false;
+    for (i, tok) in toks.iter().enumerate() {
+        open = true;
+        let core = tok.trim_end_matches(['"', '\'', ')', ']', '}', '\u{201d}', '\u{2019}']);
+        let Some(last) = core.chars().next_back() else { continue };
+        if !matches!(last, '.' | '?' | '!') {
+            continue;
+        }
+        let next = toks.get(i + 1);
+        let ends = if last == '.' {
+            let body = core.trim_end_matches('.');
+            if core.ends_with("..") {
+                next.is_some_and(|w| w.chars().find(|c| c.is_alphanumeric()).is_some_and(char::is_uppercase))
+            } else {
+                let word = lower(body.trim_start_matches(|c: char| !c.is_alphanumeric()));
+                let initial = word.chars().count() == 1 && word.chars().all(char::is_alphabetic);
+                let number = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '.');
+                let number_ok = number && next.is_some_and(|w| w.chars().next().is_some_and(char::is_lowercase));
+                !(ABBREVIATIONS.contains(&word.as_ref()) || initial || number_ok)
+            }
+        } else {
+            true
+        };
+        if ends {
+            n += 1;
+            open = false;
+        }
+    }
+    n + usize::from(open)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,5 +568,16 @@ mod tests {
         assert!(f.check(&Document::new(nine)).is_keep());
         assert!(!f.check(&Document::new("- a\n- b")).is_keep());
         assert!(f.check(&Document::new("")).is_keep());
+    }
+
+    #[test]
+    fn sentence_counts() {
+        assert_eq!(count_sentences(""), 0);
+        assert_eq!(count_sentences("One. Two! Three?"), 3);
+        assert_eq!(count_sentences("Mr. Smith met Dr. Jones. They talked."), 2);
+        assert_eq!(count_sentences("J. R. R. Tolkien wrote it. Done"), 2);
+        assert_eq!(count_sentences("line one\nline two\nline three"), 1);
+        assert_eq!(count_sentences("He said \"stop.\" Then left."), 2);
+        assert_eq!(count_sentences("Wait... and then. More... Yes."), 3);
     }
 }

@@ -81,20 +81,33 @@ pub(crate) fn detect_lang(p: &Params<'_>, ctx: &BuildContext) -> Result<DetectLa
     let model = p
         .str_opt("model")?
         .ok_or_else(|| p.err("model", "required; accepted values: fasttext"))?;
-    if model != "fasttext" {
-        return Err(p.err(
-            "model",
-            format!("`{model}` is not supported; accepted values: fasttext (langdetect is not implemented)"),
-        ));
-    }
-    if p.get("seed").is_some() {
-        return Err(p.err(
-            "seed",
-            "DCLM raises NotImplementedError for a seed with fasttext; remove it",
-        ));
-    }
+    let lid = match model {
+        "fasttext" => {
+            if p.get("seed").is_some() {
+                return Err(p.err(
+                    "seed",
+                    "DCLM raises NotImplementedError for a seed with fasttext; remove it",
+                ));
+            }
+            ctx.language_id_for(p.loc())?
+        }
+        "langdetect" => {
+            p.usize_opt("seed")?;
+            ctx.langdetect.clone().ok_or_else(|| {
+                p.err(
+                    "model",
+                    "langdetect has no Rust implementation here; plug a backend in with BuildContext::with_langdetect",
+                )
+            })?
+        }
+        other => {
+            return Err(p.err(
+                "model",
+                format!("`{other}` is not supported; accepted values: fasttext, langdetect"),
+            ))
+        }
+    };
     let prefix = p.str_opt("key_prefix")?.unwrap_or("language_id_whole_page");
-    let lid = ctx.language_id_for(p.loc())?;
     Ok(DetectLangEnricher {
         key: format!("{prefix}_{model}"),
         overwrite: p.bool_or("overwrite", false)?,

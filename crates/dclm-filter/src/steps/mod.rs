@@ -19,6 +19,7 @@
 //! counts an exception as an error and drops the page. Parameters DCLM would only reject while processing
 //! (a non-list `keep_languages`, a fastText `seed`) are rejected when the pipeline is built.
 
+pub mod c4;
 pub mod content;
 pub mod lines;
 pub mod meta;
@@ -53,4 +54,13 @@ pub(crate) fn register_builtins(r: &mut Registry) {
     r.register_mapper("line_length_modifier", lines::line_length);
     r.register_mapper("substring_line_modifier", lines::substring_line);
     r.register_filter("word_removal_ratio_filter", content::word_removal_ratio);
+    r.register_mapper("key_name_modifier", c4::key_name);
+    r.register_mapper("word_length_modifier", c4::word_length_mod);
+    r.register_mapper("citation_removal_modifier", c4::citation_removal);
+    r.register_mapper("punctuation_line_modifier", c4::punctuation_line);
+    r.register_filter("substring_filter", c4::substring);
+    r.register_mapper("within_page_dedup", c4::within_page_dedup);
+    r.register_mapper("split_lines_modifier", c4::split_lines);
+    r.register_mapper("join_lines_modifier", c4::join_lines);
+    r.register_mapper("exact_dedup", c4::exact_dedup);
 }
