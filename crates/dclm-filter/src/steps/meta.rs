@@ -24,6 +24,8 @@ pub struct DetectLangEnricher {
     key: String,
     overwrite: bool,
     lid: Arc<dyn LanguageId>,
+    /// fastText path: delete every `\n` first (DCLM's quirk); the langdetect path passes the text unchanged.
+    delete_newlines: bool,
 }
 
 impl DetectLangEnricher {
@@ -33,6 +35,7 @@ impl DetectLangEnricher {
             key: format!("{key_prefix}_fasttext"),
             overwrite: false,
             lid,
+            delete_newlines: true,
         }
     }
 
@@ -42,7 +45,7 @@ impl DetectLangEnricher {
         if is_space_or_punct(text) {
             return Ok(m);
         }
-        let joined: std::borrow::Cow<'_, str> = if text.contains('\n') {
+        let joined: std::borrow::Cow<'_, str> = if self.delete_newlines && text.contains('\n') {
             std::borrow::Cow::Owned(text.replace('\n', ""))
         } else {
             std::borrow::Cow::Borrowed(text)
@@ -112,6 +115,7 @@ pub(crate) fn detect_lang(p: &Params<'_>, ctx: &BuildContext) -> Result<DetectLa
         key: format!("{prefix}_{model}"),
         overwrite: p.bool_or("overwrite", false)?,
         lid,
+        delete_newlines: model == "fasttext",
     })
 }
 
