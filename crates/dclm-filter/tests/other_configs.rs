@@ -103,6 +103,42 @@ fn c4_yaml_end_to_end() {
     assert!(by("12:page_length_filter").docs_in > by("12:page_length_filter").docs_out);
     // The `{` filter removes code-like pages.
     assert!(by("10:substring_filter").dropped.values().sum::<u64>() > 0);
+
+    // What the LID stand-in scores the pages reaching C4's 0.99 language threshold (step 21 left out).
+    let opts = LoadOptions {
+        skip_steps: vec![21],
+        ..Default::default()
+    };
+    let p = PipelineConfig::load(&cfg)
+        .unwrap()
+        .build(&Registry::dclm(), &ctx, &opts)
+        .unwrap()
+        .pipeline;
+    let en: Vec<f64> = docs(shared)
+        .into_iter()
+        .filter_map(|d| p.run(d))
+        .map(|d| {
+            d.get("language_id_whole_page_langdetect")
+                .and_then(|m| m.get("en"))
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0)
+        })
+        .collect();
+    let above = |t: f64| en.iter().filter(|&&x| x > t).count();
+    println!(
+        "LID stand-in on the {} pages reaching step 21: en top-1 {}; en > 0.5: {}, > 0.65: {}, > 0.9: {}, > 0.99: {}",
+        en.len(),
+        above(0.0),
+        above(0.5),
+        above(0.65),
+        above(0.9),
+        above(0.99)
+    );
+    assert_eq!(above(0.99), kept);
+    assert!(
+        above(0.0) * 10 > en.len() * 8,
+        "most pages that pass C4's rules are English"
+    );
 }
 
 #[test]

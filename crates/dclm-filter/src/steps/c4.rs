@@ -735,4 +735,75 @@ mod tests {
         d.set("content", Value::from(3));
         assert_eq!(m.apply(&mut d), Verdict::Drop("error:key_not_a_string"));
     }
+
+    fn build(yaml_steps: &str, ctx: &BuildContext) -> crate::Result<crate::Pipeline> {
+        let yaml = format!("- source: cc\n  steps:\n{yaml_steps}");
+        let c = crate::PipelineConfig::parse(&yaml, "x.yaml")?;
+        Ok(c.build(&crate::Registry::dclm(), ctx, &crate::LoadOptions::default())?
+            .pipeline)
+    }
+
+    #[test]
+    fn banlist_from_file_like_ldnoobw() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("lists")).unwrap();
+        std::fs::write(dir.path().join("lists/bad.txt"), "darn\nheck it\n").unwrap();
+        let ctx = BuildContext::new(dir.path());
+        let p = build(
+            "    - func: substring_filter\n      banlist_from_fname: lists/bad.txt\n      exact_word: True\n",
+            &ctx,
+        )
+        .unwrap();
+        assert!(p.run(Document::new("Darn, that was close.")).is_none());
+        assert!(p.run(Document::new("Oh HECK IT all")).is_none());
+        assert!(p.run(Document::new("darned heck its")).is_some());
+        // A missing list names the file and says where C4's LDNOOBW list comes from.
+        let e = build(
+            "    - func: substring_filter\n      banlist_from_fname: lists/ldnoobw.txt\n",
+            &ctx,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("ldnoobw.txt") && e.contains("LDNOOBW"), "{e}");
+    }
+
+    #[test]
+    fn bad_params_are_rejected_up_front() {
+        let ctx = BuildContext::default();
+        for (steps, needle) in [
+            ("    - func: split_lines_modifier\n      delimiter: \"\\t\"\n", "only"),
+            (
+                "    - func: exact_dedup\n      content_key: url\n      normalize: hash_text\n",
+                "not supported",
+            ),
+            (
+                "    - func: exact_dedup\n      content_key: id\n",
+                "accepted values: url, text",
+            ),
+            ("    - func: substring_filter\n", "required"),
+            (
+                "    - func: substring_filter\n      banlist: ['a', '']\n",
+                "empty entries",
+            ),
+            (
+                "    - func: within_page_dedup\n      granularity: sentence\n",
+                "accepted values: line, paragraph",
+            ),
+            (
+                "    - func: punctuation_line_modifier\n      remove_ellipses: maybe\n",
+                "expected true or false",
+            ),
+            (
+                "    - func: detect_lang_whole_page_enricher\n      model: langdetect\n",
+                "with_langdetect",
+            ),
+            (
+                "    - func: page_length_filter\n      length_type: sentence\n      tokenizer: spacy\n",
+                "nltk",
+            ),
+        ] {
+            let e = build(steps, &ctx).unwrap_err().to_string();
+            assert!(e.contains(needle), "{steps}: {e}");
+        }
+    }
 }
