@@ -262,7 +262,15 @@ pub struct DecontamReport {
 }
 
 impl DecontamReport {
-    fn record(&mut self, shard: &Path, line: u64, doc_meta: (Option<String>, Option<String>), o: &Outcome, snippet: &str, max_examples: usize) {
+    fn record(
+        &mut self,
+        shard: &Path,
+        line: u64,
+        doc_meta: (Option<String>, Option<String>),
+        o: &Outcome,
+        snippet: &str,
+        max_examples: usize,
+    ) {
         self.docs_scanned += 1;
         if o.overlap.matched == 0 {
             return;
@@ -339,8 +347,10 @@ impl RunConfig {
     /// Path of the report (per rank when `world_size > 1`).
     pub fn report_path(&self) -> PathBuf {
         if self.world_size > 1 {
-            self.output_dir
-                .join(format!("decontam_report.rank-{}-of-{}.json", self.rank, self.world_size))
+            self.output_dir.join(format!(
+                "decontam_report.rank-{}-of-{}.json",
+                self.rank, self.world_size
+            ))
         } else {
             self.output_dir.join("decontam_report.json")
         }
@@ -357,6 +367,9 @@ pub struct DecontamSummary {
 }
 
 const BATCH: usize = 1024;
+
+/// A scanned document: line, (id, url), outcome, snippet of the first match.
+type Scanned = (u64, (Option<String>, Option<String>), Outcome, String);
 
 /// Decontaminate JSONL shards against `index`: write output shards, `stats.json` (step `decontaminate`:
 /// docs in/out, drops by reason `eval_overlap`) and the report. Output is identical for any thread count.
@@ -376,11 +389,11 @@ pub fn run(cfg: &RunConfig, index: &EvalIndex, inputs: &[PathBuf]) -> Result<Dec
         let mut writer = task.writer()?;
         let mut batch: Vec<(u64, Document)> = Vec::with_capacity(BATCH);
         let flush = |batch: &mut Vec<(u64, Document)>,
-                         stats: &mut Stats,
-                         report: &mut DecontamReport,
-                         writer: &mut dclm_core::io::ShardWriter|
+                     stats: &mut Stats,
+                     report: &mut DecontamReport,
+                     writer: &mut dclm_core::io::ShardWriter|
          -> dclm_core::Result<()> {
-            let done: Vec<(u64, (Option<String>, Option<String>), Outcome, String)> = std::mem::take(batch)
+            let done: Vec<Scanned> = std::mem::take(batch)
                 .into_par_iter()
                 .map(|(line, doc)| {
                     let meta = (doc.id().map(str::to_string), doc.url().map(str::to_string));
@@ -427,7 +440,10 @@ pub fn run(cfg: &RunConfig, index: &EvalIndex, inputs: &[PathBuf]) -> Result<Dec
         flush(&mut batch, &mut stats, &mut report, &mut writer)?;
         stats.bytes_out = writer.bytes_written();
         writer.finish()?;
-        reports.lock().expect("reports lock").push((task.input.to_path_buf(), report));
+        reports
+            .lock()
+            .expect("reports lock")
+            .push((task.input.to_path_buf(), report));
         Ok(stats)
     })?;
     let mut shard_reports = reports.into_inner().expect("reports lock");

@@ -134,7 +134,12 @@ impl MixSpec {
             match (s.weight, s.tokens) {
                 (Some(w), None) if w.is_finite() && w >= 0.0 => {}
                 (None, Some(_)) => {}
-                _ => return Err(bad(&s.name, "give exactly one of weight (finite, >= 0) or tokens".into())),
+                _ => {
+                    return Err(bad(
+                        &s.name,
+                        "give exactly one of weight (finite, >= 0) or tokens".into(),
+                    ))
+                }
             }
             if s.inputs.is_empty() {
                 return Err(bad(&s.name, "no inputs".into()));
@@ -158,7 +163,7 @@ impl MixSpec {
             (None, true) => return Err(DecontamError::Config("weights need total_tokens".into())),
             _ => 0,
         };
-        if weighted && !(wsum > 0.0) {
+        if weighted && wsum <= 0.0 {
             return Err(DecontamError::Config("weights sum to 0".into()));
         }
         // Largest-remainder rounding so the weighted targets sum exactly to `rest`.
@@ -175,7 +180,13 @@ impl MixSpec {
                 _ => out.push(0),
             }
         }
-        let assigned: u64 = self.sources.iter().zip(&out).filter(|(s, _)| s.weight.is_some()).map(|(_, t)| t).sum();
+        let assigned: u64 = self
+            .sources
+            .iter()
+            .zip(&out)
+            .filter(|(s, _)| s.weight.is_some())
+            .map(|(_, t)| t)
+            .sum();
         fracs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for &(_, i) in fracs.iter().take(rest.saturating_sub(assigned) as usize) {
             out[i] += 1;
@@ -288,7 +299,9 @@ fn mix64(mut z: u64) -> u64 {
 }
 
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Per input shard: token count of each valid document, and bad lines.
@@ -377,22 +390,38 @@ pub fn run_mix(spec: &MixSpec, out: &Path, counter: &dyn TokenCounter) -> Result
             tokens_available: available,
             bad_lines,
             target_tokens: target,
-            target_share: if total_target > 0 { target as f64 / total_target as f64 } else { 0.0 },
-            epochs_target: if available > 0 { target as f64 / available as f64 } else { 0.0 },
+            target_share: if total_target > 0 {
+                target as f64 / total_target as f64
+            } else {
+                0.0
+            },
+            epochs_target: if available > 0 {
+                target as f64 / available as f64
+            } else {
+                0.0
+            },
             full_epochs: full,
             partial_epoch_docs: partial_docs,
             partial_epoch_tokens: partial_tokens,
             realized_docs: full * docs_available + partial_docs,
             realized_tokens: realized,
             realized_share: 0.0,
-            epochs_realized: if available > 0 { realized as f64 / available as f64 } else { 0.0 },
+            epochs_realized: if available > 0 {
+                realized as f64 / available as f64
+            } else {
+                0.0
+            },
             outputs: written.into_iter().flatten().collect(),
         });
     }
     let total: u64 = sources.iter().map(|s| s.realized_tokens).sum();
     let mut max_err: f64 = 0.0;
     for s in &mut sources {
-        s.realized_share = if total > 0 { s.realized_tokens as f64 / total as f64 } else { 0.0 };
+        s.realized_share = if total > 0 {
+            s.realized_tokens as f64 / total as f64
+        } else {
+            0.0
+        };
         max_err = max_err.max((s.realized_share - s.target_share).abs());
     }
     let manifest = MixManifest {

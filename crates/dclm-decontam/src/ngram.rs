@@ -46,7 +46,11 @@ pub fn normalized_tokens(text: &str, hasher: &Hasher) -> Vec<NormToken> {
 /// The item hashes of every window of `n` consecutive tokens (none when there are fewer than `n`).
 pub fn ngram_hashes<'a>(tokens: &'a [NormToken], n: usize, hasher: &'a Hasher) -> impl Iterator<Item = ItemHash> + 'a {
     let mut window: Vec<u64> = Vec::with_capacity(n);
-    let count = if n == 0 { 0 } else { (tokens.len() + 1).saturating_sub(n) };
+    let count = if n == 0 {
+        0
+    } else {
+        (tokens.len() + 1).saturating_sub(n)
+    };
     (0..count).map(move |i| {
         window.clear();
         window.extend(tokens[i..i + n].iter().map(|t| t.hash));
