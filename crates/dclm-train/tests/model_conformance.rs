@@ -416,3 +416,80 @@ fn model_dclm_preset_parameter_counts_match_spec() {
     }
     assert!(Preset::by_name("13B").is_err());
 }
+
+#[test]
+fn model_scores_eval_conformance_copa() {
+    // The eval set's tiny 50,432-vocab open_lm model (BF16 on disk, upcast to f32) and LLM-Foundry's
+    // per-token cross-entropies and argmaxes for COPA continuations.
+    let Some(e) = dclm_core::testdata::shared("conformance/eval", "model_scores_eval_conformance_copa") else {
+        return;
+    };
+    let cfg = ModelConfig::from_json_file(&e.join("config_tiny_eval.json")).unwrap();
+    let params = Params::load_safetensors(&cfg, &e.join("tiny_eval_model.bf16.safetensors"), &Device::Cpu).unwrap();
+    let model = Transformer::from_params(&params, &cfg).unwrap();
+    let text = std::fs::read_to_string(e.join("copa.jsonl")).unwrap();
+    let (mut n_tokens, mut worst) = (0usize, 0f64);
+    for line in text.lines().take(5) {
+        let ex: serde_json::Value = serde_json::from_str(line).unwrap();
+        let ctx: Vec<u32> = ex["context_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        let mut seqs = Vec::new();
+        let mut spans = Vec::new();
+        for ch in ex["choices"].as_array().unwrap() {
+            let mut s = ctx.clone();
+            s.extend(ch["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32));
+            let span = ch["continuation_span"].as_array().unwrap();
+            spans.push((span[0].as_u64().unwrap() as usize, span[1].as_u64().unwrap() as usize));
+            seqs.push(s);
+        }
+        let scores = model.score_batch(&seqs).unwrap();
+        for ((sc, (a, b)), per) in scores
+            .iter()
+            .zip(&spans)
+            .zip(ex["metric"]["per_choice"].as_array().unwrap())
+        {
+            // Token at position p is predicted by entry p-1.
+            for (k, p) in (*a..*b).enumerate() {
+                let want_ce = per["token_ce"][k].as_f64().unwrap();
+                let got_ce = -(sc.logprobs[p - 1] as f64);
+                worst = worst.max((got_ce - want_ce).abs());
+                assert!((got_ce - want_ce).abs() < 1e-4, "token ce {got_ce} vs {want_ce}");
+                n_tokens += 1;
+            }
+        }
+    }
+    eprintln!("COPA (5 examples): {n_tokens} continuation tokens, per-token CE max |Δ| = {worst:e}");
+    assert!(n_tokens > 20);
+}
+
+#[test]
+fn model_tiny_preset_trains_slow() {
+    // DCLM_SLOW_TESTS=1: a few steps of the 50,432-vocab `tiny` preset on repeated data lower the loss.
+    if std::env::var("DCLM_SLOW_TESTS").as_deref() != Ok("1") {
+        eprintln!("SKIP model_tiny_preset_trains_slow: set DCLM_SLOW_TESTS=1");
+        return;
+    }
+    let mut p = Preset::by_name("tiny").unwrap();
+    p.steps = 12;
+    p.warmup = 2;
+    let seq: Vec<u32> = (0..=p.model.seq_len as u32).map(|i| (i * 7919) % 50_000).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut t = dclm_train::train::Trainer::new(
+        p.clone(),
+        dclm_train::train::TrainOptions::new(tmp.path()),
+        &Device::Cpu,
+    )
+    .unwrap();
+    t.fit(std::iter::repeat(vec![seq; p.global_batch])).unwrap();
+    let h = t.history();
+    assert!(
+        h.last().unwrap().loss < h[0].loss - 1.0,
+        "{} -> {}",
+        h[0].loss,
+        h.last().unwrap().loss
+    );
+}

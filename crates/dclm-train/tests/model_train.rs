@@ -67,8 +67,8 @@ fn model_train_loss_falls_below_unigram_entropy() {
         rec.tokens_per_s
     );
     assert!(
-        (first as f64 - (p.model.vocab_size as f64).ln()).abs() < 0.5,
-        "starts near ln V"
+        first as f64 > h,
+        "an untrained model is worse than the unigram model ({first} vs {h})"
     );
     assert!(
         (last as f64) < 0.5 * h,

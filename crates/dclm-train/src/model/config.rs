@@ -145,7 +145,9 @@ impl ModelConfig {
         if self.post_embed_norm {
             return bad("post_embed_norm true is unsupported (DCLM has none)".into());
         }
-        if !(self.norm_eps > 0.0) || !(self.rope_base > 1.0) {
+        let in_range =
+            self.norm_eps > 0.0 && self.norm_eps.is_finite() && self.rope_base > 1.0 && self.rope_base.is_finite();
+        if !in_range {
             return bad(format!(
                 "norm_eps {} / rope_base {} out of range",
                 self.norm_eps, self.rope_base

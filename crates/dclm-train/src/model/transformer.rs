@@ -284,7 +284,7 @@ impl Transformer {
             x = (x + f).ctx(cx)?;
             rec(&format!("layers.{l}"), &x)?;
         }
-        if let Some(c) = cache.as_deref_mut() {
+        if let Some(c) = cache {
             c.len += t;
         }
         let h = layer_norm(&x, &self.norm, eps).ctx(cx)?;

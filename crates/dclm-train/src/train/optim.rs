@@ -101,8 +101,8 @@ impl AdamW {
         let bc1 = 1.0 - beta1.powi(self.step as i32);
         let bc2_sqrt = (1.0 - beta2.powi(self.step as i32)).sqrt();
         let step_size = lr / bc1;
-        for i in 0..self.vars.len() {
-            let Some(g) = &grads[i] else { continue };
+        for (i, g) in grads.iter().enumerate() {
+            let Some(g) = g else { continue };
             let p = self.vars[i].as_tensor();
             // torch: p *= 1 - lr*wd; m = m + (g - m)(1-β1); v = β2 v + (1-β2) g²;
             // p -= step_size * m / (sqrt(v)/sqrt(bc2) + eps)
