@@ -167,3 +167,19 @@ fn model_train_rejects_bad_batches() {
     assert!(t.train_step(&[ok]).is_ok());
     assert_eq!(t.step(), 1);
 }
+
+#[test]
+fn model_train_run_entry_point_resumes() {
+    // `run` trains from scratch, and a second call on the same folder resumes from its last checkpoint.
+    let p = micro(6);
+    let data = dataset(&p, 4);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = TrainOptions::new(tmp.path());
+    opts.max_steps = Some(4);
+    let rec = dclm_train::train::run("micro", opts.clone(), batches(&p, &data).map(Ok), &Device::Cpu).unwrap();
+    assert_eq!(rec.steps, 4);
+    opts.max_steps = Some(6);
+    let rec = dclm_train::train::run("micro", opts, batches(&p, &data).map(Ok), &Device::Cpu).unwrap();
+    assert_eq!(rec.steps, 6);
+    assert!(dclm_train::train::run("tiny", TrainOptions::new(tmp.path()), std::iter::empty(), &Device::Cpu).is_err());
+}

@@ -20,4 +20,4 @@ mod trainer;
 pub use loss::{cross_entropy_z_loss, LossOutput};
 pub use optim::{clip_grad_norm, collect_grads, global_grad_norm, AdamW, AdamWConfig, CosineSchedule};
 pub use presets::{Preset, DCLM_VOCAB};
-pub use trainer::{load_model, manifest_hash, CheckpointState, RunRecord, StepLog, TrainOptions, Trainer};
+pub use trainer::{load_model, manifest_hash, run, CheckpointState, RunRecord, StepLog, TrainOptions, Trainer};

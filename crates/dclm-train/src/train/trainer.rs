@@ -484,3 +484,27 @@ pub fn load_model(preset: &Preset, weights: &Path, device: &Device) -> Result<Tr
     let params = Params::from_tensors(&preset.model, &map, weights, device)?;
     Transformer::from_params(&params, &preset.model)
 }
+
+/// The train stage in one call, for the runner (`cargo xtask train`): trains preset `scale` on `batches`
+/// (global batches of `global_batch` sequences of `seq_len + 1` tokens, from the start of the data), writing
+/// into `opts.out_dir`; resumes from the latest checkpoint there when one exists.
+pub fn run<I>(scale: &str, opts: TrainOptions, batches: I, device: &Device) -> Result<RunRecord>
+where
+    I: IntoIterator<Item = Result<Vec<Vec<u32>>>>,
+{
+    let preset = Preset::by_name(scale)?;
+    let mut trainer = match Trainer::latest_checkpoint(&opts.out_dir) {
+        Some(ckpt) => {
+            let t = Trainer::resume(&ckpt, opts, device)?;
+            if t.preset().name != preset.name {
+                return Err(TrainError::Checkpoint {
+                    path: ckpt,
+                    reason: format!("belongs to scale {}, not {}", t.preset().name, preset.name),
+                });
+            }
+            t
+        }
+        None => Trainer::new(preset, opts, device)?,
+    };
+    trainer.fit_fallible(batches)
+}
