@@ -193,6 +193,7 @@ pub const GPT2_PATTERN: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\
 /// Merging uses a heap, O(n log n) per piece, so a 1 MB run of one symbol does not take quadratic time.
 pub struct TiktokenBpe {
     ranks: HashMap<Vec<u8>, u32, BuildHasherDefault<FxHasher>>,
+    tokens: Vec<Option<Vec<u8>>>,
     regex: fancy_regex::Regex,
     vocab: usize,
     name: String,
@@ -242,12 +243,25 @@ impl TiktokenBpe {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Ok(TiktokenBpe {
-            ranks,
-            regex,
-            vocab,
-            name,
-        })
+        let max = ranks.values().copied().max().unwrap_or(0) as usize;
+        if max > 16 * vocab + 1024 {
+            return Err(bad(format!("rank {max} is far beyond the {vocab} tokens")));
+        }
+        let mut tokens = vec![None; max + 1];
+        for (bytes, &r) in &ranks {
+            tokens[r as usize] = Some(bytes.clone());
+        }
+        Ok(TiktokenBpe { ranks, tokens, regex, vocab, name })
+    }
+
+    /// The bytes of a sequence of ids (`None` if an id has no rank). Concatenating them gives back the
+    /// encoded text exactly.
+    pub fn decode_bytes(&self, ids: &[u32]) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for &i in ids {
+            out.extend_from_slice(self.tokens.get(i as usize)?.as_deref()?);
+        }
+        Some(out)
     }
 
     fn bpe(&self, piece: &[u8], out: &mut Vec<u32>) -> std::result::Result<(), String> {
@@ -394,6 +408,17 @@ mod tests {
         let ids = bpe.encode(&s).unwrap();
         assert_eq!(ids.len(), 100_001);
         assert_eq!(ids[..100_000], vec![258; 100_000][..]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn encode_never_fails_and_round_trips(s in "\\PC*", t in "[ a\t\n'é0-9]{0,40}") {
+            let (_d, bpe) = tiny_bpe();
+            for text in [s.as_str(), t.as_str()] {
+                let ids = bpe.encode(text).unwrap();
+                proptest::prop_assert_eq!(bpe.decode_bytes(&ids).unwrap(), text.as_bytes().to_vec());
+            }
+        }
     }
 
     #[test]
