@@ -1,8 +1,10 @@
 //! xtask library: the dclm-rs runner — CLI definitions, one module per stage, and the `baseline`
 //! orchestrator that runs every stage in order (used by `cargo xtask` and by the end-to-end tests).
 
+pub mod baseline;
 pub mod common;
 pub mod stages;
+pub mod standin;
 
 use clap::{Parser, Subcommand};
 
@@ -18,6 +20,8 @@ pub struct Cli {
 /// Subcommands: the whole loop, or one stage.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
+    /// The whole DCLM loop on the embedded default corpus (no arguments) or on real data.
+    Baseline(baseline::BaselineArgs),
     /// Common Crawl WARC → DCLM-Pool JSONL.
     Extract(stages::extract::ExtractArgs),
     /// DCLM YAML heuristic pipeline over JSONL shards.
@@ -33,6 +37,7 @@ pub enum Cmd {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
+        Cmd::Baseline(a) => baseline::main(a),
         Cmd::Extract(a) => stages::extract::main(&a),
         Cmd::Filter(a) => stages::filter::main(&a),
         Cmd::Dedup(a) => stages::dedup::main(&a),

@@ -31,7 +31,7 @@ pub struct DedupArgs {
     /// BFF remove mode: old-both (DCLM), paragraph, document, both, exact.
     #[arg(long, default_value = "old-both")]
     pub mode: String,
-    /// BFF: expected n-gram count (sizes the filter); default: counted from the inputs' words.
+    /// BFF: expected n-gram count (sizes the filter); default: estimated from the inputs' sizes.
     #[arg(long)]
     pub expected_ngrams: Option<u64>,
     /// BFF: false-positive rate.
@@ -54,29 +54,16 @@ pub struct DedupArgs {
     pub filter_file: Option<PathBuf>,
 }
 
-/// Count whitespace words of all inputs: an upper bound on the n-grams BFF will insert.
-pub fn count_words(inputs: &[PathBuf]) -> Result<u64> {
-    let mut n = 0u64;
-    for p in inputs {
-        for item in dclm_core::io::ShardReader::open(p)? {
-            if let Ok((_, d)) = item {
-                n += d.text.split_whitespace().count() as u64;
-            }
-        }
-    }
-    Ok(n)
-}
-
 /// Build the crate's run configuration.
 pub fn config(a: &DedupArgs, inputs: &[PathBuf]) -> Result<RunConfig> {
-    if a.shards.world_size != 1 {
-        bail!("dedup is a global stage: run it as one task (world size 1); it parallelizes with --threads");
+    if a.shards.world_size != 1 && a.method != MethodArg::Bff {
+        bail!("MinHash and exact dedup are global: run them as one task; they parallelize with --threads");
     }
     let method = match a.method {
         MethodArg::Bff => {
             let expected = match a.expected_ngrams {
                 Some(n) => n,
-                None => count_words(inputs)?.max(1_000),
+                None => dclm_dedup::run::estimate_ngrams(inputs)?.max(1_000),
             };
             let mut b = BffRunConfig::new(expected);
             b.bff.mode = a
@@ -97,6 +84,8 @@ pub fn config(a: &DedupArgs, inputs: &[PathBuf]) -> Result<RunConfig> {
     };
     let mut cfg = RunConfig::new(method, &a.shards.out);
     cfg.threads = a.shards.threads;
+    cfg.rank = a.shards.rank;
+    cfg.world_size = a.shards.world_size;
     cfg.progress = !a.shards.no_progress;
     Ok(cfg)
 }

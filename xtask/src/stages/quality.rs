@@ -6,7 +6,7 @@ use crate::stages::filter::executor_config;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dclm_fasttext::quality::{QualityRun, DCLM_BASELINE_SCORE_KEY, DCLM_BASELINE_THRESHOLD};
-use dclm_fasttext::{train_supervised, QualityConfig, ThresholdMode, TrainArgs};
+use dclm_fasttext::{QualityConfig, ThresholdMode, TrainArgs};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `quality`.
@@ -83,6 +83,9 @@ pub struct QualityTrainArgs {
     /// Epochs.
     #[arg(long, default_value_t = 5)]
     pub epoch: i32,
+    /// Learning rate (fastText's default 0.1).
+    #[arg(long, default_value_t = 0.1)]
+    pub lr: f64,
     /// Word n-grams (DCLM: 2).
     #[arg(long, default_value_t = 2)]
     pub word_ngrams: i32,
@@ -97,25 +100,23 @@ pub struct QualityTrainArgs {
 /// Train a DCLM-style quality classifier: a shuffled training file with DCLM's text preparation, then
 /// `train_supervised` with DCLM's settings (word bigrams, softmax). Returns the training loss.
 pub fn train(positives: &[PathBuf], negatives: &[PathBuf], out: &Path, args: &QualityTrainArgs) -> Result<f64> {
-    let train_file = out.with_extension("train.txt");
-    let (p, n) = dclm_fasttext::train::write_training_file(positives, negatives, &train_file, Some(args.seed))
-        .context("writing the classifier's training file")?;
-    if p == 0 || n == 0 {
-        bail!("the classifier needs both positives ({p}) and negatives ({n})");
+    if positives.is_empty() || negatives.is_empty() {
+        bail!("the classifier needs both positive and negative shards");
     }
-    let mut t = TrainArgs::default();
-    t.word_ngrams = args.word_ngrams;
-    t.epoch = args.epoch;
-    t.thread = args.threads;
-    t.seed = args.seed as i32;
-    let trained = train_supervised(&train_file, &t).context("training the quality classifier")?;
-    trained
-        .model
-        .save(out)
-        .with_context(|| format!("saving {}", out.display()))?;
+    let t = TrainArgs {
+        word_ngrams: args.word_ngrams,
+        epoch: args.epoch,
+        lr: args.lr,
+        thread: args.threads,
+        seed: args.seed as i32,
+        ..TrainArgs::default()
+    };
+    let trained = dclm_fasttext::train::train_classifier(positives, negatives, out, &t, Some(args.seed))
+        .context("training the quality classifier")?;
     eprintln!(
-        "quality-train: {p} positives, {n} negatives, loss {:.4}, model {}",
+        "quality-train: loss {:.4}, {:.1}s, model {}",
         trained.loss,
+        trained.seconds,
         out.display()
     );
     Ok(trained.loss)

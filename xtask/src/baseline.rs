@@ -1,0 +1,797 @@
+//! `cargo xtask baseline`: the whole DCLM loop — extract → heuristics → dedup → quality classifier →
+//! tokenize+shuffle → train → eval — on the embedded default corpus (offline) or on real data, with
+//! stage-level resume and a run report (`report.json` + self-contained `report.html`).
+
+use crate::common::{assets_dir, expand_inputs};
+use crate::stages;
+use crate::standin::{ByteTokenizer, StopwordLid};
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use dclm_core::{Document, Stats};
+use dclm_report::{ExampleCollector, Histogram, Report, StageFidelity};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The stages, in order.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// WARC → DCLM-Pool JSONL.
+    Extract,
+    /// DCLM's heuristic chain.
+    Heuristics,
+    /// BFF dedup.
+    Dedup,
+    /// fastText quality classifier (train when no model is given) and top-k% filter.
+    Quality,
+    /// Tokenize + global shuffle.
+    Tokenize,
+}
+
+impl Stage {
+    /// All stages in order.
+    pub const ALL: [Stage; 5] = [
+        Stage::Extract,
+        Stage::Heuristics,
+        Stage::Dedup,
+        Stage::Quality,
+        Stage::Tokenize,
+    ];
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Extract => "extract",
+            Stage::Heuristics => "heuristics",
+            Stage::Dedup => "dedup",
+            Stage::Quality => "quality",
+            Stage::Tokenize => "tokenize",
+        }
+    }
+
+    fn dir(self, out: &Path) -> PathBuf {
+        let i = Stage::ALL.iter().position(|s| *s == self).expect("listed") + 1;
+        out.join(format!("{i}-{}", self.name()))
+    }
+}
+
+/// Arguments of `baseline`.
+#[derive(Args, Debug, Clone)]
+pub struct BaselineArgs {
+    /// Input WARC files (or DCLM-Pool JSONL, which starts at the heuristics): files, folders or globs.
+    /// Default: the embedded corpus.
+    #[arg(long = "input", short = 'i', num_args = 1..)]
+    pub inputs: Vec<String>,
+    /// DCLM assets folder (DCLM's repository layout, or a folder holding `dclm-assets/`, `tokenizers/`,
+    /// `eval/`); default `$DCLM_ASSETS`. Without it, built-in stand-ins are used and the report says so.
+    #[arg(long)]
+    pub assets: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, short = 'o', default_value = "out/baseline")]
+    pub out: PathBuf,
+    /// Worker threads (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// First stage to run (earlier stages must be complete in `--out`).
+    #[arg(long, value_enum)]
+    pub from: Option<Stage>,
+    /// Last stage to run.
+    #[arg(long, value_enum)]
+    pub to: Option<Stage>,
+    /// Rerun stages even when they are complete.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Smaller, faster run (fewer training steps and eval rows): the CI smoke test.
+    #[arg(long)]
+    pub reduced: bool,
+    /// Seed for the classifier, the shuffle, training and few-shot sampling.
+    #[arg(long, default_value_t = 1234)]
+    pub seed: u64,
+    /// Fraction of documents the quality filter keeps (DCLM: ≈ 0.1; embedded default: 0.9, as the corpus is tiny).
+    #[arg(long)]
+    pub keep_fraction: Option<f64>,
+    /// A trained quality classifier (e.g. DCLM's released `openhermes_reddit_eli5_vs_rw_v2_bigram_200k_train.bin`);
+    /// default: train one on `--positives` vs. the deduplicated documents.
+    #[arg(long)]
+    pub quality_model: Option<PathBuf>,
+    /// Positive reference documents (JSONL) for the classifier; default: the embedded explanatory set.
+    #[arg(long, num_args = 1..)]
+    pub positives: Vec<String>,
+    /// Tokenizer (`tokenizer.json` or `.tiktoken`); default: GPT-NeoX from the assets, else a byte-level stand-in.
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    /// Hide progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl BaselineArgs {
+    /// Defaults for a run into `out` (what `cargo xtask baseline` does with no arguments).
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        BaselineArgs {
+            inputs: Vec::new(),
+            assets: None,
+            out: out.into(),
+            threads: 0,
+            from: None,
+            to: None,
+            fresh: false,
+            reduced: false,
+            seed: 1234,
+            keep_fraction: None,
+            quality_model: None,
+            positives: Vec::new(),
+            tokenizer: None,
+            no_progress: false,
+        }
+    }
+}
+
+/// What one stage did; saved as `<stage dir>/_stage.json` (its presence marks the stage complete).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// Stage.
+    pub stage: Stage,
+    /// Output folder of the stage.
+    pub dir: PathBuf,
+    /// The stage's merged stats (docs in/out, steps, errors).
+    pub stats: Stats,
+    /// Tokens written (tokenize).
+    pub tokens: Option<u64>,
+    /// Seconds of wall-clock time.
+    pub seconds: f64,
+    /// DCLM-faithful or stand-in, and why.
+    pub fidelity: StageFidelity,
+    /// Stage-specific figures (threshold, filter plan, …).
+    pub extra: serde_json::Value,
+}
+
+/// Where DCLM's assets are, resolved from `--assets`.
+#[derive(Debug, Clone)]
+pub struct Assets {
+    /// Folder in DCLM's repository layout (holds `baselines/`).
+    pub dclm_root: PathBuf,
+    /// The GPT-NeoX tokenizer, if found.
+    pub tokenizer: Option<PathBuf>,
+}
+
+impl Assets {
+    /// Resolve an assets folder: DCLM's layout itself, or a folder holding `dclm-assets/`.
+    pub fn resolve(dir: &Path) -> Result<Assets> {
+        let dclm_root = [dir.to_path_buf(), dir.join("dclm-assets")]
+            .into_iter()
+            .find(|d| d.join("baselines").is_dir())
+            .with_context(|| {
+                format!(
+                    "{}: not a DCLM assets folder (no baselines/ in it or in dclm-assets/)",
+                    dir.display()
+                )
+            })?;
+        let tokenizer = [dir, &dclm_root, dclm_root.parent().unwrap_or(dir)]
+            .iter()
+            .map(|d| d.join("tokenizers/gpt-neox-20b.tokenizer.json"))
+            .find(|p| p.is_file());
+        Ok(Assets { dclm_root, tokenizer })
+    }
+}
+
+/// Everything the stages share during one baseline run.
+pub struct Run {
+    /// Arguments.
+    pub args: BaselineArgs,
+    /// Resolved assets (None = stand-ins).
+    pub assets: Option<Assets>,
+    /// Embedded data written under `<out>/embedded` (corpus, positives, eval tasks, config).
+    pub embedded: dclm_report::embedded::BaselineAssets,
+    /// Input files of the first stage.
+    pub inputs: Vec<PathBuf>,
+    /// True when the inputs are DCLM-Pool JSONL (extraction is skipped).
+    pub jsonl_inputs: bool,
+    /// Example dropped documents collected for the report.
+    pub examples: ExampleCollector,
+    /// Histograms for the report.
+    pub histograms: Vec<Histogram>,
+}
+
+/// The result of a baseline run.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Stage records in order (run now or resumed).
+    pub stages: Vec<(StageRecord, bool)>,
+    /// `report.json`.
+    pub report_json: PathBuf,
+    /// `report.html`.
+    pub report_html: PathBuf,
+    /// The report itself.
+    pub report: Report,
+}
+
+const EMBEDDED_CONFIG: &str = include_str!("../../configs/embedded/baseline_refinedweb.yaml");
+const EMBEDDED_TLDS: &str = include_str!("../../configs/embedded/tlds.txt");
+
+/// Run the baseline.
+pub fn run(args: BaselineArgs) -> Result<Outcome> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let assets = match assets_dir(args.assets.as_deref()) {
+        Some(d) => Some(Assets::resolve(&d)?),
+        None => None,
+    };
+    let embedded_dir = args.out.join("embedded");
+    let embedded = dclm_report::embedded::write_baseline_assets(&embedded_dir).context("writing embedded data")?;
+    std::fs::write(embedded_dir.join("baseline_refinedweb.yaml"), EMBEDDED_CONFIG)?;
+    std::fs::write(embedded_dir.join("tlds.txt"), EMBEDDED_TLDS)?;
+
+    let (inputs, jsonl_inputs) = if args.inputs.is_empty() {
+        (vec![embedded.corpus_warc.clone()], false)
+    } else {
+        let inputs = expand_inputs(&args.inputs)?;
+        let warc = inputs.iter().filter(|p| p.to_string_lossy().contains(".warc")).count();
+        if warc != 0 && warc != inputs.len() {
+            bail!("--input mixes WARC and JSONL files; give one kind");
+        }
+        (inputs, warc == 0)
+    };
+    let mut run = Run {
+        args,
+        assets,
+        embedded,
+        inputs,
+        jsonl_inputs,
+        examples: ExampleCollector::new(),
+        histograms: Vec::new(),
+    };
+
+    let from = run.args.from.unwrap_or(if run.jsonl_inputs {
+        Stage::Heuristics
+    } else {
+        Stage::Extract
+    });
+    let to = run.args.to.unwrap_or(*Stage::ALL.last().expect("stages"));
+    if from > to {
+        bail!("--from {} comes after --to {}", from.name(), to.name());
+    }
+    let mut records: Vec<(StageRecord, bool)> = Vec::new();
+    for stage in Stage::ALL {
+        if stage > to {
+            break;
+        }
+        if run.jsonl_inputs && stage == Stage::Extract {
+            continue;
+        }
+        let dir = stage.dir(&run.args.out);
+        let marker = dir.join("_stage.json");
+        let previous: Option<StageRecord> = std::fs::read(&marker)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let skip = stage < from || (!run.args.fresh && previous.is_some());
+        if skip {
+            let Some(rec) = previous else {
+                bail!(
+                    "stage {} is not complete in {}: run it first (drop --from)",
+                    stage.name(),
+                    dir.display()
+                );
+            };
+            eprintln!(
+                "baseline: {} already complete ({}), skipped",
+                stage.name(),
+                dir.display()
+            );
+            records.push((rec, true));
+            continue;
+        }
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("clearing incomplete {}", dir.display()))?;
+        }
+        let input_dir = records.last().map(|(r, _)| r.dir.clone());
+        let stage_inputs = match &input_dir {
+            Some(d) => stage_shards(d)?,
+            None => run.inputs.clone(),
+        };
+        eprintln!("baseline: {} …", stage.name());
+        let t0 = Instant::now();
+        let mut rec = match stage {
+            Stage::Extract => extract(&mut run, &stage_inputs, &dir)?,
+            Stage::Heuristics => heuristics(&mut run, &stage_inputs, &dir)?,
+            Stage::Dedup => dedup(&mut run, &stage_inputs, &dir)?,
+            Stage::Quality => quality(&mut run, &stage_inputs, &dir)?,
+            Stage::Tokenize => tokenize(&mut run, &stage_inputs, &dir)?,
+        };
+        rec.seconds = t0.elapsed().as_secs_f64();
+        dclm_core::io::write_atomic(&marker, &serde_json::to_vec_pretty(&rec)?)?;
+        eprintln!(
+            "baseline: {} done in {:.1}s: docs {} → {}{}",
+            stage.name(),
+            rec.seconds,
+            rec.stats.docs_in,
+            rec.stats.docs_out,
+            rec.tokens.map(|t| format!(", {t} tokens")).unwrap_or_default()
+        );
+        records.push((rec, false));
+    }
+    let report = build_report(&run, &records, started.elapsed().as_secs_f64());
+    let (report_json, report_html) = report.write(&run.args.out).context("writing the report")?;
+    Ok(Outcome {
+        stages: records,
+        report_json,
+        report_html,
+        report,
+    })
+}
+
+/// The JSONL shards a stage wrote (not its markers or side files).
+fn stage_shards(dir: &Path) -> Result<Vec<PathBuf>> {
+    let pattern = vec![dir.to_string_lossy().into_owned()];
+    expand_inputs(&pattern).with_context(|| format!("reading the outputs of {}", dir.display()))
+}
+
+fn record(stage: Stage, dir: &Path, stats: Stats, fidelity: StageFidelity) -> StageRecord {
+    StageRecord {
+        stage,
+        dir: dir.to_path_buf(),
+        stats,
+        tokens: None,
+        seconds: 0.0,
+        fidelity,
+        extra: serde_json::Value::Null,
+    }
+}
+
+fn fidelity(stage: Stage, faithful: bool, implementation: &str, reason: &str) -> StageFidelity {
+    StageFidelity {
+        stage: stage.name().to_string(),
+        faithful,
+        implementation: implementation.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn check_clean(stage: Stage, s: &dclm_core::RunSummary) -> Result<()> {
+    if !s.failed.is_empty() {
+        bail!("{}: {} shard(s) failed: {:?}", stage.name(), s.failed.len(), s.failed);
+    }
+    if s.stats.error_count() > 0 {
+        eprintln!(
+            "warning: {}: {} input record(s) could not be read ({:?}); counted in {}",
+            stage.name(),
+            s.stats.error_count(),
+            s.stats.errors,
+            s.stats_path.display()
+        );
+    }
+    Ok(())
+}
+
+fn extract(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord> {
+    let mut cfg = dclm_extract::ExtractConfig::new(inputs.to_vec(), dir);
+    cfg.threads = run.args.threads;
+    cfg.progress = !run.args.no_progress;
+    let s = stages::extract::run(&cfg)?;
+    check_clean(Stage::Extract, &s)?;
+    let f = fidelity(
+        Stage::Extract,
+        true,
+        "dclm-extract: resiliparse extract_plain_text(main_content=True) port, strict UTF-8 as DCLM",
+        "same settings as DCLM's process_common_crawl_w_ray.py",
+    );
+    Ok(record(Stage::Extract, dir, s.stats, f))
+}
+
+fn heuristics(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord> {
+    let (config, assets_dir, skip, lid, f) = match &run.assets {
+        Some(a) => {
+            let config = a
+                .dclm_root
+                .join("baselines/baselines_configs/dclm_baseline_refinedweb.yaml");
+            let curated = a
+                .dclm_root
+                .join("baselines/mappers/banlists/refinedweb_banned_domains_curated.txt");
+            let skip = if curated.is_file() { vec![] } else { vec![2] };
+            let reason = if skip.is_empty() {
+                "DCLM's own dclm_baseline_refinedweb.yaml with its banlists and lid.176".to_string()
+            } else {
+                "DCLM's own dclm_baseline_refinedweb.yaml; step 2 (curated-domain banlist, a separate DCLM download) \
+                 skipped because refinedweb_banned_domains_curated.txt is not in the assets"
+                    .to_string()
+            };
+            let f = fidelity(Stage::Heuristics, skip.is_empty(), "dclm-filter, DCLM config", &reason);
+            (config, a.dclm_root.clone(), skip, None, f)
+        }
+        None => {
+            let embedded_dir = run.args.out.join("embedded");
+            let f = fidelity(
+                Stage::Heuristics,
+                false,
+                "dclm-filter with configs/embedded/baseline_refinedweb.yaml and a stop-word language-ID stand-in",
+                "no --assets: DCLM's chain step for step, but short inline URL banlists instead of RefinedWeb's lists, \
+                 a small TLD list, no curated-domain step, and stop-word language ID instead of fastText lid.176",
+            );
+            let lid: Arc<dyn dclm_filter::LanguageId> = Arc::new(StopwordLid::default());
+            (
+                embedded_dir.join("baseline_refinedweb.yaml"),
+                embedded_dir,
+                vec![],
+                Some(lid),
+                f,
+            )
+        }
+    };
+    let mut cfg = dclm_filter::FilterRunConfig::new(&config, inputs.to_vec(), dir);
+    cfg.executor = exec_config(run, "heuristics", dir);
+    cfg.assets_dir = assets_dir;
+    cfg.load.skip_steps = skip;
+    let job = stages::filter::FilterJob { cfg, language_id: lid };
+    let s = stages::filter::run(&job)?;
+    check_clean(Stage::Heuristics, &s)?;
+    collect_filter_examples(run, &job, inputs)?;
+    Ok(record(Stage::Heuristics, dir, s.stats, f))
+}
+
+/// Re-run the heuristic pipeline with tracing over the first documents to keep a few examples of each drop.
+fn collect_filter_examples(run: &mut Run, job: &stages::filter::FilterJob, inputs: &[PathBuf]) -> Result<()> {
+    let registry = dclm_filter::Registry::dclm();
+    let mut ctx =
+        dclm_filter::BuildContext::new(&job.cfg.assets_dir).with_lid_loader(dclm_filter::fasttext_lid_loader());
+    if let Some(l) = &job.language_id {
+        ctx = ctx.with_language_id(l.clone());
+    }
+    let (pipeline, _) = dclm_filter::run::build(&job.cfg, &registry, ctx)?;
+    let mut seen = 0;
+    for p in inputs {
+        for item in dclm_core::io::ShardReader::open(p)? {
+            let Ok((_, doc)) = item else { continue };
+            let url = doc.url().or_else(|| doc.id()).unwrap_or_default().to_string();
+            let text = doc.text.clone();
+            let (kept, trace) = pipeline.trace(doc);
+            if kept.is_none() {
+                if let Some((label, dclm_core::Verdict::Drop(reason), _)) = trace.steps.last() {
+                    run.examples.record(label, reason, &url, &text);
+                }
+            }
+            seen += 1;
+            if seen >= 20_000 {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn exec_config(run: &Run, stage: &str, dir: &Path) -> dclm_core::ExecutorConfig {
+    let mut e = dclm_core::ExecutorConfig::new(stage, dir);
+    e.threads = run.args.threads;
+    e.progress = !run.args.no_progress;
+    e
+}
+
+/// Keys (url, else record id) of all documents in shards.
+fn doc_keys(shards: &[PathBuf]) -> Result<std::collections::HashSet<String>> {
+    let mut keys = std::collections::HashSet::new();
+    for p in shards {
+        for (_, d) in dclm_core::io::ShardReader::open(p)?.flatten() {
+            keys.insert(doc_key(&d));
+        }
+    }
+    Ok(keys)
+}
+
+fn doc_key(d: &Document) -> String {
+    d.id()
+        .map(str::to_string)
+        .unwrap_or_else(|| d.text.chars().take(200).collect())
+}
+
+/// Examples of documents that a single-reason stage removed: in the inputs, not in the outputs.
+fn collect_removed_examples(run: &mut Run, step: &str, reason: &str, inputs: &[PathBuf], out_dir: &Path) -> Result<()> {
+    let kept = doc_keys(&stage_shards(out_dir).unwrap_or_default())?;
+    'outer: for p in inputs {
+        for (_, d) in dclm_core::io::ShardReader::open(p)?.flatten() {
+            if !kept.contains(&doc_key(&d)) {
+                run.examples.record(step, reason, d.url().unwrap_or_default(), &d.text);
+                if !run.examples.wants(step, reason) {
+                    break 'outer;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dedup(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord> {
+    let args = stages::dedup::DedupArgs {
+        shards: crate::common::ShardArgs {
+            inputs: vec![],
+            out: dir.to_path_buf(),
+            threads: run.args.threads,
+            rank: 0,
+            world_size: 1,
+            no_progress: run.args.no_progress,
+        },
+        method: stages::dedup::MethodArg::Bff,
+        mode: "old-both".into(),
+        expected_ngrams: None,
+        fp_rate: 0.01,
+        ngram_size: 13,
+        threshold: 0.8,
+        annotate: false,
+        per_shard: false,
+        filter_file: None,
+    };
+    let cfg = stages::dedup::config(&args, inputs)?;
+    let s = stages::dedup::run(&cfg, inputs)?;
+    check_clean(Stage::Dedup, &s.run)?;
+    for st in &s.run.stats.steps {
+        for reason in st.dropped.keys() {
+            collect_removed_examples(run, &st.name, reason, inputs, dir)?;
+        }
+    }
+    // Containment histogram: BFF's contained-n-gram count per surviving document, relative to its words.
+    let mut values = Vec::new();
+    for p in stage_shards(dir)? {
+        for (_, d) in dclm_core::io::ShardReader::open(&p)?.flatten() {
+            if let Some(c) = d.get(dclm_core::keys::BFF_CONTAINED).and_then(|v| v.as_f64()) {
+                let words = d.text.split_whitespace().count().max(1) as f64;
+                values.push((c / words).min(1.0));
+            }
+        }
+    }
+    run.histograms.push(Histogram::from_values(
+        "dedup_containment",
+        "BFF: contained 13-grams before dedup, per word (kept documents)",
+        "contained n-grams / words",
+        0.0,
+        1.0,
+        20,
+        &values,
+    ));
+    let f = fidelity(
+        Stage::Dedup,
+        true,
+        "dclm-dedup BFF port, old-both, 13-grams, threshold 0.8, fp 0.01",
+        "DCLM-Baseline's BFF settings; deterministic and across all shards (upstream ran per shard)",
+    );
+    let mut rec = record(Stage::Dedup, dir, s.run.stats, f);
+    rec.extra = serde_json::to_value(&s.report)?;
+    Ok(rec)
+}
+
+fn quality(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord> {
+    std::fs::create_dir_all(dir)?;
+    let (model, trained_note) = match &run.args.quality_model {
+        Some(m) => (m.clone(), None),
+        None => {
+            let positives = if run.args.positives.is_empty() {
+                vec![run.embedded.positives.clone()]
+            } else {
+                expand_inputs(&run.args.positives)?
+            };
+            let model = run.args.out.join("quality-classifier/quality.bin");
+            std::fs::create_dir_all(model.parent().expect("has parent"))?;
+            let targs = stages::quality::QualityTrainArgs {
+                positives: vec![],
+                negatives: vec![],
+                out: model.clone(),
+                epoch: if run.args.inputs.is_empty() { 25 } else { 5 },
+                lr: if run.args.inputs.is_empty() { 0.5 } else { 0.1 },
+                word_ngrams: 2,
+                seed: run.args.seed,
+                threads: 1,
+            };
+            // DCLM's negatives are random documents of its RefinedWeb reproduction (the heuristic stage's output).
+            // The embedded corpus is too small for that (its good articles would be the negatives), so the
+            // default run uses the embedded low-value set instead.
+            let (negatives, neg_note) = if run.args.inputs.is_empty() {
+                (vec![run.embedded.negatives.clone()], "embedded low-value negatives")
+            } else {
+                (
+                    stage_shards(&Stage::Heuristics.dir(&run.args.out))?,
+                    "heuristic-stage documents as negatives",
+                )
+            };
+            let loss = stages::quality::train(&positives, &negatives, &model, &targs)?;
+            (
+                model,
+                Some(format!(
+                    "trained here on {neg_note} (loss {loss:.3}, {} epochs, lr {})",
+                    targs.epoch, targs.lr
+                )),
+            )
+        }
+    };
+    let keep = run
+        .args
+        .keep_fraction
+        .unwrap_or(if run.args.inputs.is_empty() { 0.9 } else { 0.1 });
+    let mut cfg = dclm_fasttext::QualityConfig::dclm_baseline(&model);
+    cfg.mode = dclm_fasttext::ThresholdMode::TopFraction {
+        keep_fraction: keep,
+        sample: None,
+    };
+    let shards = crate::common::ShardArgs {
+        inputs: vec![],
+        out: dir.to_path_buf(),
+        threads: run.args.threads,
+        rank: 0,
+        world_size: 1,
+        no_progress: run.args.no_progress,
+    };
+    let r = stages::quality::run(&cfg, &shards, inputs)?;
+    check_clean(Stage::Quality, &r.summary)?;
+    collect_removed_examples(run, "quality_filter", "below_threshold", inputs, dir)?;
+    // Score distribution over the stage's whole input.
+    let scorer = dclm_fasttext::QualityScorer::load(&model)?;
+    let mut scores = Vec::new();
+    for p in inputs {
+        for (_, d) in dclm_core::io::ShardReader::open(p)?.flatten() {
+            scores.push(scorer.score(&d.text) as f64);
+            if scores.len() >= 100_000 {
+                break;
+            }
+        }
+    }
+    let threshold = r.threshold.as_ref().map(|t| t.threshold);
+    let mut h = Histogram::from_values(
+        "quality_score",
+        "fastText quality classifier: P(hq) of every document",
+        "P(__label__hq)",
+        0.0,
+        1.0,
+        20,
+        &scores,
+    );
+    if let Some(t) = threshold {
+        h = h.with_threshold(t);
+    }
+    run.histograms.push(h);
+    let f = match (&run.args.quality_model, trained_note) {
+        (Some(m), _) => fidelity(
+            Stage::Quality,
+            keep == 0.1,
+            &format!("dclm-fasttext with {}", m.display()),
+            &format!(
+                "given classifier; keeps the top {:.0}% (DCLM-Baseline: ≈ 10%)",
+                keep * 100.0
+            ),
+        ),
+        (None, note) => fidelity(
+            Stage::Quality,
+            false,
+            &format!("dclm-fasttext classifier {}", note.unwrap_or_default()),
+            &format!(
+                "{} Keeps the top {:.0}% of documents (DCLM-Baseline keeps ≈ 10% with its released classifier).",
+                dclm_report::embedded::POSITIVES_NOTE,
+                keep * 100.0
+            ),
+        ),
+    };
+    let mut rec = record(Stage::Quality, dir, r.summary.stats, f);
+    rec.extra = serde_json::json!({ "model": model, "keep_fraction": keep, "threshold": threshold });
+    Ok(rec)
+}
+
+fn tokenize(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord> {
+    use dclm_train::data::{tokenize_shuffle_with, TextEncoder, TokenizerSpec, TokshufConfig};
+    let tok_path = run
+        .args
+        .tokenizer
+        .clone()
+        .or_else(|| run.assets.as_ref().and_then(|a| a.tokenizer.clone()));
+    let (encoder, f): (Arc<dyn TextEncoder>, StageFidelity) = match &tok_path {
+        Some(p) => (
+            TokenizerSpec::from_path(p).load()?,
+            fidelity(
+                Stage::Tokenize,
+                true,
+                &format!("tokenizer {}", p.display()),
+                "DCLM's tokenize-shuffle semantics",
+            ),
+        ),
+        None => (
+            Arc::new(ByteTokenizer),
+            fidelity(
+                Stage::Tokenize,
+                false,
+                "byte-level tokenizer (dclm-rs stand-in)",
+                "no GPT-NeoX tokenizer.json in the assets; DCLM's tokenize-shuffle semantics otherwise",
+            ),
+        ),
+    };
+    let mut cfg = TokshufConfig::new(TokenizerSpec::HfJson(tok_path.clone().unwrap_or_default()), dir);
+    cfg.seed = run.args.seed;
+    cfg.threads = run.args.threads;
+    let seqlen = train_seq_len(run) + 1;
+    cfg.seqlen = seqlen;
+    cfg.wds_chunk_size = if run.args.inputs.is_empty() { 64 } else { 8192 };
+    let s = tokenize_shuffle_with(&cfg, encoder.as_ref(), inputs)?;
+    let mut rec = record(Stage::Tokenize, dir, s.stats.clone(), f);
+    rec.tokens = Some(s.doc_tokens);
+    rec.extra = serde_json::to_value(&s)?;
+    Ok(rec)
+}
+
+/// Context length of the model the baseline trains (tokens per training sequence, without the shifted target).
+pub fn train_seq_len(run: &Run) -> usize {
+    if run.args.inputs.is_empty() {
+        256
+    } else {
+        2048
+    }
+}
+
+fn build_report(run: &Run, records: &[(StageRecord, bool)], seconds: f64) -> Report {
+    let mode = if run.args.inputs.is_empty() {
+        "embedded-default"
+    } else {
+        "real-data"
+    };
+    let mut r = Report::new("dclm-rs baseline run", mode);
+    r.started = format!("{:.0} s total", seconds);
+    r.settings.insert("output".into(), run.args.out.display().to_string());
+    r.settings.insert("threads".into(), run.args.threads.to_string());
+    r.settings.insert("seed".into(), run.args.seed.to_string());
+    r.settings.insert(
+        "assets".into(),
+        run.assets
+            .as_ref()
+            .map(|a| a.dclm_root.display().to_string())
+            .unwrap_or_else(|| "none (stand-ins)".into()),
+    );
+    r.settings.insert(
+        "inputs".into(),
+        if run.args.inputs.is_empty() {
+            "embedded corpus".into()
+        } else {
+            run.args.inputs.join(" ")
+        },
+    );
+    for (rec, resumed) in records {
+        let mut stats = rec.stats.clone();
+        stats.stage = rec.stage.name().to_string();
+        r.add_stage_stats(&stats);
+        if let Some(t) = r.timings.last_mut() {
+            t.seconds = rec.seconds;
+            t.resumed = *resumed;
+        }
+        if let Some(tok) = rec.tokens {
+            if let Some(f) = r.funnel_stage_mut(rec.stage.name()) {
+                f.tokens_out = Some(tok);
+            }
+        }
+        r.fidelity.push(rec.fidelity.clone());
+        r.outputs
+            .insert(rec.stage.name().to_string(), rec.dir.display().to_string());
+    }
+    run.examples.attach(&mut r.steps);
+    r.histograms = run.histograms.clone();
+    if run.args.inputs.is_empty() {
+        r.notes.push(dclm_report::embedded::CORPUS_NOTE.to_string());
+    }
+    let mismatches = r.funnel_mismatches();
+    if !mismatches.is_empty() {
+        r.notes
+            .push(format!("Funnel inconsistencies: {}", mismatches.join("; ")));
+    }
+    r
+}
+
+/// `cargo xtask baseline …`
+pub fn main(args: BaselineArgs) -> Result<()> {
+    let out = run(args)?;
+    eprintln!("\nbaseline complete.");
+    for (rec, resumed) in &out.stages {
+        eprintln!(
+            "  {:<11} {:>7} → {:<7} docs {}  {}",
+            rec.stage.name(),
+            rec.stats.docs_in,
+            rec.stats.docs_out,
+            if *resumed { "(resumed)" } else { "" },
+            rec.dir.display()
+        );
+    }
+    println!("report: {}", out.report_html.display());
+    println!("report data: {}", out.report_json.display());
+    Ok(())
+}
