@@ -251,7 +251,13 @@ impl TiktokenBpe {
         for (bytes, &r) in &ranks {
             tokens[r as usize] = Some(bytes.clone());
         }
-        Ok(TiktokenBpe { ranks, tokens, regex, vocab, name })
+        Ok(TiktokenBpe {
+            ranks,
+            tokens,
+            regex,
+            vocab,
+            name,
+        })
     }
 
     /// The bytes of a sequence of ids (`None` if an id has no rank). Concatenating them gives back the
