@@ -20,6 +20,22 @@
 //! assert_eq!(result.num_examples, 1);
 //! ```
 //!
+//! Running DCLM's evaluation (what `cargo xtask eval --tasks core|extended|FILE --data DIR` does):
+//!
+//! ```no_run
+//! # fn demo(model: &dyn dclm_eval::LanguageModel) -> Result<(), dclm_eval::EvalError> {
+//! use dclm_eval::{data_dir_from_env, evaluate, suite_yaml, EvalConfig, HfTokenizer};
+//! use std::{path::Path, sync::Arc};
+//! let dclm_eval_dir = Path::new("../shared/data/dclm/eval"); // YAMLs, eval_meta_data*.csv, additional_aggregation.json
+//! let data = data_dir_from_env(Path::new("../shared/data/eval")); // holds local_data/ ($DCLM_EVAL_DATA overrides)
+//! let mut config = EvalConfig::dclm(&suite_yaml("core", dclm_eval_dir), dclm_eval_dir, &data)?;
+//! config.run.progress = true;
+//! let tokenizer = Arc::new(HfTokenizer::from_file("../shared/data/tokenizers/gpt-neox-20b.tokenizer.json")?);
+//! let report = evaluate(model, tokenizer, &config)?;
+//! report.write(Path::new("out/eval/results.json"), Some(Path::new("out/eval/results.md")))?;
+//! # Ok(()) }
+//! ```
+//!
 //! Sibling crates: `dclm-core` (shared types), `dclm-extract`, `dclm-filter`, `dclm-dedup`, `dclm-train`
 //! (whose candle model an adapter exposes as a [`LanguageModel`]).
 #![warn(missing_docs)]
