@@ -121,8 +121,8 @@ impl Preset {
             // evaluated with the real tokenizer; d=64, 2 layers, 4 heads (the shape of the eval conformance
             // model), 6.59M params (6.45M of them in the embedding and head), 128-token contexts, 8 sequences
             // per step in 2 micro-batches (the [tokens, 50432] logits dominate memory), 200 steps = 204,800
-            // tokens. Measured ≈ 380 tokens/s per core on this machine (debug-profile crate, optimized
-            // candle): a few minutes on 2 cores.
+            // tokens. Measured ≈ 525 tokens per CPU-second on this machine (example `model_train_preset`,
+            // dev profile with optimized candle; 516 MB peak RSS): ≈ 3–4 minutes on 2 idle cores.
             "tiny" => Preset {
                 accum: 2,
                 ..local("tiny", ModelConfig::new(64, 2, 4, 128, v), 8, 200, 20, 3e-3)
