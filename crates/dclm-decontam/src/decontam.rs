@@ -396,7 +396,11 @@ pub fn run(cfg: &RunConfig, index: &EvalIndex, inputs: &[PathBuf]) -> Result<Dec
             let done: Vec<Scanned> = std::mem::take(batch)
                 .into_par_iter()
                 .map(|(line, doc)| {
-                    let meta = (doc.id().map(str::to_string), doc.url().map(str::to_string));
+                    let id = doc
+                        .id()
+                        .or_else(|| doc.get("id").and_then(Value::as_str))
+                        .map(str::to_string);
+                    let meta = (id, doc.url().map(str::to_string));
                     let original = (cfg.decontam.action != Action::Annotate).then(|| doc.text.clone());
                     let o = dec.apply(doc);
                     let snippet = match (&o.overlap.first_span, &original, &o.doc) {

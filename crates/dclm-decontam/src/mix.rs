@@ -269,7 +269,8 @@ pub struct SourceManifest {
     pub realized_share: f64,
     /// realized / available: the epochs realized.
     pub epochs_realized: f64,
-    /// Output shards written.
+    /// Output shards written, relative to the output folder (so a manifest does not depend on where it was
+    /// written).
     pub outputs: Vec<PathBuf>,
 }
 
@@ -411,7 +412,11 @@ pub fn run_mix(spec: &MixSpec, out: &Path, counter: &dyn TokenCounter) -> Result
             } else {
                 0.0
             },
-            outputs: written.into_iter().flatten().collect(),
+            outputs: written
+                .into_iter()
+                .flatten()
+                .map(|p| p.strip_prefix(out).map(Path::to_path_buf).unwrap_or(p))
+                .collect(),
         });
     }
     let total: u64 = sources.iter().map(|s| s.realized_tokens).sum();

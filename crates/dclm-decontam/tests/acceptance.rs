@@ -417,6 +417,11 @@ fn mix_realizes_proportions_and_is_deterministic() {
     // Same seed → identical bytes; another seed → another partial epoch with the same proportions.
     run_mix(&spec, &dir.path().join("b"), &WhitespaceCounter).unwrap();
     assert_eq!(outputs(&dir.path().join("a")), outputs(&dir.path().join("b")));
+    assert_eq!(
+        std::fs::read(dir.path().join("a/mix_manifest.json")).unwrap(),
+        std::fs::read(dir.path().join("b/mix_manifest.json")).unwrap()
+    );
+    assert!(dir.path().join("a").join(&a.sources[1].outputs[0]).is_file());
     let mut other = spec.clone();
     other.seed = 43;
     let c = run_mix(&other, &dir.path().join("c"), &WhitespaceCounter).unwrap();
