@@ -51,7 +51,11 @@ impl Asset {
 /// Parse registry text (`group<TAB>dest<TAB>url<TAB>sha256|-<TAB>=N|~N|-`, `#` comments).
 pub fn parse_registry(text: &str, origin: &Path) -> Result<Vec<Asset>> {
     let mut out = Vec::new();
-    let err = |line: usize, message: String| FetchError::Parse { path: origin.into(), line, message };
+    let err = |line: usize, message: String| FetchError::Parse {
+        path: origin.into(),
+        line,
+        message,
+    };
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() || raw.starts_with('#') {
@@ -80,7 +84,13 @@ pub fn parse_registry(text: &str, origin: &Path) -> Result<Vec<Asset>> {
             s if s.starts_with('~') => SizeHint::About(num(&s[1..])?),
             s => return Err(err(line, format!("bad size {s:?}"))),
         };
-        out.push(Asset { group: f[0].into(), dest, url: f[2].into(), sha256, size });
+        out.push(Asset {
+            group: f[0].into(),
+            dest,
+            url: f[2].into(),
+            sha256,
+            size,
+        });
     }
     let mut seen = std::collections::HashSet::new();
     for a in &out {
@@ -117,7 +127,12 @@ pub fn select<'a>(reg: &'a [Asset], only: &[String]) -> Result<Vec<&'a Asset>> {
         return Ok(reg.iter().collect());
     }
     let mut out: Vec<&Asset> = Vec::new();
-    for sel in only.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+    for sel in only
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let hits: Vec<&Asset> = reg
             .iter()
             .filter(|a| a.group == sel || a.dest == sel || a.dest.rsplit('/').next() == Some(sel))
@@ -222,7 +237,10 @@ impl Lock {
                 line: e.line(),
                 message: e.to_string(),
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Lock { version: 1, assets: BTreeMap::new() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Lock {
+                version: 1,
+                assets: BTreeMap::new(),
+            }),
             Err(e) => Err(FetchError::io(path, e)),
         }
     }
@@ -306,7 +324,10 @@ pub fn selection<'a>(reg: &'a [Asset], only: &[String], exclude: &[String]) -> R
         return Ok(chosen);
     }
     let drop: Vec<&str> = select(reg, exclude)?.into_iter().map(|a| a.dest.as_str()).collect();
-    Ok(chosen.into_iter().filter(|a| !drop.contains(&a.dest.as_str())).collect())
+    Ok(chosen
+        .into_iter()
+        .filter(|a| !drop.contains(&a.dest.as_str()))
+        .collect())
 }
 
 /// Reject a Git LFS pointer or an HTML error page where a data file was expected.
@@ -368,7 +389,15 @@ pub fn fetch_assets_from(reg: &[Asset], cfg: &AssetsConfig) -> Result<FetchRepor
                 Some((want, _)) if *want == sha => return Ok(AssetOutcome::AlreadyPresent),
                 Some(_) => {} // corrupt: fetch again
                 None => {
-                    record(&a.dest, LockEntry { url: "local".into(), sha256: sha.clone(), size, trust: Trust::FirstUse })?;
+                    record(
+                        &a.dest,
+                        LockEntry {
+                            url: "local".into(),
+                            sha256: sha.clone(),
+                            size,
+                            trust: Trust::FirstUse,
+                        },
+                    )?;
                     return Ok(AssetOutcome::AdoptedPresent { sha256: sha });
                 }
             }
@@ -381,14 +410,29 @@ pub fn fetch_assets_from(reg: &[Asset], cfg: &AssetsConfig) -> Result<FetchRepor
                 _ => None,
             },
         };
-        let done = dl.download(&url, &path, &expect, Some(&asset_content_check)).map_err(|e| match e {
-            FetchError::Status { url, status, attempts, .. } => {
-                FetchError::Status { hint: hint_for(&url, &a.dest), url, status, attempts }
-            }
-            other => other,
-        })?;
+        let done = dl
+            .download(&url, &path, &expect, Some(&asset_content_check))
+            .map_err(|e| match e {
+                FetchError::Status {
+                    url, status, attempts, ..
+                } => FetchError::Status {
+                    hint: hint_for(&url, &a.dest),
+                    url,
+                    status,
+                    attempts,
+                },
+                other => other,
+            })?;
         let trust = expected.map(|(_, t)| t).unwrap_or(Trust::FirstUse);
-        record(&a.dest, LockEntry { url, sha256: done.sha256.clone(), size: done.size, trust })?;
+        record(
+            &a.dest,
+            LockEntry {
+                url,
+                sha256: done.sha256.clone(),
+                size: done.size,
+                trust,
+            },
+        )?;
         Ok(AssetOutcome::Fetched(done))
     });
     let mut report = FetchReport::default();
@@ -402,7 +446,11 @@ pub fn fetch_assets_from(reg: &[Asset], cfg: &AssetsConfig) -> Result<FetchRepor
     if failures.is_empty() {
         Ok(report)
     } else {
-        Err(FetchError::Batch { failed: failures.len(), total: chosen.len(), details: failures.join("\n") })
+        Err(FetchError::Batch {
+            failed: failures.len(),
+            total: chosen.len(),
+            details: failures.join("\n"),
+        })
     }
 }
 
@@ -455,17 +503,26 @@ pub fn list_assets(reg: &[Asset], dir: &Path, only: &[String]) -> Result<Vec<(As
     let states = for_each_bounded(&chosen, 4, |_, a| -> Result<AssetState> {
         let path = a.path_in(dir);
         if !path.is_file() {
-            let partial = std::fs::metadata(crate::http::part_path(&path)).map(|m| m.len()).unwrap_or(0);
+            let partial = std::fs::metadata(crate::http::part_path(&path))
+                .map(|m| m.len())
+                .unwrap_or(0);
             return Ok(AssetState::Missing { partial });
         }
         let (sha, size) = sha256_file(&path)?;
         Ok(match lock.expected_sha(a) {
             Some((want, trust)) if want == sha => AssetState::Present { trust, size },
-            Some((want, _)) => AssetState::Corrupt { expected: want, actual: sha },
+            Some((want, _)) => AssetState::Corrupt {
+                expected: want,
+                actual: sha,
+            },
             None => AssetState::Unverified { size },
         })
     });
-    chosen.into_iter().zip(states).map(|(a, s)| s.map(|s| (a.clone(), s))).collect()
+    chosen
+        .into_iter()
+        .zip(states)
+        .map(|(a, s)| s.map(|s| (a.clone(), s)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -475,7 +532,17 @@ mod tests {
     #[test]
     fn embedded_registry_is_valid_and_complete() {
         let reg = parse_registry(REGISTRY_TSV, Path::new("assets.tsv")).unwrap();
-        assert_eq!(groups(&reg), ["dclm-configs", "banlists", "lid", "tokenizer", "quality-model", "eval-data"]);
+        assert_eq!(
+            groups(&reg),
+            [
+                "dclm-configs",
+                "banlists",
+                "lid",
+                "tokenizer",
+                "quality-model",
+                "eval-data"
+            ]
+        );
         for must in [
             "baselines/mappers/enrichers/language_id_enrichment_models/lid.176.bin",
             "baselines/mappers/banlists/refinedweb_banned_domains_curated.txt",
@@ -495,10 +562,18 @@ mod tests {
         }
         for a in &reg {
             if a.url.contains("mlfoundations/dclm/") {
-                assert!(a.url.contains("/361714bdd60bb9b7f4b2d8354cebbf0dec0c329e/"), "{} not pinned", a.url);
+                assert!(
+                    a.url.contains("/361714bdd60bb9b7f4b2d8354cebbf0dec0c329e/"),
+                    "{} not pinned",
+                    a.url
+                );
             }
             if a.sha256.is_some() {
-                assert!(matches!(a.size, SizeHint::Exact(_)), "{}: pinned hash without exact size", a.dest);
+                assert!(
+                    matches!(a.size, SizeHint::Exact(_)),
+                    "{}: pinned hash without exact size",
+                    a.dest
+                );
             }
         }
     }
@@ -527,7 +602,11 @@ mod tests {
 
     #[test]
     fn mirrors_longest_prefix() {
-        let m = Mirrors::parse(&["https://a.org/=http://x/".into(), "https://a.org/deep/=http://y/".into()]).unwrap();
+        let m = Mirrors::parse(&[
+            "https://a.org/=http://x/".into(),
+            "https://a.org/deep/=http://y/".into(),
+        ])
+        .unwrap();
         assert_eq!(m.apply("https://a.org/f"), "http://x/f");
         assert_eq!(m.apply("https://a.org/deep/f"), "http://y/f");
         assert_eq!(m.apply("https://b.org/f"), "https://b.org/f");

@@ -65,14 +65,21 @@ pub fn validate_crawl(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(FetchError::Invalid(format!("bad crawl name {name:?}: expected CC-MAIN-YYYY-WW, e.g. CC-MAIN-2024-22")))
+        Err(FetchError::Invalid(format!(
+            "bad crawl name {name:?}: expected CC-MAIN-YYYY-WW, e.g. CC-MAIN-2024-22"
+        )))
     }
 }
 
 /// Normalize one listed path: `s3://commoncrawl/X` and `https://data.commoncrawl.org/X` become `X`.
 fn normalize_path(line: &str) -> String {
     let l = line.trim();
-    for p in ["s3://commoncrawl/", "s3a://commoncrawl/", "https://data.commoncrawl.org/", "http://data.commoncrawl.org/"] {
+    for p in [
+        "s3://commoncrawl/",
+        "s3a://commoncrawl/",
+        "https://data.commoncrawl.org/",
+        "http://data.commoncrawl.org/",
+    ] {
         if let Some(rest) = l.strip_prefix(p) {
             return rest.to_string();
         }
@@ -82,16 +89,22 @@ fn normalize_path(line: &str) -> String {
 
 /// Parse a paths list (one path per line; blanks and `#` comments skipped).
 pub fn parse_paths(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(normalize_path).collect()
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(normalize_path)
+        .collect()
 }
 
 fn gunzip_text(bytes: &[u8], origin: &str) -> Result<String> {
     let mut s = String::new();
-    MultiGzDecoder::new(bytes).read_to_string(&mut s).map_err(|e| FetchError::Parse {
-        path: origin.into(),
-        line: 0,
-        message: format!("not a gzip text file: {e}"),
-    })?;
+    MultiGzDecoder::new(bytes)
+        .read_to_string(&mut s)
+        .map_err(|e| FetchError::Parse {
+            path: origin.into(),
+            line: 0,
+            message: format!("not a gzip text file: {e}"),
+        })?;
     Ok(s)
 }
 
@@ -167,7 +180,8 @@ pub fn verify_warc_gzip(path: &Path) -> std::result::Result<u64, String> {
     if &head[..got] != b"WARC/" {
         return Err("decoded content does not start with a WARC record (`WARC/`)".into());
     }
-    let rest = std::io::copy(&mut dec, &mut std::io::sink()).map_err(|e| format!("gzip error after {got} decoded bytes: {e}"))?;
+    let rest = std::io::copy(&mut dec, &mut std::io::sink())
+        .map_err(|e| format!("gzip error after {got} decoded bytes: {e}"))?;
     Ok(got as u64 + rest)
 }
 
@@ -191,7 +205,10 @@ pub struct CcReport {
 pub fn resolve_selection(dl: &Downloader, cfg: &CcConfig) -> Result<Vec<String>> {
     match &cfg.selection {
         WarcSelection::Sample { n, seed } => {
-            let crawl = cfg.crawl.as_deref().ok_or_else(|| FetchError::Invalid("--warcs needs --crawl".into()))?;
+            let crawl = cfg
+                .crawl
+                .as_deref()
+                .ok_or_else(|| FetchError::Invalid("--warcs needs --crawl".into()))?;
             let all = crawl_paths(dl, &cfg.base_url, crawl)?;
             if all.is_empty() {
                 return Err(FetchError::Invalid(format!("{crawl}: warc.paths.gz lists no files")));
@@ -216,24 +233,30 @@ pub fn fetch_warcs(cfg: &CcConfig) -> Result<CcReport> {
     for p in &paths {
         let name = p.rsplit('/').next().unwrap_or_default();
         if name.is_empty() || name.starts_with('.') || !names.insert(name.to_string()) {
-            return Err(FetchError::Invalid(format!("paths list: bad or duplicate WARC file name in {p:?}")));
+            return Err(FetchError::Invalid(format!(
+                "paths list: bad or duplicate WARC file name in {p:?}"
+            )));
         }
     }
     let check = |p: &Path| verify_warc_gzip(p).map(|_| ());
-    let results = for_each_bounded(&paths, cfg.download.concurrency, |_, p| -> Result<(PathBuf, CcOutcome)> {
-        let dest = cfg.out.join(p.rsplit('/').next().unwrap_or_default());
-        if dest.is_file() {
-            if !cfg.verify_existing {
-                return Ok((dest, CcOutcome::AlreadyPresent));
+    let results = for_each_bounded(
+        &paths,
+        cfg.download.concurrency,
+        |_, p| -> Result<(PathBuf, CcOutcome)> {
+            let dest = cfg.out.join(p.rsplit('/').next().unwrap_or_default());
+            if dest.is_file() {
+                if !cfg.verify_existing {
+                    return Ok((dest, CcOutcome::AlreadyPresent));
+                }
+                if verify_warc_gzip(&dest).is_ok() {
+                    return Ok((dest, CcOutcome::AlreadyPresent));
+                }
             }
-            if verify_warc_gzip(&dest).is_ok() {
-                return Ok((dest, CcOutcome::AlreadyPresent));
-            }
-        }
-        let url = join_url(&cfg.base_url, p);
-        let done = dl.download(&url, &dest, &Expect::default(), Some(&check))?;
-        Ok((dest, CcOutcome::Fetched(done)))
-    });
+            let url = join_url(&cfg.base_url, p);
+            let done = dl.download(&url, &dest, &Expect::default(), Some(&check))?;
+            Ok((dest, CcOutcome::Fetched(done)))
+        },
+    );
     let mut report = CcReport::default();
     let mut failures = Vec::new();
     for (p, r) in paths.iter().zip(results) {
@@ -245,7 +268,11 @@ pub fn fetch_warcs(cfg: &CcConfig) -> Result<CcReport> {
     if failures.is_empty() {
         Ok(report)
     } else {
-        Err(FetchError::Batch { failed: failures.len(), total: paths.len(), details: failures.join("\n") })
+        Err(FetchError::Batch {
+            failed: failures.len(),
+            total: paths.len(),
+            details: failures.join("\n"),
+        })
     }
 }
 
@@ -256,7 +283,13 @@ mod tests {
     #[test]
     fn crawl_names() {
         assert!(validate_crawl("CC-MAIN-2024-22").is_ok());
-        for bad in ["CC-MAIN-24-22", "cc-main-2024-22", "CC-MAIN-2024-2", "CC-MAIN-2024-2a", ""] {
+        for bad in [
+            "CC-MAIN-24-22",
+            "cc-main-2024-22",
+            "CC-MAIN-2024-2",
+            "CC-MAIN-2024-2a",
+            "",
+        ] {
             assert!(validate_crawl(bad).is_err(), "{bad}");
         }
     }
@@ -264,7 +297,14 @@ mod tests {
     #[test]
     fn paths_are_normalized() {
         let t = "# pool\ns3://commoncrawl/crawl-data/A/x.warc.gz\n\nhttps://data.commoncrawl.org/crawl-data/A/y.warc.gz\n/crawl-data/A/z.warc.gz\n";
-        assert_eq!(parse_paths(t), ["crawl-data/A/x.warc.gz", "crawl-data/A/y.warc.gz", "crawl-data/A/z.warc.gz"]);
+        assert_eq!(
+            parse_paths(t),
+            [
+                "crawl-data/A/x.warc.gz",
+                "crawl-data/A/y.warc.gz",
+                "crawl-data/A/z.warc.gz"
+            ]
+        );
         assert_eq!(join_url("http://h:1/", "crawl-data/x"), "http://h:1/crawl-data/x");
         assert_eq!(join_url("http://h:1", "/crawl-data/x"), "http://h:1/crawl-data/x");
     }

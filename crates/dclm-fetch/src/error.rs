@@ -99,7 +99,10 @@ pub enum FetchError {
 impl FetchError {
     /// Wrap an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        FetchError::Io { path: path.into(), source }
+        FetchError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 

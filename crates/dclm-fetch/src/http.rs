@@ -41,7 +41,10 @@ impl Default for DownloadConfig {
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(120),
             concurrency: 4,
-            user_agent: format!("dclm-rs/{} (dclm-fetch; +https://github.com/dclm-rs/dclm-rs)", env!("CARGO_PKG_VERSION")),
+            user_agent: format!(
+                "dclm-rs/{} (dclm-fetch; +https://github.com/dclm-rs/dclm-rs)",
+                env!("CARGO_PKG_VERSION")
+            ),
             verbose: false,
         }
     }
@@ -112,7 +115,10 @@ pub fn is_retryable_status(status: u16) -> bool {
 pub fn backoff_delay(cfg: &DownloadConfig, failures: u32, retry_after: Option<Duration>) -> Duration {
     let exp = failures.saturating_sub(1).min(30);
     let base = cfg.backoff_initial.saturating_mul(1u32 << exp).min(cfg.backoff_max);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let jitter = 0.8 + 0.4 * f64::from(nanos % 1000) / 1000.0;
     let d = base.mul_f64(jitter).min(cfg.backoff_max);
     match retry_after {
@@ -126,7 +132,11 @@ enum Step {
     /// All bytes are in the `.part` file.
     Complete,
     /// Retry (after backoff); `progress` says whether new bytes arrived.
-    Retry { progress: bool, reason: String, retry_after: Option<Duration> },
+    Retry {
+        progress: bool,
+        reason: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 /// A blocking HTTP downloader (one shared connection pool; `Sync`, so batch workers share it).
@@ -176,15 +186,29 @@ impl Downloader {
                     (format!("HTTP {code}"), retry_after(&resp), Some(code))
                 }
                 Err(ureq::Error::Status(code, _)) => {
-                    return Err(FetchError::Status { url: url.into(), status: code, attempts: requests, hint: String::new() })
+                    return Err(FetchError::Status {
+                        url: url.into(),
+                        status: code,
+                        attempts: requests,
+                        hint: String::new(),
+                    })
                 }
                 Err(ureq::Error::Transport(t)) => (t.to_string(), None, None),
             };
             failures += 1;
             if failures > self.cfg.max_retries {
                 return Err(match status {
-                    Some(code) => FetchError::Status { url: url.into(), status: code, attempts: requests, hint: String::new() },
-                    None => FetchError::Transport { url: url.into(), attempts: requests, message: reason },
+                    Some(code) => FetchError::Status {
+                        url: url.into(),
+                        status: code,
+                        attempts: requests,
+                        hint: String::new(),
+                    },
+                    None => FetchError::Transport {
+                        url: url.into(),
+                        attempts: requests,
+                        message: reason,
+                    },
                 });
             }
             let d = backoff_delay(&self.cfg, failures, retry_after);
@@ -197,7 +221,13 @@ impl Downloader {
     /// earlier run), which is checked against `expect` and `check` and then renamed to `dest`. On a mismatch
     /// the `.part` is removed and nothing is left under `dest`'s name (an existing `dest` is only replaced by a
     /// verified file).
-    pub fn download(&self, url: &str, dest: &Path, expect: &Expect, check: Option<ContentCheck<'_>>) -> Result<Downloaded> {
+    pub fn download(
+        &self,
+        url: &str,
+        dest: &Path,
+        expect: &Expect,
+        check: Option<ContentCheck<'_>>,
+    ) -> Result<Downloaded> {
         if let Some(dir) = dest.parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(|e| FetchError::io(dir, e))?;
@@ -219,14 +249,25 @@ impl Downloader {
             let step = self.request_once(url, &part, have, &mut last_status, &mut restarted_after_416)?;
             match step {
                 Step::Complete => break,
-                Step::Retry { progress, reason, retry_after } => {
+                Step::Retry {
+                    progress,
+                    reason,
+                    retry_after,
+                } => {
                     failures = if progress { 1 } else { failures + 1 };
                     if failures > self.cfg.max_retries || requests > self.cfg.max_retries.saturating_mul(64).max(64) {
                         return Err(match last_status {
-                            Some(code) if reason.starts_with("HTTP") => {
-                                FetchError::Status { url: url.into(), status: code, attempts: requests, hint: String::new() }
-                            }
-                            _ => FetchError::Transport { url: url.into(), attempts: requests, message: reason },
+                            Some(code) if reason.starts_with("HTTP") => FetchError::Status {
+                                url: url.into(),
+                                status: code,
+                                attempts: requests,
+                                hint: String::new(),
+                            },
+                            _ => FetchError::Transport {
+                                url: url.into(),
+                                attempts: requests,
+                                message: reason,
+                            },
                         });
                     }
                     let d = backoff_delay(&self.cfg, failures, retry_after);
@@ -263,21 +304,43 @@ impl Downloader {
                     return Ok(Step::Complete);
                 }
                 if *restarted_after_416 {
-                    return Err(FetchError::Status { url: url.into(), status: 416, attempts: 1, hint: String::new() });
+                    return Err(FetchError::Status {
+                        url: url.into(),
+                        status: 416,
+                        attempts: 1,
+                        hint: String::new(),
+                    });
                 }
                 *restarted_after_416 = true;
                 std::fs::remove_file(part).map_err(|e| FetchError::io(part, e))?;
-                return Ok(Step::Retry { progress: true, reason: "HTTP 416, restarting".into(), retry_after: None });
+                return Ok(Step::Retry {
+                    progress: true,
+                    reason: "HTTP 416, restarting".into(),
+                    retry_after: None,
+                });
             }
             Err(ureq::Error::Status(code, resp)) if is_retryable_status(code) => {
                 *last_status = Some(code);
-                return Ok(Step::Retry { progress: false, reason: format!("HTTP {code}"), retry_after: retry_after(&resp) });
+                return Ok(Step::Retry {
+                    progress: false,
+                    reason: format!("HTTP {code}"),
+                    retry_after: retry_after(&resp),
+                });
             }
             Err(ureq::Error::Status(code, _)) => {
-                return Err(FetchError::Status { url: url.into(), status: code, attempts: 1, hint: String::new() })
+                return Err(FetchError::Status {
+                    url: url.into(),
+                    status: code,
+                    attempts: 1,
+                    hint: String::new(),
+                })
             }
             Err(ureq::Error::Transport(t)) => {
-                return Ok(Step::Retry { progress: false, reason: t.to_string(), retry_after: None })
+                return Ok(Step::Retry {
+                    progress: false,
+                    reason: t.to_string(),
+                    retry_after: None,
+                })
             }
         };
         *last_status = Some(resp.status());
@@ -289,10 +352,19 @@ impl Downloader {
             },
             _ => (0, resp.header("Content-Length").and_then(|v| v.trim().parse().ok())),
         };
-        let mut file = OpenOptions::new().create(true).write(true).truncate(false).open(part).map_err(|e| FetchError::io(part, e))?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(part)
+            .map_err(|e| FetchError::io(part, e))?;
         if start == u64::MAX {
             file.set_len(0).map_err(|e| FetchError::io(part, e))?;
-            return Ok(Step::Retry { progress: true, reason: "unexpected Content-Range, restarting".into(), retry_after: None });
+            return Ok(Step::Retry {
+                progress: true,
+                reason: "unexpected Content-Range, restarting".into(),
+                retry_after: None,
+            });
         }
         if start == 0 {
             file.set_len(0).map_err(|e| FetchError::io(part, e))?;
@@ -315,7 +387,11 @@ impl Downloader {
         file.flush().map_err(|e| FetchError::io(part, e))?;
         let now = start + got;
         if let Some(e) = read_err {
-            return Ok(Step::Retry { progress: got > 0, reason: format!("connection lost at byte {now}: {e}"), retry_after: None });
+            return Ok(Step::Retry {
+                progress: got > 0,
+                reason: format!("connection lost at byte {now}: {e}"),
+                retry_after: None,
+            });
         }
         if let Some(want) = total {
             if now < want {
@@ -348,7 +424,12 @@ impl Downloader {
         };
         if let Some(want) = expect.size {
             if want != size {
-                return Err(reject(FetchError::SizeMismatch { url: url.into(), path: dest.into(), expected: want, actual: size }));
+                return Err(reject(FetchError::SizeMismatch {
+                    url: url.into(),
+                    path: dest.into(),
+                    expected: want,
+                    actual: size,
+                }));
             }
         }
         if let Some(want) = &expect.sha256 {
@@ -364,16 +445,28 @@ impl Downloader {
         }
         if let Some(check) = check {
             if let Err(message) = check(part) {
-                return Err(reject(FetchError::BadContent { url: url.into(), path: dest.into(), message }));
+                return Err(reject(FetchError::BadContent {
+                    url: url.into(),
+                    path: dest.into(),
+                    message,
+                }));
             }
         }
         std::fs::rename(part, dest).map_err(|e| FetchError::io(dest, e))?;
-        Ok(Downloaded { path: dest.into(), sha256: sha, size, resumed_from, requests })
+        Ok(Downloaded {
+            path: dest.into(),
+            sha256: sha,
+            size,
+            resumed_from,
+            requests,
+        })
     }
 }
 
 fn retry_after(resp: &ureq::Response) -> Option<Duration> {
-    resp.header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs)
+    resp.header("Retry-After")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 /// `bytes START-END/TOTAL` → (START, Some(TOTAL)) (`*` total → None).
@@ -382,17 +475,31 @@ pub fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
     let (range, total) = rest.split_once('/')?;
     let (start, _end) = range.split_once('-')?;
     let start = start.trim().parse().ok()?;
-    let total = if total.trim() == "*" { None } else { Some(total.trim().parse().ok()?) };
+    let total = if total.trim() == "*" {
+        None
+    } else {
+        Some(total.trim().parse().ok()?)
+    };
     Some((start, total))
 }
 
 /// `bytes */TOTAL` (a 416 answer) → TOTAL.
 fn parse_content_range_total(v: &str) -> Option<u64> {
-    v.trim().strip_prefix("bytes")?.trim_start().strip_prefix("*/")?.trim().parse().ok()
+    v.trim()
+        .strip_prefix("bytes")?
+        .trim_start()
+        .strip_prefix("*/")?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Run `f` over `items` with at most `concurrency` calls in flight; results in input order.
-pub fn for_each_bounded<T: Sync, R: Send>(items: &[T], concurrency: usize, f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+pub fn for_each_bounded<T: Sync, R: Send>(
+    items: &[T],
+    concurrency: usize,
+    f: impl Fn(usize, &T) -> R + Sync,
+) -> Vec<R> {
     let workers = concurrency.max(1).min(items.len());
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
@@ -408,7 +515,12 @@ pub fn for_each_bounded<T: Sync, R: Send>(items: &[T], concurrency: usize, f: im
             });
         }
     });
-    results.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().flatten().collect()
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]
@@ -433,8 +545,14 @@ mod tests {
         let d1 = backoff_delay(&cfg, 1, None);
         let d3 = backoff_delay(&cfg, 3, None);
         let d9 = backoff_delay(&cfg, 9, None);
-        assert!(d1 >= Duration::from_millis(80) && d1 <= Duration::from_millis(120), "{d1:?}");
-        assert!(d3 >= Duration::from_millis(320) && d3 <= Duration::from_millis(480), "{d3:?}");
+        assert!(
+            d1 >= Duration::from_millis(80) && d1 <= Duration::from_millis(120),
+            "{d1:?}"
+        );
+        assert!(
+            d3 >= Duration::from_millis(320) && d3 <= Duration::from_millis(480),
+            "{d3:?}"
+        );
         assert!(d9 <= Duration::from_millis(1000), "{d9:?}");
         assert!(backoff_delay(&cfg, 1, Some(Duration::from_millis(700))) >= Duration::from_millis(700));
         assert!(backoff_delay(&cfg, 1, Some(Duration::from_secs(90))) <= Duration::from_millis(1000));

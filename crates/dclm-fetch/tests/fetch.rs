@@ -52,7 +52,12 @@ fn gz_warc(records: usize, seed: u64) -> Vec<u8> {
     for r in 0..records {
         let payload = bytes(2000, seed * 1000 + r as u64);
         let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        write!(e, "WARC/1.0\r\nWARC-Type: response\r\nContent-Length: {}\r\n\r\n", payload.len()).unwrap();
+        write!(
+            e,
+            "WARC/1.0\r\nWARC-Type: response\r\nContent-Length: {}\r\n\r\n",
+            payload.len()
+        )
+        .unwrap();
         e.write_all(&payload).unwrap();
         e.write_all(b"\r\n\r\n").unwrap();
         out.extend(e.finish().unwrap());
@@ -116,7 +121,13 @@ fn assets_fetch_verify_lock_and_list() {
     std::fs::remove_file(dir.path().join("third.txt")).unwrap();
     std::fs::write(part_path(&dir.path().join("third.txt")), &third[..5]).unwrap();
     let st = list_assets(&reg, dir.path(), &[]).unwrap();
-    assert_eq!(st[0].1, AssetState::Present { trust: Trust::Pinned, size: 50_000 });
+    assert_eq!(
+        st[0].1,
+        AssetState::Present {
+            trust: Trust::Pinned,
+            size: 50_000
+        }
+    );
     assert!(matches!(&st[1].1, AssetState::Corrupt { expected, .. } if *expected == sha(&tofu)));
     assert_eq!(st[2].1, AssetState::Missing { partial: 5 });
     assert_eq!(st[2].1.word(), "partial");
@@ -127,7 +138,10 @@ fn assets_fetch_verify_lock_and_list() {
     assert!(matches!(&rep.outcomes[1].1, AssetOutcome::Fetched(d) if d.sha256 == sha(&tofu)));
     assert!(matches!(&rep.outcomes[2].1, AssetOutcome::Fetched(d) if d.resumed_from == 5));
     assert_eq!(std::fs::read(dir.path().join("third.txt")).unwrap(), third);
-    assert_eq!(srv.requests_to("b/third.txt").last().unwrap().range.as_deref(), Some("bytes=5-"));
+    assert_eq!(
+        srv.requests_to("b/third.txt").last().unwrap().range.as_deref(),
+        Some("bytes=5-")
+    );
 }
 
 #[test]
@@ -139,7 +153,10 @@ fn resume_after_connection_cut_mid_file() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("big.bin");
     let dl = Downloader::new(fast(1));
-    let expect = Expect { sha256: Some(sha(&data)), size: Some(data.len() as u64) };
+    let expect = Expect {
+        sha256: Some(sha(&data)),
+        size: Some(data.len() as u64),
+    };
     let done = dl.download(&srv.url("big.bin"), &dest, &expect, None).unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), data);
     assert_eq!(done.sha256, sha(&data));
@@ -161,7 +178,15 @@ fn resume_a_part_file_left_by_an_earlier_run() {
     let dest = dir.path().join("f.bin");
     std::fs::write(part_path(&dest), &data[..123_456]).unwrap();
     let done = Downloader::new(fast(1))
-        .download(&srv.url("f.bin"), &dest, &Expect { sha256: Some(sha(&data)), size: None }, None)
+        .download(
+            &srv.url("f.bin"),
+            &dest,
+            &Expect {
+                sha256: Some(sha(&data)),
+                size: None,
+            },
+            None,
+        )
         .unwrap();
     assert_eq!(done.resumed_from, 123_456);
     assert_eq!(std::fs::read(&dest).unwrap(), data);
@@ -173,7 +198,9 @@ fn resume_a_part_file_left_by_an_earlier_run() {
     let dest2 = dir.path().join("g.bin");
     srv.add("g.bin", data.clone());
     std::fs::write(part_path(&dest2), &data).unwrap();
-    let done = Downloader::new(fast(1)).download(&srv.url("g.bin"), &dest2, &Expect::default(), None).unwrap();
+    let done = Downloader::new(fast(1))
+        .download(&srv.url("g.bin"), &dest2, &Expect::default(), None)
+        .unwrap();
     assert_eq!(done.size, data.len() as u64);
     assert_eq!(srv.requests_to("g.bin")[0].status, 416);
 }
@@ -187,10 +214,20 @@ fn checksum_mismatch_is_an_error_and_leaves_no_file() {
     let dest = dir.path().join("sub/f.bin");
     let wrong = "0".repeat(64);
     let err = Downloader::new(fast(1))
-        .download(&srv.url("f.bin"), &dest, &Expect { sha256: Some(wrong.clone()), size: None }, None)
+        .download(
+            &srv.url("f.bin"),
+            &dest,
+            &Expect {
+                sha256: Some(wrong.clone()),
+                size: None,
+            },
+            None,
+        )
         .unwrap_err();
     match &err {
-        FetchError::ChecksumMismatch { expected, actual, size, .. } => {
+        FetchError::ChecksumMismatch {
+            expected, actual, size, ..
+        } => {
             assert_eq!(*expected, wrong);
             assert_eq!(*actual, sha(&data));
             assert_eq!(*size, 30_000);
@@ -211,16 +248,37 @@ fn checksum_mismatch_is_an_error_and_leaves_no_file() {
     cfg.mirrors = Mirrors::parse(&[format!("{UPSTREAM}={}", srv.base)]).unwrap();
     cfg.download = fast(2);
     let err = fetch_assets_from(&reg, &cfg).unwrap_err().to_string();
-    assert!(err.contains("1 of 2") && err.contains("bad.bin") && err.contains("sha256 mismatch"), "{err}");
+    assert!(
+        err.contains("1 of 2") && err.contains("bad.bin") && err.contains("sha256 mismatch"),
+        "{err}"
+    );
     assert!(!dir.path().join("assets/bad.bin").exists());
     assert!(!part_path(&dir.path().join("assets/bad.bin")).exists());
     assert_eq!(std::fs::read(dir.path().join("assets/ok.bin")).unwrap(), b"fine");
 
     // A size mismatch is caught the same way.
     let err = Downloader::new(fast(1))
-        .download(&srv.url("ok.bin"), &dest, &Expect { sha256: None, size: Some(5) }, None)
+        .download(
+            &srv.url("ok.bin"),
+            &dest,
+            &Expect {
+                sha256: None,
+                size: Some(5),
+            },
+            None,
+        )
         .unwrap_err();
-    assert!(matches!(err, FetchError::SizeMismatch { expected: 5, actual: 4, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            FetchError::SizeMismatch {
+                expected: 5,
+                actual: 4,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(!dest.exists() && !part_path(&dest).exists());
 }
 
@@ -228,10 +286,19 @@ fn checksum_mismatch_is_an_error_and_leaves_no_file() {
 fn retries_429_and_503_with_exponential_backoff() {
     let srv = Server::start();
     srv.add("f.bin", b"payload".to_vec());
-    srv.script("f.bin", [Behavior::Status(429, None), Behavior::Status(503, None), Behavior::Status(429, None)]);
+    srv.script(
+        "f.bin",
+        [
+            Behavior::Status(429, None),
+            Behavior::Status(503, None),
+            Behavior::Status(429, None),
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f.bin");
-    let done = Downloader::new(fast(1)).download(&srv.url("f.bin"), &dest, &Expect::default(), None).unwrap();
+    let done = Downloader::new(fast(1))
+        .download(&srv.url("f.bin"), &dest, &Expect::default(), None)
+        .unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), b"payload");
     assert_eq!(done.requests, 4);
     let reqs = srv.requests_to("f.bin");
@@ -251,12 +318,32 @@ fn retries_429_and_503_with_exponential_backoff() {
     cfg.max_retries = 2;
     cfg.backoff_initial = Duration::from_millis(5);
     let err = Downloader::new(cfg).download(&srv.url("g.bin"), &dir.path().join("g.bin"), &Expect::default(), None);
-    assert!(matches!(err, Err(FetchError::Status { status: 429, attempts: 3, .. })), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Err(FetchError::Status {
+                status: 429,
+                attempts: 3,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
     assert!(!dir.path().join("g.bin").exists());
 
     // 404 is not retried.
     let err = Downloader::new(fast(1)).download(&srv.url("nope"), &dir.path().join("n"), &Expect::default(), None);
-    assert!(matches!(err, Err(FetchError::Status { status: 404, attempts: 1, .. })), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Err(FetchError::Status {
+                status: 404,
+                attempts: 1,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
     assert_eq!(srv.requests_to("nope").len(), 1);
 }
 
@@ -289,7 +376,10 @@ fn cc_fetch_sample_stays_within_concurrency_bound() {
     assert_eq!(rep.files.len(), 8);
     for ((path, outcome), p) in rep.files.iter().zip(&want) {
         let body = &files.iter().find(|(q, _)| q == p).unwrap().1;
-        assert_eq!(path.file_name().unwrap().to_str().unwrap(), p.rsplit('/').next().unwrap());
+        assert_eq!(
+            path.file_name().unwrap().to_str().unwrap(),
+            p.rsplit('/').next().unwrap()
+        );
         assert_eq!(&std::fs::read(path).unwrap(), body);
         assert!(matches!(outcome, CcOutcome::Fetched(_)));
     }
@@ -344,7 +434,11 @@ fn cc_fetch_paths_file_with_retries_resume_and_gzip_check() {
 #[test]
 fn bad_crawl_and_selection_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = CcConfig::new(Some("CC-MAIN-24-22".into()), WarcSelection::Sample { n: 1, seed: 0 }, dir.path());
+    let cfg = CcConfig::new(
+        Some("CC-MAIN-24-22".into()),
+        WarcSelection::Sample { n: 1, seed: 0 },
+        dir.path(),
+    );
     assert!(fetch_warcs(&cfg).unwrap_err().to_string().contains("CC-MAIN-YYYY-WW"));
     let cfg = CcConfig::new(None, WarcSelection::Sample { n: 1, seed: 0 }, dir.path());
     assert!(fetch_warcs(&cfg).unwrap_err().to_string().contains("--crawl"));
@@ -376,7 +470,14 @@ fn embedded_registry_pins_match_shared_copies() {
     cfg.download = fast(4);
     fetch_assets_from(reg, &cfg).unwrap();
     for d in &served {
-        assert_eq!(std::fs::read(dir.path().join(d)).unwrap(), std::fs::read(assets.join(d)).unwrap(), "{d}");
+        assert_eq!(
+            std::fs::read(dir.path().join(d)).unwrap(),
+            std::fs::read(assets.join(d)).unwrap(),
+            "{d}"
+        );
     }
-    assert!(dir.path().join("baselines/baselines_configs/dclm_baseline_refinedweb.yaml").is_file());
+    assert!(dir
+        .path()
+        .join("baselines/baselines_configs/dclm_baseline_refinedweb.yaml")
+        .is_file());
 }

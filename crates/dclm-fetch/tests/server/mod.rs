@@ -63,11 +63,21 @@ impl Server {
     }
 
     pub fn add(&self, path: &str, body: impl Into<Vec<u8>>) {
-        self.state.files.lock().unwrap().insert(path.trim_start_matches('/').to_string(), body.into());
+        self.state
+            .files
+            .lock()
+            .unwrap()
+            .insert(path.trim_start_matches('/').to_string(), body.into());
     }
 
     pub fn script(&self, path: &str, behaviors: impl IntoIterator<Item = Behavior>) {
-        self.state.script.lock().unwrap().entry(path.trim_start_matches('/').to_string()).or_default().extend(behaviors);
+        self.state
+            .script
+            .lock()
+            .unwrap()
+            .entry(path.trim_start_matches('/').to_string())
+            .or_default()
+            .extend(behaviors);
     }
 
     /// Hold every response this long before sending the body (makes overlap observable).
@@ -80,7 +90,10 @@ impl Server {
     }
 
     pub fn requests_to(&self, path: &str) -> Vec<Logged> {
-        self.log().into_iter().filter(|l| l.path == path.trim_start_matches('/')).collect()
+        self.log()
+            .into_iter()
+            .filter(|l| l.path == path.trim_start_matches('/'))
+            .collect()
     }
 
     pub fn max_in_flight(&self) -> usize {
@@ -126,24 +139,40 @@ fn handle(mut conn: TcpStream, st: &State) {
             }
         }
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .trim_start_matches('/')
+        .to_string();
     let _guard = InFlight::enter(st);
     let delay = *st.delay.lock().unwrap();
     let behavior = st.script.lock().unwrap().get_mut(&path).and_then(VecDeque::pop_front);
     let body = st.files.lock().unwrap().get(&path).cloned();
     let log = |status: u16| {
-        st.log.lock().unwrap().push(Logged { path: path.clone(), range: range.clone(), status, at: Instant::now() })
+        st.log.lock().unwrap().push(Logged {
+            path: path.clone(),
+            range: range.clone(),
+            status,
+            at: Instant::now(),
+        })
     };
     std::thread::sleep(delay);
     if let Some(Behavior::Status(code, retry_after)) = behavior {
         log(code);
         let ra = retry_after.map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
-        let _ = write!(conn, "HTTP/1.1 {code} Scripted\r\n{ra}Content-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = write!(
+            conn,
+            "HTTP/1.1 {code} Scripted\r\n{ra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+        );
         return;
     }
     let Some(body) = body else {
         log(404);
-        let _ = write!(conn, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = write!(
+            conn,
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
         return;
     };
     let len = body.len();
@@ -163,13 +192,20 @@ fn handle(mut conn: TcpStream, st: &State) {
         }
         Some(s) => (
             206,
-            format!("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {s}-{}/{len}\r\n", len - 1),
+            format!(
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {s}-{}/{len}\r\n",
+                len - 1
+            ),
             &body[s..],
         ),
         None => (200, "HTTP/1.1 200 OK\r\n".to_string(), &body[..]),
     };
     log(status);
-    let _ = write!(conn, "{head}Content-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n", slice.len());
+    let _ = write!(
+        conn,
+        "{head}Content-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+        slice.len()
+    );
     let send = match behavior {
         Some(Behavior::CutAfter(n)) => &slice[..n.min(slice.len())],
         _ => slice,
