@@ -28,16 +28,22 @@ pub enum Stage {
     Quality,
     /// Tokenize + global shuffle.
     Tokenize,
+    /// Train an open_lm model (candle).
+    Train,
+    /// LLM-Foundry ICL evaluation and CORE.
+    Eval,
 }
 
 impl Stage {
     /// All stages in order.
-    pub const ALL: [Stage; 5] = [
+    pub const ALL: [Stage; 7] = [
         Stage::Extract,
         Stage::Heuristics,
         Stage::Dedup,
         Stage::Quality,
         Stage::Tokenize,
+        Stage::Train,
+        Stage::Eval,
     ];
 
     /// Lower-case name.
@@ -48,6 +54,8 @@ impl Stage {
             Stage::Dedup => "dedup",
             Stage::Quality => "quality",
             Stage::Tokenize => "tokenize",
+            Stage::Train => "train",
+            Stage::Eval => "eval",
         }
     }
 
@@ -105,6 +113,15 @@ pub struct BaselineArgs {
     /// Hide progress bars.
     #[arg(long)]
     pub no_progress: bool,
+    /// Training scale (`tiny`, `micro`, or a DCLM scale such as `400M-1x`); default `tiny`.
+    #[arg(long, default_value = "tiny")]
+    pub scale: String,
+    /// Stop training after this many optimizer steps (default: the scale's full schedule).
+    #[arg(long)]
+    pub max_steps: Option<u64>,
+    /// Evaluate only the first N examples of each task (default: all).
+    #[arg(long)]
+    pub eval_limit: Option<usize>,
 }
 
 impl BaselineArgs {
@@ -125,6 +142,9 @@ impl BaselineArgs {
             positives: Vec::new(),
             tokenizer: None,
             no_progress: false,
+            scale: "tiny".into(),
+            max_steps: None,
+            eval_limit: None,
         }
     }
 }
@@ -155,6 +175,8 @@ pub struct Assets {
     pub dclm_root: PathBuf,
     /// The GPT-NeoX tokenizer, if found.
     pub tokenizer: Option<PathBuf>,
+    /// LLM-Foundry task files (`local_data/`'s parent), if found.
+    pub eval_data: Option<PathBuf>,
 }
 
 impl Assets {
@@ -173,7 +195,18 @@ impl Assets {
             .iter()
             .map(|d| d.join("tokenizers/gpt-neox-20b.tokenizer.json"))
             .find(|p| p.is_file());
-        Ok(Assets { dclm_root, tokenizer })
+        let eval_data = [
+            dir.join("eval"),
+            dclm_root.join("eval"),
+            dclm_root.parent().unwrap_or(dir).join("eval"),
+        ]
+        .into_iter()
+        .find(|d| d.join("local_data").is_dir());
+        Ok(Assets {
+            dclm_root,
+            tokenizer,
+            eval_data,
+        })
     }
 }
 
@@ -283,13 +316,15 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
             records.push((rec, true));
             continue;
         }
-        if dir.exists() {
+        // An incomplete training run resumes from its latest checkpoint; other stages restart clean.
+        if dir.exists() && (stage != Stage::Train || run.args.fresh) {
             std::fs::remove_dir_all(&dir).with_context(|| format!("clearing incomplete {}", dir.display()))?;
         }
         let input_dir = records.last().map(|(r, _)| r.dir.clone());
-        let stage_inputs = match &input_dir {
-            Some(d) => stage_shards(d)?,
-            None => run.inputs.clone(),
+        let stage_inputs = match (&input_dir, stage) {
+            (_, Stage::Train | Stage::Eval) => Vec::new(),
+            (Some(d), _) => stage_shards(d)?,
+            (None, _) => run.inputs.clone(),
         };
         eprintln!("baseline: {} …", stage.name());
         let t0 = Instant::now();
@@ -299,6 +334,8 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
             Stage::Dedup => dedup(&mut run, &stage_inputs, &dir)?,
             Stage::Quality => quality(&mut run, &stage_inputs, &dir)?,
             Stage::Tokenize => tokenize(&mut run, &stage_inputs, &dir)?,
+            Stage::Train => train(&mut run, &dir)?,
+            Stage::Eval => eval(&mut run, &dir)?,
         };
         rec.seconds = t0.elapsed().as_secs_f64();
         dclm_core::io::write_atomic(&marker, &serde_json::to_vec_pretty(&rec)?)?;
@@ -714,11 +751,189 @@ fn tokenize(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord
 
 /// Context length of the model the baseline trains (tokens per training sequence, without the shifted target).
 pub fn train_seq_len(run: &Run) -> usize {
-    if run.args.inputs.is_empty() {
-        256
-    } else {
-        2048
+    train_preset(run).map(|p| p.model.seq_len).unwrap_or(2048)
+}
+
+/// True when no GPT-NeoX tokenizer is available and the byte-level stand-in is used.
+fn byte_level(run: &Run) -> bool {
+    run.args.tokenizer.is_none() && run.assets.as_ref().and_then(|a| a.tokenizer.as_ref()).is_none()
+}
+
+/// The training recipe: the named scale; with the byte-level stand-in tokenizer the vocabulary shrinks to
+/// the 260 ids it uses (the GPT-NeoX-sized head would be 200× wider for nothing).
+pub fn train_preset(run: &Run) -> Result<dclm_train::train::Preset> {
+    let mut p = dclm_train::train::Preset::by_name(&run.args.scale)?;
+    if byte_level(run) {
+        p.model.vocab_size = crate::standin::BYTE_MODEL_VOCAB;
+        p.model.seq_len = 256;
+        p.name = format!("{}-bytes", p.name);
+        p.tokens = p.steps * p.global_batch as u64 * p.model.seq_len as u64;
     }
+    p.seed = run.args.seed;
+    Ok(p)
+}
+
+fn train(run: &mut Run, dir: &Path) -> Result<StageRecord> {
+    use dclm_train::data::TokenSource;
+    use dclm_train::train::{manifest_hash, TrainOptions, Trainer};
+    let tok_dir = Stage::Tokenize.dir(&run.args.out);
+    let preset = train_preset(run)?;
+    let device = candle_core::Device::Cpu;
+    let mut opts = TrainOptions::new(dir);
+    opts.max_steps = run.args.max_steps.or(if run.args.reduced { Some(10) } else { None });
+    opts.checkpoint_every = 50;
+    opts.log_every = 1;
+    opts.dataset_manifest_hash = Some(manifest_hash(&tok_dir.join("manifest.jsonl"))?);
+    opts.dataset_name = Some(if run.args.inputs.is_empty() {
+        "embedded".into()
+    } else {
+        "real".into()
+    });
+    let mut trainer = match Trainer::latest_checkpoint(dir) {
+        Some(ckpt) => Trainer::resume(&ckpt, opts, &device)?,
+        None => Trainer::new(preset.clone(), opts, &device)?,
+    };
+    let mut source = TokenSource::open(&tok_dir)?
+        .with_seed(run.args.seed)
+        .cycle(true)
+        .expect_seq_len(preset.model.seq_len + 1);
+    let batch = preset.global_batch;
+    let batches = std::iter::from_fn(move || match source.next_batch(batch) {
+        Ok(Some(b)) => Some(Ok(b)),
+        Ok(None) => None,
+        Err(e) => Some(Err(e)),
+    });
+    let rec = trainer.fit_fallible(batches).context("training")?;
+    let mut stats = Stats::new("train");
+    stats.seconds = rec.wall_seconds;
+    let faithful = !byte_level(run) && run.args.max_steps.is_none() && !run.args.reduced;
+    let f = fidelity(
+        Stage::Train,
+        faithful && preset.chinchilla_multiplier > 0,
+        &format!(
+            "open_lm in candle (CPU), scale {}: {} params, {} steps, {} tokens, {:.0} tokens/s",
+            preset.name, rec.params, rec.steps, rec.tokens_seen, rec.tokens_per_s
+        ),
+        if preset.chinchilla_multiplier > 0 {
+            "a DCLM competition scale with DCLM's recipe"
+        } else {
+            "a small CPU preset with DCLM's recipe (AdamW β2 0.95, warmup + cosine, z-loss), not a DCLM scale"
+        },
+    );
+    let mut r = record(Stage::Train, dir, stats, f);
+    r.tokens = Some(rec.tokens_seen);
+    r.extra = serde_json::to_value(&rec)?;
+    Ok(r)
+}
+
+fn eval(run: &mut Run, dir: &Path) -> Result<StageRecord> {
+    use dclm_eval::{EvalConfig, RunOptions, Tokenizer};
+    std::fs::create_dir_all(dir)?;
+    let preset = train_preset(run)?;
+    let weights = Stage::Train.dir(&run.args.out).join("model.safetensors");
+    let model = dclm_train::train::load_model(&preset, &weights, &candle_core::Device::Cpu)
+        .with_context(|| format!("loading {}", weights.display()))?;
+    let lm = crate::lm::CandleLm::new(model, preset.name.clone(), preset.model.seq_len);
+    let tokenizer: Arc<dyn Tokenizer> = match run
+        .args
+        .tokenizer
+        .clone()
+        .or_else(|| run.assets.as_ref().and_then(|a| a.tokenizer.clone()))
+    {
+        Some(p) => Arc::new(dclm_eval::HfTokenizer::from_file(&p)?),
+        None => Arc::new(crate::lm::ByteEvalTokenizer),
+    };
+    let limit = run.args.eval_limit.or(if run.args.reduced { Some(5) } else { None });
+    let options = RunOptions {
+        batch_size: 8,
+        limit,
+        progress: !run.args.no_progress,
+        keep_examples: false,
+    };
+    let (mut cfg, suite, f) = match (&run.assets, run.assets.as_ref().and_then(|a| a.eval_data.clone())) {
+        (Some(a), Some(data)) => {
+            let eval_dir = a.dclm_root.join("eval");
+            let cfg = EvalConfig::dclm(&eval_dir.join("mmlu_and_lowvar.yaml"), &eval_dir, &data)?;
+            let f = fidelity(
+                Stage::Eval,
+                limit.is_none(),
+                "dclm-eval: LLM-Foundry ICL tasks of DCLM's mmlu_and_lowvar.yaml (CORE + MMLU)",
+                "DCLM's task list, prompts and scoring; tasks whose files are not in the assets are reported as skipped",
+            );
+            (cfg, "DCLM CORE (mmlu_and_lowvar.yaml)", f)
+        }
+        _ => {
+            let e = &run.embedded.eval_dir;
+            let cfg = EvalConfig {
+                tasks: dclm_eval::load_task_yaml(&run.embedded.eval_yaml)?,
+                data_dir: e.clone(),
+                meta_v2: Some(e.join("eval_meta_data.csv")),
+                meta_v1: None,
+                aggregation: Some(e.join("additional_aggregation.json")),
+                run: RunOptions::default(),
+            };
+            let f = fidelity(
+                Stage::Eval,
+                false,
+                "dclm-eval with the four embedded mini tasks (one per LLM-Foundry task type)",
+                "no --assets: DCLM's 22 CORE task files are not shipped; the embedded tasks exercise the same prompt \
+                 construction and scoring",
+            );
+            (cfg, "embedded mini tasks (CORE-style aggregate)", f)
+        }
+    };
+    cfg.run = options;
+    let report = dclm_eval::evaluate(&lm, tokenizer, &cfg).context("evaluation")?;
+    dclm_core::io::write_atomic(&dir.join("eval_results.json"), &serde_json::to_vec_pretty(&report)?)?;
+    let agg = report.aggregated_v2.as_ref();
+    let rows: Vec<dclm_report::EvalRow> = report
+        .tasks
+        .iter()
+        .map(|t| {
+            let ta = agg.and_then(|a| a.per_task.iter().find(|p| p.task == t.label));
+            let tc = cfg.tasks.iter().find(|c| c.label == t.label);
+            dclm_report::EvalRow {
+                task: t.label.clone(),
+                category: ta.map(|a| a.category.clone()).unwrap_or_default(),
+                task_type: tc.map(|c| format!("{:?}", c.icl_task_type)).unwrap_or_default(),
+                shots: tc.map(|c| c.num_fewshot as u32).unwrap_or(0),
+                n: t.num_examples as u64,
+                accuracy: t.accuracy,
+                random_baseline: ta.map(|a| a.random_baseline).unwrap_or(0.0),
+                in_core: true,
+            }
+        })
+        .collect();
+    let table = dclm_report::EvalTable::with_computed_core(
+        suite,
+        rows,
+        "mean centered accuracy over the tasks that ran (DCLM's CORE uses v2 random baselines over its 22 tasks)",
+    );
+    let mut stats = Stats::new("eval");
+    stats.seconds = report.tasks.iter().map(|t| t.seconds).sum();
+    let mut r = record(Stage::Eval, dir, stats, f);
+    r.extra = serde_json::json!({ "skipped": report.skipped, "table": table });
+    Ok(r)
+}
+
+/// The loss curve from the trainer's `train_log.jsonl`.
+fn read_loss_curve(dir: &Path, model: &str) -> Option<dclm_report::LossCurve> {
+    let text = std::fs::read_to_string(dir.join("train_log.jsonl")).ok()?;
+    let points = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<dclm_train::train::StepLog>(l).ok())
+        .map(|s| dclm_report::LossPoint {
+            step: s.step,
+            tokens: s.tokens,
+            train_loss: s.ce as f64,
+            val_loss: None,
+            lr: s.lr,
+        })
+        .collect();
+    Some(dclm_report::LossCurve {
+        model: model.to_string(),
+        points,
+    })
 }
 
 fn build_report(run: &Run, records: &[(StageRecord, bool)], seconds: f64) -> Report {
@@ -750,10 +965,28 @@ fn build_report(run: &Run, records: &[(StageRecord, bool)], seconds: f64) -> Rep
     for (rec, resumed) in records {
         let mut stats = rec.stats.clone();
         stats.stage = rec.stage.name().to_string();
-        r.add_stage_stats(&stats);
+        if rec.stage <= Stage::Tokenize {
+            r.add_stage_stats(&stats);
+        } else {
+            r.timings.push(dclm_report::Timing {
+                stage: stats.stage.clone(),
+                seconds: 0.0,
+                resumed: false,
+            });
+        }
         if let Some(t) = r.timings.last_mut() {
             t.seconds = rec.seconds;
             t.resumed = *resumed;
+        }
+        if rec.stage == Stage::Train {
+            r.loss_curve = read_loss_curve(&rec.dir, &rec.fidelity.implementation);
+        }
+        if rec.stage == Stage::Eval {
+            r.eval = serde_json::from_value(rec.extra["table"].clone()).ok();
+            if let Some(sk) = rec.extra["skipped"].as_array().filter(|a| !a.is_empty()) {
+                r.notes
+                    .push(format!("Eval tasks skipped: {}", serde_json::Value::Array(sk.clone())));
+            }
         }
         if let Some(tok) = rec.tokens {
             if let Some(f) = r.funnel_stage_mut(rec.stage.name()) {

@@ -3,6 +3,9 @@
 
 pub mod baseline;
 pub mod common;
+pub mod decontam;
+pub mod fetch;
+pub mod lm;
 pub mod stages;
 pub mod standin;
 
@@ -32,6 +35,14 @@ pub enum Cmd {
     Quality(stages::quality::QualityArgs),
     /// Train a fastText quality classifier from positives and negatives.
     QualityTrain(stages::quality::QualityTrainArgs),
+    /// Eval n-gram decontamination (annotate/remove, per-task report).
+    Decontaminate(decontam::DecontamArgs),
+    /// Realize a YAML data-mix spec.
+    Mix(decontam::MixArgs),
+    /// Fetch or list DCLM's assets (pinned URLs, sha256, resumable).
+    Assets(fetch::AssetsArgs),
+    /// Download Common Crawl WARCs (a seeded sample of a crawl, or a pool list).
+    Cc(fetch::CcArgs),
 }
 
 /// Run a parsed command line.
@@ -43,5 +54,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Dedup(a) => stages::dedup::main(&a),
         Cmd::Quality(a) => stages::quality::main(&a),
         Cmd::QualityTrain(a) => stages::quality::train_main(&a),
+        Cmd::Decontaminate(a) => decontam::decontaminate_main(&a),
+        Cmd::Mix(a) => decontam::mix_main(&a),
+        Cmd::Assets(a) => fetch::assets_main(&a),
+        Cmd::Cc(a) => fetch::cc_main(&a),
     }
 }
