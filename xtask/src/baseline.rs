@@ -943,7 +943,11 @@ fn build_report(run: &Run, records: &[(StageRecord, bool)], seconds: f64) -> Rep
         "real-data"
     };
     let mut r = Report::new("dclm-rs baseline run", mode);
-    r.started = format!("{:.0} s total", seconds);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    r.started = format!("finished at unix time {now}, {seconds:.0} s wall-clock for this invocation");
     r.settings.insert("output".into(), run.args.out.display().to_string());
     r.settings.insert("threads".into(), run.args.threads.to_string());
     r.settings.insert("seed".into(), run.args.seed.to_string());
