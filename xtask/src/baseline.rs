@@ -845,7 +845,7 @@ fn eval(run: &mut Run, dir: &Path) -> Result<StageRecord> {
     };
     let limit = run.args.eval_limit.or(if run.args.reduced { Some(5) } else { None });
     let options = RunOptions {
-        batch_size: 8,
+        batch_size: 4,
         limit,
         progress: !run.args.no_progress,
         keep_examples: false,

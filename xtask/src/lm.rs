@@ -5,6 +5,9 @@
 use dclm_eval::{EvalError, GenRequest, LanguageModel, LogLik, LoglikRequest, StopCriterion};
 use dclm_train::model::Transformer;
 
+/// Sequences scored per forward pass (bounds memory with large vocabularies).
+const SEQS_PER_FORWARD: usize = 4;
+
 /// A trained open_lm model as an evaluator's language model.
 pub struct CandleLm {
     model: Transformer,
@@ -53,7 +56,12 @@ impl LanguageModel for CandleLm {
                 "request {i} has an empty context or continuation"
             )));
         }
-        let scores = self.model.score_batch(&seqs).map_err(model_err)?;
+        // A few sequences per forward pass: logits are [seq, vocab] floats each (25 MB at 128 × 50,432), and the
+        // forward keeps its intermediates alive until the batch is scored.
+        let mut scores = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(SEQS_PER_FORWARD) {
+            scores.extend(self.model.score_batch(chunk).map_err(model_err)?);
+        }
         Ok(requests
             .iter()
             .zip(scores)
