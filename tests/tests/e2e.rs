@@ -2,7 +2,6 @@
 //! its resume, and — when `../shared/data` is present — the DCLM-faithful run with DCLM's own assets.
 
 use dclm_report::Report;
-use std::path::Path;
 use xtask::baseline::{self, BaselineArgs, Stage};
 
 fn check_outcome(out: &baseline::Outcome, expect_stages: &[Stage]) {
@@ -141,5 +140,4 @@ fn baseline_dclm_faithful_with_shared_assets() {
     assert!(tok.faithful, "GPT-NeoX tokenizer from the assets: {tok:?}");
     let report = std::fs::read_to_string(out.report_json).unwrap();
     assert!(report.contains("mmlu_and_lowvar"), "DCLM's eval suite ran");
-    let _ = Path::new("");
 }

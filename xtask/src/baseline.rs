@@ -663,7 +663,7 @@ fn quality(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord>
     let mut scores = Vec::new();
     for p in inputs {
         for (_, d) in dclm_core::io::ShardReader::open(p)?.flatten() {
-            scores.push(scorer.score(&d.text) as f64);
+            scores.push(scorer.score(&d.text));
             if scores.len() >= 100_000 {
                 break;
             }

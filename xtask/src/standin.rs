@@ -113,7 +113,7 @@ mod tests {
     #[test]
     fn byte_tokenizer_round_trips_and_reserves_eot() {
         let ids = ByteTokenizer.encode("héllo").unwrap();
-        assert!(ids.iter().all(|&i| i >= 1 && i <= 256));
+        assert!(ids.iter().all(|i| (1..=256).contains(i)));
         assert_eq!(ByteTokenizer::decode(&ids), "héllo");
     }
 }
