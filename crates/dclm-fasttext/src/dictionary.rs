@@ -171,8 +171,9 @@ impl Dictionary {
             d.push_entry(word, count, t).map_err(|m| r.invalid(tat, m))?;
         }
         if pruneidx_size > 0 {
-            if pruneidx_size as u64 * 8 > r.remaining() as u64 {
-                return Err(r.truncated("dictionary prune index", pruneidx_size as u64 * 8));
+            let needed = (pruneidx_size as u64).saturating_mul(8);
+            if needed > r.remaining() as u64 {
+                return Err(r.truncated("dictionary prune index", needed));
             }
             for _ in 0..pruneidx_size {
                 let pat = r.pos();
