@@ -497,6 +497,18 @@ fn collect_filter_examples(run: &mut Run, job: &stages::filter::FilterJob, input
     Ok(())
 }
 
+/// Shard arguments for a single-task stage writing into `dir`.
+fn shard_args(run: &Run, dir: &Path) -> crate::common::ShardArgs {
+    crate::common::ShardArgs {
+        inputs: vec![],
+        out: dir.to_path_buf(),
+        threads: run.args.threads,
+        rank: 0,
+        world_size: 1,
+        no_progress: run.args.no_progress,
+    }
+}
+
 fn exec_config(run: &Run, stage: &str, dir: &Path) -> dclm_core::ExecutorConfig {
     let mut e = dclm_core::ExecutorConfig::new(stage, dir);
     e.threads = run.args.threads;
@@ -539,14 +551,7 @@ fn collect_removed_examples(run: &mut Run, step: &str, reason: &str, inputs: &[P
 
 fn dedup(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord> {
     let args = stages::dedup::DedupArgs {
-        shards: crate::common::ShardArgs {
-            inputs: vec![],
-            out: dir.to_path_buf(),
-            threads: run.args.threads,
-            rank: 0,
-            world_size: 1,
-            no_progress: run.args.no_progress,
-        },
+        shards: shard_args(run, dir),
         method: stages::dedup::MethodArg::Bff,
         mode: "old-both".into(),
         expected_ngrams: None,
@@ -647,14 +652,7 @@ fn quality(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord>
         keep_fraction: keep,
         sample: None,
     };
-    let shards = crate::common::ShardArgs {
-        inputs: vec![],
-        out: dir.to_path_buf(),
-        threads: run.args.threads,
-        rank: 0,
-        world_size: 1,
-        no_progress: run.args.no_progress,
-    };
+    let shards = shard_args(run, dir);
     let r = stages::quality::run(&cfg, &shards, inputs)?;
     check_clean(Stage::Quality, &r.summary)?;
     collect_removed_examples(run, "quality_filter", "below_threshold", inputs, dir)?;
