@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod common;
 pub mod decontam;
 pub mod fetch;
+pub mod launch;
 pub mod lm;
 pub mod stages;
 pub mod standin;
@@ -43,6 +44,9 @@ pub enum Cmd {
     Assets(fetch::AssetsArgs),
     /// Download Common Crawl WARCs (a seeded sample of a crawl, or a pool list).
     Cc(fetch::CcArgs),
+    /// Run stages as shard tasks on a cluster: Slurm arrays, Kubernetes Indexed Jobs, Ray.
+    #[command(subcommand)]
+    Launch(launch::LaunchCmd),
 }
 
 /// Run a parsed command line.
@@ -58,5 +62,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Mix(a) => decontam::mix_main(&a),
         Cmd::Assets(a) => fetch::assets_main(&a),
         Cmd::Cc(a) => fetch::cc_main(&a),
+        Cmd::Launch(c) => launch::main(&c),
     }
 }
