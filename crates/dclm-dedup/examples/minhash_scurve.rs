@@ -1,6 +1,9 @@
 //! The MinHash-LSH S-curve: measured probability that a pair of shingle sets with Jaccard similarity s
 //! becomes a candidate (shares a band), against the theoretical `1 − (1 − s^r)^b`.
 //!
+//! The `removed` column also applies the preset's pair check (estimated Jaccard ≥ `jaccard_threshold`), which is
+//! what decides removal in the `dclm-ablation` preset.
+//!
 //! `cargo run --release -p dclm-dedup --example minhash_scurve -- [bands rows pairs]` (default 93 15 300).
 
 use dclm_dedup::minhash::{MinHashConfig, MinHashLsh};
@@ -26,7 +29,7 @@ fn main() {
     };
     let m = MinHashLsh::new(cfg.clone()).expect("valid settings");
     println!("bands {bands} rows {rows}: LSH threshold {:.3}", cfg.lsh_threshold());
-    println!("jaccard  measured  theory");
+    println!("jaccard  candidate  theory  removed");
     let size = 200u64; // shingles per set
     let mut next = 1u64;
     for step in 0..=20 {
@@ -34,6 +37,7 @@ fn main() {
         // |A ∩ B| = c, |A ∪ B| = 2·size − c, so s = c / (2·size − c) → c = 2·size·s / (1 + s).
         let common = ((2.0 * size as f64 * s) / (1.0 + s)).round() as u64;
         let mut hits = 0;
+        let mut removed = 0;
         for _ in 0..pairs {
             let mut fresh = |n: u64| -> Vec<u64> {
                 // Shingle hashes in real use are xxh3 outputs: model them as well-mixed 64-bit values.
@@ -46,14 +50,18 @@ fn main() {
             a.extend(fresh(size - common));
             let mut b = shared;
             b.extend(fresh(size - common));
-            let (ka, kb) = (m.band_keys(&m.minhashes(&a)), m.band_keys(&m.minhashes(&b)));
-            hits += ka.iter().zip(&kb).any(|(x, y)| x == y) as usize;
+            let (ma, mb) = (m.minhashes(&a), m.minhashes(&b));
+            let (ka, kb) = (m.band_keys(&ma), m.band_keys(&mb));
+            let candidate = ka.iter().zip(&kb).any(|(x, y)| x == y);
+            hits += candidate as usize;
+            removed += (candidate && MinHashLsh::estimate(&ma, &mb) >= cfg.jaccard_threshold) as usize;
         }
         let exact_s = common as f64 / (2 * size - common) as f64;
         println!(
-            "{exact_s:.3}    {:.3}     {:.3}",
+            "{exact_s:.3}    {:.3}      {:.3}   {:.3}",
             hits as f64 / pairs as f64,
-            cfg.candidate_probability(exact_s)
+            cfg.candidate_probability(exact_s),
+            removed as f64 / pairs as f64
         );
     }
 }
