@@ -2,7 +2,9 @@
 //! Slurm job arrays, Kubernetes Indexed Jobs, or Ray tasks — plus `status`, which reads the completion
 //! markers and per-task stats every backend leaves on shared storage.
 
+pub mod k8s;
 pub mod plan;
+pub mod ray;
 
 use clap::Subcommand;
 
@@ -11,6 +13,10 @@ use clap::Subcommand;
 pub enum LaunchCmd {
     /// Print the plan (phases, tasks, dependencies, commands) as JSON.
     Plan(plan::PlanArgs),
+    /// Write Kubernetes Indexed Job manifests (one per phase) and a `run.sh` that applies them in order.
+    K8s(Box<k8s::K8sArgs>),
+    /// Write plan.json and the Ray driver; `--submit` runs every shard task as a Ray task.
+    Ray(Box<ray::RayArgs>),
 }
 
 /// `cargo xtask launch …`
@@ -20,5 +26,7 @@ pub fn main(cmd: &LaunchCmd) -> anyhow::Result<()> {
             println!("{}", plan::Plan::build(a)?.to_json()?);
             Ok(())
         }
+        LaunchCmd::K8s(a) => k8s::main(a),
+        LaunchCmd::Ray(a) => ray::main(a),
     }
 }
