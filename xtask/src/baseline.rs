@@ -553,6 +553,7 @@ fn dedup(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord> {
     let args = stages::dedup::DedupArgs {
         shards: shard_args(run, dir),
         method: stages::dedup::MethodArg::Bff,
+        phase: stages::dedup::PhaseArg::All,
         mode: "old-both".into(),
         expected_ngrams: None,
         fp_rate: 0.01,

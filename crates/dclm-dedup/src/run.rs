@@ -768,3 +768,160 @@ pub fn apply_drop_set(cfg: &RunConfig, name: &str, drops: &global::DropSet, inpu
         Ok(stats)
     })?)
 }
+
+/// One shard's signature file in a global dedup split over tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureFile {
+    /// The input shard.
+    pub input: PathBuf,
+    /// Its path relative to the input root (its name in the merge).
+    pub rel: String,
+    /// Where the map phase writes its signatures (`<work>/<rel>.sig`).
+    pub path: PathBuf,
+}
+
+/// The signature file of every input shard, in sorted input order: where the map phase writes it and
+/// where the reduce phase expects it. `inputs` must be the full shard list (the same on every rank).
+pub fn signature_files(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<Vec<SignatureFile>> {
+    let inputs = expand_inputs(inputs)?;
+    let root = cfg.input_root.clone().unwrap_or_else(|| common_parent(&inputs));
+    let work = work_dir(cfg);
+    Ok(inputs
+        .into_iter()
+        .map(|input| {
+            let rel = rel_name(&root, &input);
+            let path = global::sig_path(&work, &rel);
+            SignatureFile { input, rel, path }
+        })
+        .collect())
+}
+
+/// Where the reduce phase writes the drop set and the apply phase reads it (`<work>/drops.json`).
+pub fn drop_set_path(cfg: &RunConfig) -> PathBuf {
+    work_dir(cfg).join("drops.json")
+}
+
+/// What [`global_map`] did on one rank.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GlobalMapSummary {
+    /// Shards whose signatures were written.
+    pub shards_run: usize,
+    /// Shards skipped: an up-to-date signature file (newer than the shard, same settings) was there.
+    pub shards_skipped: usize,
+    /// Documents read.
+    pub docs_in: u64,
+    /// Documents with a signature.
+    pub signed: u64,
+    /// Input records that could not be read.
+    pub errors: u64,
+}
+
+fn global_dedup(method: &Method) -> Result<Box<dyn GlobalDeduplicator>> {
+    match method {
+        Method::MinHash(m) => Ok(Box::new(MinHashLsh::new(m.clone())?)),
+        Method::Exact(k) => Ok(Box::new(ExactDedup { key: *k })),
+        Method::Bff(_) => Err(DedupError::Config(
+            "BFF has no map/reduce phases: it runs as one task (cross-shard filter)".into(),
+        )),
+    }
+}
+
+fn with_pool<T: Send>(cfg: &RunConfig, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| DedupError::Config(format!("thread pool: {e}")))?
+        .install(f)
+}
+
+/// Whether `sig` holds signatures of `input` made with `dedup`'s settings: it exists, is not older than
+/// the shard, and its header names the same settings (a complete file is only ever renamed into place).
+fn signature_up_to_date(dedup: &dyn GlobalDeduplicator, input: &Path, sig: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let (Some(s), Some(i)) = (modified(sig), modified(input)) else {
+        return false;
+    };
+    let mut head = [0u8; 16];
+    let read = std::fs::File::open(sig).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head));
+    s >= i && read.is_ok() && &head[..8] == b"DCLMSIG1" && head[8..] == dedup.params_id().to_le_bytes()
+}
+
+/// Map phase of a global dedup over `cfg.world_size` tasks: the signature files of this rank's shards
+/// (every `world_size`-th in sorted order), on `cfg.threads` threads. Shards with an up-to-date signature
+/// file are skipped, so a rerun after preemption does only the rest.
+pub fn global_map(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<GlobalMapSummary> {
+    let dedup = global_dedup(&cfg.method)?;
+    let files = signature_files(cfg, inputs)?;
+    let ws = cfg.world_size.max(1);
+    let mine: Vec<&SignatureFile> = files
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % ws == cfg.rank)
+        .map(|(_, f)| f)
+        .collect();
+    let (todo, done): (Vec<&SignatureFile>, Vec<&SignatureFile>) = mine
+        .into_iter()
+        .partition(|f| !signature_up_to_date(dedup.as_ref(), &f.input, &f.path));
+    let results = with_pool(cfg, || {
+        todo.par_iter()
+            .map(|f| {
+                let mut s = Stats::default();
+                let signed = global::write_signatures(dedup.as_ref(), &f.input, &f.rel, &f.path, &mut s)?;
+                Ok((s.docs_in, signed, s.error_count()))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let mut summary = GlobalMapSummary {
+        shards_run: results.len(),
+        shards_skipped: done.len(),
+        ..Default::default()
+    };
+    for (docs, signed, errors) in results {
+        summary.docs_in += docs;
+        summary.signed += signed;
+        summary.errors += errors;
+    }
+    Ok(summary)
+}
+
+/// Reduce phase (one task, after every rank's map): merge the signature files of exactly `inputs` (the
+/// full shard list) and write the drop set to [`drop_set_path`]. Refuses when some shard has none.
+pub fn global_reduce(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<global::DropSet> {
+    let dedup = global_dedup(&cfg.method)?;
+    let files = signature_files(cfg, inputs)?;
+    let missing: Vec<&SignatureFile> = files.iter().filter(|f| !f.path.is_file()).collect();
+    if let Some(first) = missing.first() {
+        return Err(DedupError::Config(format!(
+            "{} of {} input shards have no signature file (first: {} → {} missing); run the map phase on every \
+             rank first",
+            missing.len(),
+            files.len(),
+            first.input.display(),
+            first.path.display()
+        )));
+    }
+    let drops = with_pool(cfg, || {
+        let shards = files
+            .par_iter()
+            .map(|f| global::read_signatures(dedup.as_ref(), &f.path))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(global::merge(dedup.as_ref(), shards))
+    })?;
+    global::save_drop_set(&drops, &drop_set_path(cfg))?;
+    Ok(drops)
+}
+
+/// Apply phase of a global dedup over `cfg.world_size` tasks: this rank's shards without the documents of
+/// the drop set the reduce phase wrote (executor markers and per-rank stats as usual).
+pub fn global_apply(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<RunSummary> {
+    let dedup = global_dedup(&cfg.method)?;
+    let path = drop_set_path(cfg);
+    if !path.is_file() {
+        return Err(DedupError::Config(format!(
+            "no drop set at {}: run the reduce phase first",
+            path.display()
+        )));
+    }
+    let drops = global::load_drop_set(&path)?;
+    apply_drop_set(cfg, dedup.name(), &drops, inputs)
+}

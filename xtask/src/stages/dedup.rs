@@ -1,11 +1,18 @@
 //! `cargo xtask dedup`: BFF Bloom-filter dedup (DCLM's old-both by default), MinHash-LSH or exact dedup.
+//!
+//! MinHash and exact dedup are global; over several tasks they run as phases that exchange files under
+//! `<out>/_signatures/`: `--phase map` on every rank (signature files of its shards), `--phase reduce` once
+//! (merge → `drops.json`), `--phase apply` on every rank (its shards without the dropped documents).
+//! `--phase all` (the default) runs the three in one process; the outputs are the same byte for byte.
 
 use crate::common::{expand_inputs, report_summary, ShardArgs};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use dclm_dedup::exact::ExactKey;
 use dclm_dedup::minhash::MinHashConfig;
-use dclm_dedup::run::{BffRunConfig, DedupSummary, Method, RunConfig};
+use dclm_dedup::run::{
+    drop_set_path, global_apply, global_map, global_reduce, BffRunConfig, DedupReport, DedupSummary, Method, RunConfig,
+};
 use dclm_dedup::RemoveMode;
 use std::path::PathBuf;
 
@@ -20,6 +27,19 @@ pub enum MethodArg {
     Exact,
 }
 
+/// Which part of a global (MinHash / exact) dedup to run.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseArg {
+    /// Everything in one process (world size 1).
+    All,
+    /// Signatures of this rank's shards.
+    Map,
+    /// Merge every shard's signatures into the drop set (one task, after all map tasks).
+    Reduce,
+    /// This rank's shards without the dropped documents (after the reduce).
+    Apply,
+}
+
 /// Arguments of `dedup`.
 #[derive(Args, Debug, Clone)]
 pub struct DedupArgs {
@@ -28,6 +48,9 @@ pub struct DedupArgs {
     /// Method.
     #[arg(long, value_enum, default_value = "bff")]
     pub method: MethodArg,
+    /// Global dedup phase (MinHash / exact over several tasks): all, map, reduce, apply.
+    #[arg(long, value_enum, default_value = "all")]
+    pub phase: PhaseArg,
     /// BFF remove mode: old-both (DCLM), paragraph, document, both, exact.
     #[arg(long, default_value = "old-both")]
     pub mode: String,
@@ -56,8 +79,21 @@ pub struct DedupArgs {
 
 /// Build the crate's run configuration.
 pub fn config(a: &DedupArgs, inputs: &[PathBuf]) -> Result<RunConfig> {
-    if a.shards.world_size != 1 && a.method != MethodArg::Bff {
-        bail!("MinHash and exact dedup are global: run them as one task; they parallelize with --threads");
+    if a.method == MethodArg::Bff && a.phase != PhaseArg::All {
+        bail!("--phase map/reduce/apply is for MinHash and exact dedup; BFF runs as one phase");
+    }
+    if a.shards.world_size != 1 && a.method != MethodArg::Bff && a.phase == PhaseArg::All {
+        bail!(
+            "MinHash and exact dedup are global: over several tasks run --phase map on every rank, --phase reduce \
+             once, then --phase apply on every rank (or one task with --phase all; it parallelizes with --threads)"
+        );
+    }
+    if a.shards.rank >= a.shards.world_size.max(1) {
+        bail!(
+            "--rank {} is not below --world-size {}",
+            a.shards.rank,
+            a.shards.world_size
+        );
     }
     let method = match a.method {
         MethodArg::Bff => {
@@ -98,7 +134,54 @@ pub fn run(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<DedupSummary> {
 /// `cargo xtask dedup …`
 pub fn main(a: &DedupArgs) -> Result<()> {
     let inputs = expand_inputs(&a.shards.inputs)?;
-    let s = run(&config(a, &inputs)?, &inputs)?;
-    eprintln!("{}", serde_json::to_string_pretty(&s.report)?);
-    report_summary("dedup", &s.run)
+    let cfg = config(a, &inputs)?;
+    match a.phase {
+        PhaseArg::All => {
+            let s = run(&cfg, &inputs)?;
+            eprintln!("{}", serde_json::to_string_pretty(&s.report)?);
+            report_summary("dedup", &s.run)
+        }
+        PhaseArg::Map => {
+            let s = global_map(&cfg, &inputs).context("dedup map phase")?;
+            eprintln!(
+                "dedup map (rank {} of {}): {} shards signed, {} skipped (up to date); docs in {}, with a \
+                 signature {}; {} input errors",
+                cfg.rank, cfg.world_size, s.shards_run, s.shards_skipped, s.docs_in, s.signed, s.errors
+            );
+            Ok(())
+        }
+        PhaseArg::Reduce => {
+            let drops = global_reduce(&cfg, &inputs).context("dedup reduce phase")?;
+            let report = DedupReport {
+                method: method_name(a.method).into(),
+                docs_removed: drops.dropped(),
+                signed_docs: drops.docs,
+                clusters: drops.clusters,
+                ..Default::default()
+            };
+            let json = serde_json::to_vec_pretty(&report)?;
+            dclm_core::io::write_atomic(&a.shards.out.join("dedup_report.json"), &json)?;
+            eprintln!(
+                "dedup reduce: {} shards, {} documents with a signature, {} clusters, {} to drop → {}",
+                inputs.len(),
+                drops.docs,
+                drops.clusters,
+                drops.dropped(),
+                drop_set_path(&cfg).display()
+            );
+            Ok(())
+        }
+        PhaseArg::Apply => {
+            let s = global_apply(&cfg, &inputs).context("dedup apply phase")?;
+            report_summary("dedup", &s)
+        }
+    }
+}
+
+fn method_name(m: MethodArg) -> &'static str {
+    match m {
+        MethodArg::Bff => "bff",
+        MethodArg::Minhash => "minhash",
+        MethodArg::Exact => "exact",
+    }
 }
