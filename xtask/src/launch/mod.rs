@@ -5,6 +5,8 @@
 pub mod k8s;
 pub mod plan;
 pub mod ray;
+pub mod slurm;
+pub mod status;
 
 use clap::Subcommand;
 
@@ -17,6 +19,10 @@ pub enum LaunchCmd {
     K8s(Box<k8s::K8sArgs>),
     /// Write plan.json and the Ray driver; `--submit` runs every shard task as a Ray task.
     Ray(Box<ray::RayArgs>),
+    /// Write one sbatch job-array script per phase; `--submit` submits them with afterok dependencies.
+    Slurm(Box<slurm::SlurmArgs>),
+    /// Progress of a launched run: shards done, documents in/out, failed tasks (non-zero exit on failures).
+    Status(status::StatusArgs),
 }
 
 /// `cargo xtask launch …`
@@ -28,5 +34,7 @@ pub fn main(cmd: &LaunchCmd) -> anyhow::Result<()> {
         }
         LaunchCmd::K8s(a) => k8s::main(a),
         LaunchCmd::Ray(a) => ray::main(a),
+        LaunchCmd::Slurm(a) => slurm::main(a),
+        LaunchCmd::Status(a) => status::main(a),
     }
 }

@@ -8,7 +8,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Which dedup method the plan uses.
@@ -62,7 +62,7 @@ pub struct PlanArgs {
 }
 
 /// One phase: `tasks` copies of one runner command.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Phase {
     /// Unique name, e.g. `extract`, `dedup-map`.
     pub name: String,
@@ -98,7 +98,7 @@ impl Phase {
 }
 
 /// The whole plan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     /// The runner binary.
     pub bin: String,
@@ -259,6 +259,12 @@ impl Plan {
             inputs = vec![output];
         }
         Ok(Plan { bin, out, phases })
+    }
+
+    /// Read a plan written by [`Plan::to_json`] (e.g. `<jobs-dir>/plan.json`).
+    pub fn load(path: &Path) -> Result<Plan> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_slice(&bytes).with_context(|| format!("parsing plan {}", path.display()))
     }
 
     /// The plan as pretty JSON (written beside the generated job files).
