@@ -28,6 +28,10 @@ pub struct SlurmArgs {
     /// Memory per task (`#SBATCH --mem`, e.g. `8G`).
     #[arg(long)]
     pub mem: Option<String>,
+    /// Memory of single-task phases (dedup reduce: it holds every shard's signatures; BFF: the filter);
+    /// default: --mem.
+    #[arg(long)]
+    pub reduce_mem: Option<String>,
     /// CPUs per task (default: --threads; single-task phases: --reduce-threads).
     #[arg(long)]
     pub cpus_per_task: Option<usize>,
@@ -131,7 +135,12 @@ pub fn script(a: &SlurmArgs, plan: &Plan, phase: &Phase, jobs: &Path) -> String 
     if let Some(t) = &a.time {
         opt(format!("--time={t}"));
     }
-    if let Some(m) = &a.mem {
+    let mem = if phase.sharded {
+        a.mem.as_ref()
+    } else {
+        a.reduce_mem.as_ref().or(a.mem.as_ref())
+    };
+    if let Some(m) = mem {
         opt(format!("--mem={m}"));
     }
     for x in &a.sbatch_args {
@@ -397,6 +406,8 @@ mod tests {
             "--retries",
             "3",
             "--sbatch-arg=--account=proj",
+            "--reduce-mem",
+            "64G",
         ]);
         let plan = Plan::build(&a.plan).unwrap();
         let jobs = Path::new("/shared/run/_launch/slurm");
@@ -420,6 +431,7 @@ mod tests {
         let r = script(&a, &plan, &plan.phases[3], jobs);
         assert!(r.contains("#SBATCH --array=0-0%2\n"));
         assert!(r.contains("#SBATCH --cpus-per-task=1\n"));
+        assert!(r.contains("#SBATCH --mem=64G\n"));
         assert!(!r.contains("--world-size"));
         assert!(r.contains("--phase reduce"));
     }
