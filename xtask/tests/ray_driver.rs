@@ -1,6 +1,7 @@
-//! `xtask launch ray --submit`: the project's Ray driver runs extract → filter as Ray tasks (2 shard tasks per
-//! phase, the first attempt of rank 1 made to fail so Ray's retry is exercised) on a local Ray over two shared WARC
-//! samples, and the outputs equal a local `xtask extract` / `xtask filter` run byte for byte.
+//! `xtask launch ray --submit`: the project's Ray driver runs extract → filter → MinHash dedup (map, reduce, apply)
+//! as Ray tasks (2 shard tasks per sharded phase, the first attempt of rank 1 made to fail so Ray's retry is
+//! exercised) on a local Ray over two shared WARC samples, and the outputs equal a local `xtask extract` /
+//! `filter` / `dedup` run (one task) byte for byte.
 //! Needs a Python with `ray` importable, given by `DCLM_RAY_PYTHON`; skipped otherwise.
 
 use std::collections::BTreeMap;
@@ -119,7 +120,16 @@ fn ray_driver_matches_a_local_run() {
         .args([&w0, &w1])
         .arg("-o")
         .arg(&ray_out)
-        .args(["--stages", "extract,filter", "--tasks", "2", "--threads", "1"])
+        .args([
+            "--stages",
+            "extract,filter,dedup",
+            "--dedup",
+            "minhash",
+            "--tasks",
+            "2",
+            "--threads",
+            "1",
+        ])
         .arg("--config")
         .arg(&config)
         .arg("--xtask-bin")
@@ -170,8 +180,17 @@ fn ray_driver_matches_a_local_run() {
         .args(["--threads", "1", "--no-progress"]);
     filter.args(&filter_extra);
     run(&mut filter, "xtask filter");
+    run(
+        Command::new(XTASK)
+            .args(["dedup", "--method", "minhash", "-i"])
+            .arg(local.join("filter"))
+            .arg("-o")
+            .arg(local.join("dedup"))
+            .args(["--threads", "1", "--no-progress"]),
+        "xtask dedup",
+    );
 
-    for stage in ["extract", "filter"] {
+    for stage in ["extract", "filter", "dedup"] {
         let a = shard_files(&ray_out.join(stage));
         let b = shard_files(&local.join(stage));
         assert_eq!(
@@ -183,6 +202,9 @@ fn ray_driver_matches_a_local_run() {
         assert!(a.values().all(|v| !v.is_empty()), "{stage}: empty shard");
         for (k, v) in &a {
             assert!(v == &b[k], "{stage}/{}: Ray and local outputs differ", k.display());
+        }
+        if stage == "dedup" {
+            continue; // its map and apply phases share the folder (and the rank stats file names)
         }
         // The per-rank stats add up to the local run's.
         let counts = |p: PathBuf| -> (u64, u64) {
