@@ -96,7 +96,7 @@ CONF
   for _ in $(seq 1 $((timeout * 2))); do
     s=$(sinfo -h -N -n "$host" -o %T 2>/dev/null | head -1 || true)
     case "$s" in
-      idle*) echo "slurm: node $host idle ($cpus CPUs, ${mem} MB); export SLURM_CONF=$conf"; return 0 ;;
+      idle) echo "slurm: node $host idle ($cpus CPUs, ${mem} MB); export SLURM_CONF=$conf"; return 0 ;;
       down*|drain*) scontrol update nodename="$host" state=resume 2>/dev/null || true ;;
     esac
     sleep 0.5
