@@ -88,6 +88,18 @@ def main(argv=None):
     else:
         ray.init(address=a.address)
     remote = ray.remote(run_shard_task)
+    # A task asking for more CPUs than any node has would wait forever: refuse the plan up front.
+    node_cpus = [n.get("Resources", {}).get("CPU", 0) for n in ray.nodes() if n.get("Alive")]
+    biggest = max(node_cpus, default=0)
+    for phase in plan["phases"]:
+        if (selected is None or phase["name"] in selected) and phase_threads(phase) > biggest:
+            print(
+                f"error: phase {phase['name']!r} needs {phase_threads(phase)} CPUs per task but the largest Ray "
+                f"node has {biggest:g}; lower --threads / --reduce-threads",
+                file=sys.stderr,
+            )
+            ray.shutdown()
+            return 2
 
     t_run = time.time()
     try:
