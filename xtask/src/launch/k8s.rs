@@ -211,6 +211,10 @@ pub fn generate(a: &K8sArgs) -> Result<K8sOutput> {
             }
         }
     }
+    let t = &a.wait_timeout;
+    if !(t.len() > 1 && t[..t.len() - 1].bytes().all(|b| b.is_ascii_digit()) && t.ends_with(['h', 'm', 's'])) {
+        bail!("--wait-timeout {t:?}: expected a number and a unit, e.g. 90s, 30m, 72h");
+    }
     let namespace = a.namespace.clone();
     let mut env: Vec<Value> = Vec::new();
     for kv in &a.env {
@@ -234,9 +238,16 @@ pub fn generate(a: &K8sArgs) -> Result<K8sOutput> {
     for p in plan.phases.iter_mut() {
         if let Some(i) = p.args.iter().position(|x| x == "--config") {
             let local = PathBuf::from(&p.args[i + 1]);
-            if local.is_file() && !a.pvc.as_ref().is_some_and(|_| under(&p.args[i + 1], &a.mount_path)) {
+            let on_volume = a.pvc.is_some() && under(&p.args[i + 1], &a.mount_path);
+            if local.is_file() && !on_volume {
                 let text = std::fs::read_to_string(&local)
                     .with_context(|| format!("reading filter config {}", local.display()))?;
+                if text.len() > 1_000_000 {
+                    bail!(
+                        "filter config {} is over a ConfigMap's 1 MiB: put it on the volume instead",
+                        local.display()
+                    );
+                }
                 let name = format!("{run}-config");
                 let mut cm = json!({
                     "apiVersion": "v1",
