@@ -1,6 +1,7 @@
 //! `cargo xtask extract`: Common Crawl WARC → DCLM-Pool JSONL (resiliparse-faithful main-content text).
+//! Inputs and output may be local or `s3://` (see [`crate::common::StageIo`]).
 
-use crate::common::{expand_inputs, report_summary, ShardArgs};
+use crate::common::{report_summary, Batch, ShardArgs, StageIo};
 use anyhow::{Context, Result};
 use clap::Args;
 use dclm_core::RunSummary;
@@ -22,20 +23,19 @@ pub struct ExtractArgs {
     pub output_extension: String,
 }
 
-/// Build the crate's configuration from CLI arguments.
-pub fn config(a: &ExtractArgs) -> Result<ExtractConfig> {
-    let inputs = expand_inputs(&a.shards.inputs)?;
-    let mut cfg = ExtractConfig::new(inputs, &a.shards.out);
+/// Build the crate's configuration from CLI arguments for one batch of local inputs.
+pub fn config(a: &ExtractArgs, batch: &Batch) -> ExtractConfig {
+    let mut cfg = ExtractConfig::new(batch.inputs.clone(), &batch.out);
     cfg.threads = a.shards.threads;
-    cfg.rank = a.shards.rank;
-    cfg.world_size = a.shards.world_size;
+    cfg.rank = batch.rank;
+    cfg.world_size = batch.world_size;
     cfg.progress = !a.shards.no_progress;
     cfg.main_content = !a.keep_boilerplate;
     cfg.output_extension = a.output_extension.clone();
     if a.decode_charsets {
         cfg.decoding = Decoding::DetectCharset;
     }
-    Ok(cfg)
+    cfg
 }
 
 /// Run the stage.
@@ -45,6 +45,7 @@ pub fn run(cfg: &ExtractConfig) -> Result<RunSummary> {
 
 /// `cargo xtask extract …`
 pub fn main(a: &ExtractArgs) -> Result<()> {
-    let s = run(&config(a)?)?;
+    let io = StageIo::new(dclm_extract::run::STAGE, &a.shards, Some(&a.output_extension))?;
+    let s = io.run_batched(|batch| run(&config(a, batch)))?;
     report_summary("extract", &s)
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask filter`: a DCLM YAML heuristic pipeline (e.g. `dclm_baseline_refinedweb.yaml`) over JSONL shards.
+//! Inputs and output may be local or `s3://` (see [`crate::common::StageIo`]).
 
-use crate::common::{assets_dir, expand_inputs, report_summary, ShardArgs};
+use crate::common::{assets_dir, report_summary, Batch, ShardArgs, StageIo};
 use anyhow::{Context, Result};
 use clap::Args;
 use dclm_core::{ExecutorConfig, RunSummary};
@@ -33,11 +34,13 @@ pub struct FilterJob {
     pub language_id: Option<Arc<dyn LanguageId>>,
 }
 
-/// Build the run configuration from CLI arguments.
-pub fn job(a: &FilterArgs) -> Result<FilterJob> {
-    let inputs = expand_inputs(&a.shards.inputs)?;
-    let mut cfg = FilterRunConfig::new(&a.config, inputs, &a.shards.out);
+/// Build the run configuration from CLI arguments for one batch of local inputs.
+pub fn job(a: &FilterArgs, batch: &Batch) -> Result<FilterJob> {
+    let mut cfg = FilterRunConfig::new(&a.config, batch.inputs.clone(), &batch.out);
     cfg.executor = executor_config(&a.shards, "filter");
+    cfg.executor.output_dir = batch.out.clone();
+    cfg.executor.rank = batch.rank;
+    cfg.executor.world_size = batch.world_size;
     if let Some(d) = assets_dir(a.assets.as_deref()) {
         cfg.assets_dir = d;
     }
@@ -68,6 +71,7 @@ pub fn run(job: &FilterJob) -> Result<RunSummary> {
 
 /// `cargo xtask filter …`
 pub fn main(a: &FilterArgs) -> Result<()> {
-    let s = run(&job(a)?)?;
+    let io = StageIo::new("filter", &a.shards, None)?;
+    let s = io.run_batched(|batch| run(&job(a, batch)?))?;
     report_summary("filter", &s)
 }

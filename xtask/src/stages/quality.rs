@@ -1,7 +1,8 @@
 //! `cargo xtask quality` (score with a fastText classifier and keep the best documents) and
 //! `cargo xtask quality-train` (train such a classifier from positives and negatives, as DCLM did).
+//! `quality` inputs and output may be local or `s3://` (see [`crate::common::StageIo`]).
 
-use crate::common::{expand_inputs, report_summary, ShardArgs};
+use crate::common::{expand_inputs, report_summary, ShardArgs, StageIo};
 use crate::stages::filter::executor_config;
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -58,14 +59,30 @@ pub fn run(cfg: &QualityConfig, shards: &ShardArgs, inputs: &[PathBuf]) -> Resul
     dclm_fasttext::quality::run(cfg, executor_config(shards, "quality"), inputs).context("quality stage")
 }
 
-/// `cargo xtask quality …`
+/// `cargo xtask quality …`. A top-fraction threshold is global (computed over every input), so with object
+/// storage all inputs are staged at once; a fixed threshold runs in bounded batches.
 pub fn main(a: &QualityArgs) -> Result<()> {
-    let inputs = expand_inputs(&a.shards.inputs)?;
-    let r = run(&config(a), &a.shards, &inputs)?;
-    if let Some(t) = &r.threshold {
+    let cfg = config(a);
+    let mut io = StageIo::new("quality", &a.shards, None)?;
+    io.publish_top_level(&["quality_threshold.json"]);
+    let mut threshold = None;
+    let go = |batch: &crate::common::Batch| -> Result<dclm_core::RunSummary> {
+        let mut shards = a.shards.clone();
+        shards.out = batch.out.clone();
+        shards.rank = batch.rank;
+        shards.world_size = batch.world_size;
+        let r = run(&cfg, &shards, &batch.inputs)?;
+        threshold = r.threshold;
+        Ok(r.summary)
+    };
+    let s = match cfg.mode {
+        ThresholdMode::TopFraction { .. } => io.run_whole(go)?,
+        _ => io.run_batched(go)?,
+    };
+    if let Some(t) = &threshold {
         eprintln!("quality: threshold {} ({})", t.threshold, t.mode);
     }
-    report_summary("quality", &r.summary)
+    report_summary("quality", &s)
 }
 
 /// Arguments of `quality-train`.
