@@ -183,3 +183,49 @@ fn model_train_run_entry_point_resumes() {
     assert_eq!(rec.steps, 6);
     assert!(dclm_train::train::run("tiny", TrainOptions::new(tmp.path()), std::iter::empty(), &Device::Cpu).is_err());
 }
+
+/// bf16 autocast (`TrainOptions::compute_dtype`): the matrix products run in bf16 with f32 master weights,
+/// so the first step's loss and gradient norm are close to the f32 run's but not bit-equal, the weights stay
+/// f32, and training still drives the loss below the unigram entropy.
+#[test]
+fn model_train_bf16_autocast_tracks_f32() {
+    use dclm_train::train::ComputeDtype;
+    let p = micro(80);
+    let data = dataset(&p, 16);
+    let h = unigram_entropy(&data);
+    let run = |dtype: ComputeDtype| {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut opts = TrainOptions::new(tmp.path());
+        opts.compute_dtype = dtype;
+        let mut t = Trainer::new(p.clone(), opts, &Device::Cpu).unwrap();
+        assert_eq!(t.model().compute_dtype(), dtype);
+        t.fit(batches(&p, &data)).unwrap();
+        for v in t.params().vars() {
+            assert_eq!(v.dtype(), candle_core::DType::F32);
+        }
+        t.history().to_vec()
+    };
+    let f32_run = run(ComputeDtype::F32);
+    let bf16_run = run(ComputeDtype::Bf16);
+    let (a, b) = (&f32_run[0], &bf16_run[0]);
+    assert_ne!(a.loss, b.loss, "bf16 products should round differently from f32");
+    assert!(
+        (a.loss - b.loss).abs() < 0.02 * a.loss,
+        "step-1 loss f32 {} vs bf16 {}",
+        a.loss,
+        b.loss
+    );
+    assert!(
+        (a.grad_norm - b.grad_norm).abs() < 0.05 * a.grad_norm,
+        "step-1 grad norm f32 {} vs bf16 {}",
+        a.grad_norm,
+        b.grad_norm
+    );
+    let last = bf16_run.last().unwrap().ce as f64;
+    assert!(
+        last < 0.5 * h,
+        "bf16 run: final CE {last} not below half the unigram entropy {h}"
+    );
+    assert_eq!("bf16".parse::<ComputeDtype>().unwrap(), ComputeDtype::Bf16);
+    assert!("fp8".parse::<ComputeDtype>().is_err());
+}

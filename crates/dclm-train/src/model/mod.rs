@@ -21,4 +21,4 @@ pub use infer::TokenScores;
 pub use params::{
     inv_freq_name, load_safetensors_map, param_specs, rope_inv_freq, save_safetensors_map, ParamInit, ParamSpec, Params,
 };
-pub use transformer::{layer_norm, log_softmax, softmax_last_dim, KvCache, Trace, Transformer};
+pub use transformer::{layer_norm, log_softmax, softmax_last_dim, ComputeDtype, KvCache, Trace, Transformer};

@@ -4,6 +4,7 @@
 
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
 
 use super::config::ModelConfig;
 use super::params::{rope_inv_freq, Params};
@@ -26,9 +27,65 @@ pub fn softmax_last_dim(x: &Tensor) -> candle_core::Result<Tensor> {
     e.broadcast_div(&s)
 }
 
-/// `x @ w.T` for a 2-D activation `[n, in]` and a torch-layout weight `[out, in]`.
-fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
-    x.matmul(&w.t()?)
+/// Precision of the matrix products (the mixed-precision mode of a run).
+///
+/// `F32` computes everything in f32. `Bf16` is DCLM's `amp_bfloat16` in the style of `torch.autocast`: the
+/// weights stay f32 (the optimizer updates f32 masters), and every matrix product (projections, attention
+/// scores and values, head) casts its operands to bf16 and its result back to f32; norms, softmax, rotary and
+/// the loss stay f32. The casts are differentiable, so gradients reach the f32 weights (the backward products
+/// of a cast product run in bf16 too, as under autocast).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ComputeDtype {
+    /// Plain f32 (the default; what the conformance tests check).
+    #[default]
+    F32,
+    /// bf16 matrix products, f32 everything else.
+    Bf16,
+}
+
+impl std::fmt::Display for ComputeDtype {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ComputeDtype::F32 => "f32",
+            ComputeDtype::Bf16 => "bf16",
+        })
+    }
+}
+
+impl std::str::FromStr for ComputeDtype {
+    type Err = TrainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" | "fp32" | "float32" => Ok(ComputeDtype::F32),
+            "bf16" | "bfloat16" | "amp_bf16" | "amp_bfloat16" => Ok(ComputeDtype::Bf16),
+            _ => Err(TrainError::Config(format!("unknown dtype `{s}` (allowed: f32, bf16)"))),
+        }
+    }
+}
+
+impl ComputeDtype {
+    /// `a @ b` in this precision, the result in f32. On the CPU, whose candle backend has no bf16 matrix
+    /// product, bf16 is emulated with the same rounding as a GPU's: operands and result rounded to bf16, the
+    /// product accumulated in f32.
+    fn matmul(self, a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            ComputeDtype::F32 => a.matmul(b),
+            ComputeDtype::Bf16 if a.device().is_cpu() => {
+                let round = |x: &Tensor| x.to_dtype(DType::BF16)?.to_dtype(DType::F32);
+                round(&round(a)?.matmul(&round(b)?)?)
+            }
+            ComputeDtype::Bf16 => a
+                .to_dtype(DType::BF16)?
+                .matmul(&b.to_dtype(DType::BF16)?)?
+                .to_dtype(DType::F32),
+        }
+    }
+
+    /// `x @ w.T` for a 2-D activation `[n, in]` and a torch-layout weight `[out, in]`.
+    fn linear(self, x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
+        self.matmul(x, &w.t()?)
+    }
 }
 
 /// Rotate-half RoPE on `[B, H, T, hd]` with `cos`/`sin` of shape `[T, hd]`.
@@ -88,6 +145,7 @@ pub struct Transformer {
     norm: Tensor,
     output: Tensor,
     inv_freq: Vec<f32>,
+    compute: ComputeDtype,
 }
 
 impl Transformer {
@@ -128,6 +186,7 @@ impl Transformer {
             norm: get(&[d], "norm.weight")?,
             output: get(&[v, d], "output.weight")?,
             inv_freq: rope_inv_freq(cfg),
+            compute: ComputeDtype::F32,
         })
     }
 
@@ -137,6 +196,17 @@ impl Transformer {
         let device = params.vars().first().map(|v| v.device().clone()).unwrap_or(Device::Cpu);
         let map: std::collections::HashMap<String, Tensor> = params.named_tensors().into_iter().collect();
         Self::load(VarBuilder::from_tensors(map, DType::F32, &device), cfg)
+    }
+
+    /// The same model computing its matrix products in `dtype` (weights are shared, not copied).
+    pub fn with_compute_dtype(mut self, dtype: ComputeDtype) -> Self {
+        self.compute = dtype;
+        self
+    }
+
+    /// The precision of the matrix products.
+    pub fn compute_dtype(&self) -> ComputeDtype {
+        self.compute
     }
 
     /// The configuration.
@@ -151,21 +221,28 @@ impl Transformer {
 
     /// Logits `[B, T, V]` (f32) for token ids `[B, T]` (u32), positions 0..T.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        self.forward_inner(ids, None, None)
+        self.forward_inner(ids, None, None, true)
+    }
+
+    /// Logits flattened to `[B·T, V]` (row `b·T + t`), for the training loss: the same values as
+    /// [`forward`](Self::forward) without the reshape node, whose backward would cost a zero-filled
+    /// `[B·T, V]` gradient buffer and an addition (candle accumulates every gradient that way).
+    pub fn forward_flat(&self, ids: &Tensor) -> Result<Tensor> {
+        self.forward_inner(ids, None, None, false)
     }
 
     /// Like [`forward`](Self::forward), also returning the intermediate activations under open_lm's
     /// forward-hook names.
     pub fn forward_traced(&self, ids: &Tensor) -> Result<(Tensor, Trace)> {
         let mut trace = Vec::new();
-        let logits = self.forward_inner(ids, None, Some(&mut trace))?;
+        let logits = self.forward_inner(ids, None, Some(&mut trace), true)?;
         Ok((logits, trace))
     }
 
     /// Incremental forward: `ids` `[B, T]` are the tokens at positions `cache.len()..cache.len()+T`; keys and
     /// values of earlier positions come from `cache`, which is extended. Returns logits `[B, T, V]`.
     pub fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        self.forward_inner(ids, Some(cache), None)
+        self.forward_inner(ids, Some(cache), None, true)
     }
 
     fn rope_tables(&self, offset: usize, t: usize, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
@@ -193,6 +270,7 @@ impl Transformer {
         ids: &Tensor,
         mut cache: Option<&mut KvCache>,
         mut trace: Option<&mut Trace>,
+        shape_3d: bool,
     ) -> Result<Tensor> {
         let (b, t) = ids.dims2().map_err(|_| TrainError::BadBatch {
             step: 0,
@@ -233,6 +311,7 @@ impl Transformer {
             .collect();
         let mask = Tensor::from_vec(mask, (t, total), &dev).ctx(cx)?;
         let scale = 1.0 / (hd as f64).sqrt();
+        let mm = self.compute;
 
         let mut x = self.tok_embeddings.embedding(&ids.flatten_all().ctx(cx)?).ctx(cx)?; // [n, d]
         rec("tok_embeddings", &x)?;
@@ -244,7 +323,7 @@ impl Transformer {
         for (l, blk) in self.layers.iter().enumerate() {
             let h = layer_norm(&x, &blk.attention_norm, eps).ctx(cx)?;
             rec(&format!("layers.{l}.attention_norm"), &h)?;
-            let qkv = linear(&h, &blk.in_proj).ctx(cx)?; // [n, 3d]
+            let qkv = mm.linear(&h, &blk.in_proj).ctx(cx)?; // [n, 3d]
             let mut q = qkv.narrow(1, 0, d).ctx(cx)?;
             let mut k = qkv.narrow(1, d, d).ctx(cx)?;
             let v = qkv.narrow(1, 2 * d, d).ctx(cx)?;
@@ -267,19 +346,19 @@ impl Transformer {
                 }
                 c.layers[l] = Some((k.clone(), v.clone()));
             }
-            let scores = (q.matmul(&k.t().ctx(cx)?).ctx(cx)? * scale).ctx(cx)?; // [b, nh, t, total]
+            let scores = (mm.matmul(&q, &k.t().ctx(cx)?).ctx(cx)? * scale).ctx(cx)?; // [b, nh, t, total]
             let probs = softmax_last_dim(&scores.broadcast_add(&mask).ctx(cx)?).ctx(cx)?;
-            let a = probs.matmul(&v).ctx(cx)?; // [b, nh, t, hd]
+            let a = mm.matmul(&probs, &v).ctx(cx)?; // [b, nh, t, hd]
             let a = a.transpose(1, 2).and_then(|a| a.reshape((n, d))).ctx(cx)?;
-            let a = linear(&a, &blk.out_proj).ctx(cx)?;
+            let a = mm.linear(&a, &blk.out_proj).ctx(cx)?;
             rec(&format!("layers.{l}.attention"), &a)?;
             x = (x + a).ctx(cx)?;
             let h = layer_norm(&x, &blk.ffn_norm, eps).ctx(cx)?;
             rec(&format!("layers.{l}.ffn_norm"), &h)?;
-            let gu = linear(&h, &blk.w12).ctx(cx)?; // [n, 2h]
+            let gu = mm.linear(&h, &blk.w12).ctx(cx)?; // [n, 2h]
             let gate = gu.narrow(1, 0, hidden).ctx(cx)?;
             let up = gu.narrow(1, hidden, hidden).ctx(cx)?;
-            let f = linear(&(gate.silu().ctx(cx)? * up).ctx(cx)?, &blk.w3).ctx(cx)?;
+            let f = mm.linear(&(gate.silu().ctx(cx)? * up).ctx(cx)?, &blk.w3).ctx(cx)?;
             rec(&format!("layers.{l}.feed_forward"), &f)?;
             x = (x + f).ctx(cx)?;
             rec(&format!("layers.{l}"), &x)?;
@@ -289,8 +368,12 @@ impl Transformer {
         }
         let h = layer_norm(&x, &self.norm, eps).ctx(cx)?;
         rec("norm", &h)?;
-        let logits = linear(&h, &self.output).ctx(cx)?;
-        logits.reshape((b, t, self.cfg.vocab_size)).ctx(cx)
+        let logits = mm.linear(&h, &self.output).ctx(cx)?;
+        if shape_3d {
+            logits.reshape((b, t, self.cfg.vocab_size)).ctx(cx)
+        } else {
+            Ok(logits)
+        }
     }
 }
 

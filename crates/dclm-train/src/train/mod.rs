@@ -12,11 +12,14 @@
 //! println!("final loss {:?}", record.final_loss);
 //! ```
 
+mod device;
 mod loss;
 mod optim;
 mod presets;
 mod trainer;
 
+pub use crate::model::ComputeDtype;
+pub use device::select_device;
 pub use loss::{cross_entropy_z_loss, LossOutput};
 pub use optim::{clip_grad_norm, collect_grads, global_grad_norm, AdamW, AdamWConfig, CosineSchedule};
 pub use presets::{Preset, DCLM_VOCAB};

@@ -14,7 +14,7 @@ use super::loss::cross_entropy_z_loss;
 use super::optim::{clip_grad_norm, collect_grads, AdamW};
 use super::presets::Preset;
 use crate::error::{CandleContext, Result, TrainError};
-use crate::model::{load_safetensors_map, Params, Transformer};
+use crate::model::{load_safetensors_map, ComputeDtype, Params, Transformer};
 
 /// Options of a training run besides the recipe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,6 +33,9 @@ pub struct TrainOptions {
     pub dataset_manifest_hash: Option<String>,
     /// Name of the dataset, recorded in `run.json`.
     pub dataset_name: Option<String>,
+    /// Precision of the matrix products (`bf16`: DCLM's `amp_bfloat16`, f32 master weights and optimizer).
+    #[serde(default)]
+    pub compute_dtype: ComputeDtype,
 }
 
 impl TrainOptions {
@@ -46,6 +49,7 @@ impl TrainOptions {
             peak_flops: None,
             dataset_manifest_hash: None,
             dataset_name: None,
+            compute_dtype: ComputeDtype::F32,
         }
     }
 }
@@ -181,7 +185,7 @@ impl Trainer {
         if preset.accum == 0 || preset.global_batch == 0 {
             return Err(TrainError::Config("global_batch and accum must be positive".into()));
         }
-        let model = Transformer::from_params(&params, &preset.model)?;
+        let model = Transformer::from_params(&params, &preset.model)?.with_compute_dtype(opts.compute_dtype);
         let opt = AdamW::new(
             params
                 .names()
@@ -320,7 +324,7 @@ impl Trainer {
             }
             let inputs = Tensor::from_vec(inputs, (rows, t), &device).ctx(cx)?;
             let targets = Tensor::from_vec(targets, (rows, t), &device).ctx(cx)?;
-            let logits = self.model.forward(&inputs)?;
+            let logits = self.model.forward_flat(&inputs)?;
             let out = cross_entropy_z_loss(&logits, &targets, self.preset.z_loss)?;
             let w = rows as f64 / total_rows;
             loss_sum += w * (out.ce + out.z_term) as f64;
