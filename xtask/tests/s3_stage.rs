@@ -294,6 +294,82 @@ fn extract_and_filter_on_s3_match_local_runs_and_resume() {
         shards(&remote_tree(&store, "s3://dclm/out/filtered-from-local/")),
         shards(&lf)
     );
+
+    // Quality with a classifier trained here: a top-fraction threshold (global: all inputs staged at once) and
+    // a fixed threshold (batched) give the local run's shards and threshold.
+    let Some(pos) = dclm_core::testdata::shared("data/quality/dclm-agreement-data.jsonl", "quality_on_s3") else {
+        return;
+    };
+    let model = tmp.path().join("hq.bin");
+    let m = model.to_str().unwrap();
+    xtask(
+        &moto,
+        &[
+            "quality-train",
+            "--positives",
+            pos.to_str().unwrap(),
+            "--negatives",
+            lo,
+            "-o",
+            m,
+            "--epoch",
+            "2",
+        ],
+    );
+    let lq = tmp.path().join("quality");
+    let quality = |input: &str, out: &str, mode: &[&str]| {
+        let mut args = vec![
+            "quality",
+            "-i",
+            input,
+            "-o",
+            out,
+            "--model",
+            m,
+            "--no-progress",
+            "--threads",
+            "1",
+        ];
+        args.extend_from_slice(mode);
+        xtask(&moto, &args)
+    };
+    let lfs = local_filtered.to_str().unwrap();
+    quality(lfs, lq.to_str().unwrap(), &["--keep-fraction", "0.5"]);
+    quality(
+        "s3://dclm/out/filtered/",
+        "s3://dclm/out/quality",
+        &["--keep-fraction", "0.5"],
+    );
+    let lqt = local_tree(&lq);
+    let rqt = remote_tree(&store, "s3://dclm/out/quality/");
+    assert_eq!(
+        shards(&rqt),
+        shards(&lqt),
+        "quality (top fraction) shards differ from the local run"
+    );
+    assert_eq!(markers(&rqt), markers(&lqt));
+    assert_eq!(rqt["quality_threshold.json"], lqt["quality_threshold.json"]);
+    let again = quality(
+        "s3://dclm/out/filtered/",
+        "s3://dclm/out/quality",
+        &["--keep-fraction", "0.5"],
+    );
+    assert!(again.contains("0 shards run, 4 skipped"), "{again}");
+    let th: serde_json::Value = serde_json::from_slice(&lqt["quality_threshold.json"]).unwrap();
+    let th = th["threshold"].as_f64().unwrap().to_string();
+    let lq2 = tmp.path().join("quality-fixed");
+    quality(lfs, lq2.to_str().unwrap(), &["--threshold", &th]);
+    quality(
+        "s3://dclm/out/filtered/",
+        "s3://dclm/out/quality-fixed",
+        &["--threshold", &th],
+    );
+    let fixed = remote_tree(&store, "s3://dclm/out/quality-fixed/");
+    assert_eq!(shards(&fixed), shards(&local_tree(&lq2)));
+    assert!(fixed.contains_key("quality_threshold.json"));
+    let (_, q_in, q_out) = stats_counts(&fixed["stats.json"]);
+    eprintln!("quality: threshold {th}, {q_in} → {q_out} docs");
+    assert!(q_in > q_out, "the threshold dropped documents: {q_in} → {q_out}");
 }
 
 #[test]
