@@ -183,9 +183,9 @@ fn manifests_have_one_indexed_job_per_phase() {
     assert_eq!(get(&cm, "kind").as_str(), Some("ConfigMap"));
     assert_eq!(get(&cm, "data")["filter.yaml"].as_str(), Some("pipeline: []\n"));
     assert_eq!(
-        get(&cm, "data")["words.txt"].as_str(),
-        Some("spam\n"),
-        "files beside the config travel with it"
+        get(&cm, "data").as_mapping().unwrap().len(),
+        1,
+        "only the config itself is shipped"
     );
 
     let expect = [

@@ -104,45 +104,23 @@ fn config_map_key(name: &str) -> bool {
     !name.is_empty() && name.len() <= 253 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
 }
 
-/// The filter config and the files beside it (configs name their word lists and TLD lists relative to their own
-/// folder), as ConfigMap data: file name → text.
+/// The filter config as ConfigMap data: file name → text. Relative paths inside it resolve against `--assets`
+/// (which must be on the volume), not against the config's folder, so only the file itself is shipped.
 fn config_files(config: &Path) -> Result<serde_json::Map<String, Value>> {
     let name = config.file_name().unwrap_or_default().to_string_lossy().into_owned();
     if !config_map_key(&name) {
         bail!("filter config file name {name:?} is not a valid ConfigMap key: rename it or put it on the volume");
     }
+    let text =
+        std::fs::read_to_string(config).with_context(|| format!("reading filter config {}", config.display()))?;
+    if text.len() > CONFIG_MAP_MAX {
+        bail!(
+            "filter config {} is over a ConfigMap's 1 MiB: put it on the volume (--pvc) instead",
+            config.display()
+        );
+    }
     let mut data = serde_json::Map::new();
-    let mut total = 0;
-    let dir = config
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut files = vec![config.to_path_buf()];
-    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let p = e?.path();
-        let n = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        if p.is_file() && n != name && !n.starts_with('.') && config_map_key(&n) {
-            files.push(p);
-        }
-    }
-    files[1..].sort();
-    for (i, p) in files.iter().enumerate() {
-        let text = match std::fs::read_to_string(p) {
-            Ok(t) => t,
-            Err(e) if i == 0 => return Err(e).with_context(|| format!("reading filter config {}", p.display())),
-            Err(_) => continue, // binary files beside the config are not part of it
-        };
-        total += text.len();
-        if total > CONFIG_MAP_MAX {
-            bail!(
-                "the filter config's folder {} holds over 1 MB of text: a ConfigMap cannot carry it; put the \
-                 config on the volume (--pvc) instead",
-                dir.display()
-            );
-        }
-        let n = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        data.insert(n, Value::String(text));
-    }
+    data.insert(name, Value::String(text));
     Ok(data)
 }
 
@@ -280,8 +258,8 @@ pub fn generate(a: &K8sArgs) -> Result<K8sOutput> {
         .map(|s| json!({ "secretRef": { "name": s } }))
         .collect();
 
-    // A filter config that exists here (and not on the volume) is shipped to the tasks as a ConfigMap together with
-    // the files beside it (the default config path is this checkout's, which the image does not have).
+    // A filter config that exists here (and not on the volume) is shipped to the tasks as a ConfigMap (the default
+    // config path is this checkout's, which the image does not have).
     let mut config_map = None;
     for p in plan.phases.iter_mut() {
         if let Some(i) = p.args.iter().position(|x| x == "--config") {
