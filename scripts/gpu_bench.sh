@@ -7,6 +7,8 @@
 #   as made by `scripts/gpu_bench.sh --prepare` on a build machine). Without one, and with cargo and nvcc present,
 #   the script builds it (`cargo build --release -p dclm-train --features cuda --example train_step_bench`).
 #   scripts/gpu_bench.sh --prepare   build here and copy the binary to .gpu-bench/ (then carry `.gpu-bench`).
+#   scripts/gpu_bench.sh --toolkit DIR   install CUDA 13.0 from PyPI into DIR (no GPU or system CUDA needed) and
+#   print the environment for `--prepare`; e.g. `eval "$(scripts/gpu_bench.sh --toolkit /work/cuda13 | tail -n 1)"`.
 #
 # Environment: GPU_BENCH_STEPS (timed steps, default 5), GPU_BENCH_ROWS (sequences of 2048 tokens per step,
 # default 4; halved on failure down to 1), PEAK_TFLOPS (default 989: H200/H100 SXM dense bf16),
@@ -33,10 +35,42 @@ build() {
     ls -l "$BIN_DIR/train_step_bench"
 }
 
-if [[ "${1:-}" == "--prepare" ]]; then
-    build
-    exit $?
-fi
+# A CUDA 13.0 toolkit from PyPI for machines without one (nvcc 13.0 matches the H200 image's driver 580: PTX
+# from a newer nvcc would not load there). cudarc links libcuda at build time, which only a driver provides: a
+# stub with its symbols stands in (the real one is loaded at run time). Prints the environment to source.
+toolkit() {
+    local dir=$1 venv=$1/venv root=$1/root
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q "nvidia-cuda-nvcc==13.0.88" "nvidia-nvvm==13.0.88" \
+        "nvidia-cuda-crt==13.0.88" "nvidia-cuda-runtime==13.0.96" "nvidia-cuda-cccl==13.0.85" \
+        "nvidia-cuda-nvrtc==13.0.88" "nvidia-cublas==13.0.2.14" "nvidia-curand==10.4.0.35" || return 1
+    local cu13
+    cu13=$(echo "$venv"/lib/python3*/site-packages/nvidia/cu13)
+    mkdir -p "$root/lib/stubs"
+    ln -sfn "$cu13/bin" "$root/bin" && ln -sfn "$cu13/include" "$root/include" && ln -sfn "$cu13/nvvm" "$root/nvvm"
+    for l in libcublas.so.13 libcublasLt.so.13 libcudart.so.13 libcurand.so.10 libnvrtc.so.13; do
+        ln -sf "$cu13/lib/$l" "$root/lib/$l" && ln -sf "$cu13/lib/$l" "$root/lib/${l%%.so*}.so"
+    done
+    local sys
+    sys=$(ls -d ~/.cargo/registry/src/*/cudarc-0.19.*/src/driver/sys/mod.rs 2>/dev/null | tail -n 1)
+    [[ -n $sys ]] || { echo "run 'cargo fetch' first (cudarc sources needed for the libcuda stub)"; return 1; }
+    grep -ohE "fn cu[A-Za-z0-9_]+\(" "$sys" | sed 's/fn //; s/(//' | sort -u |
+        awk '{print "int " $1 "(void) { return 999; }"}' >"$root/lib/stubs/libcuda_stub.c"
+    gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$root/lib/stubs/libcuda.so" "$root/lib/stubs/libcuda_stub.c" || return 1
+    cat <<ENV
+export PATH=$root/bin:\$PATH CUDA_ROOT=$root CUDA_PATH=$root CUDA_HOME=$root CUDA_COMPUTE_CAP=90
+ENV
+}
+
+case "${1:-}" in
+    --prepare)
+        build
+        exit $?
+        ;;
+    --toolkit)
+        toolkit "$(realpath -m "${2:?usage: --toolkit DIR}")"
+        exit $?
+        ;;
+esac
 
 echo "== machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv,noheader 2>&1 || echo "nvidia-smi failed"
@@ -84,14 +118,19 @@ for dtype in $DTYPES; do
     while ((rows >= 1)); do
         echo "== 400M-1x, dtype $dtype, $rows x 2048 tokens per step, 2 warm-up + $STEPS timed steps"
         # 210 s per attempt keeps two dtypes with one fallback each inside ~8 minutes on an H200.
+        log=$(mktemp)
         timeout 210 "$BIN" --preset 400M-1x --device cuda --dtype "$dtype" --rows "$rows" --accum 1 \
-            "${LAYER_ARGS[@]}" --warmup 2 --steps "$STEPS" --peak-tflops "$PEAK"
-        rc=$?
+            "${LAYER_ARGS[@]}" --warmup 2 --steps "$STEPS" --peak-tflops "$PEAK" 2>&1 | tee "$log"
+        rc=${PIPESTATUS[0]}
         if ((rc == 0)); then
             status=0
             break
         fi
-        echo "== attempt failed (exit $rc); retrying with fewer rows"
+        if ! grep -qiE "out of memory|OUT_OF_MEMORY|alloc" "$log" && ((rc != 124)); then
+            echo "== attempt failed (exit $rc), not for memory: giving up on $dtype"
+            break
+        fi
+        echo "== attempt failed (exit $rc: memory or time); retrying with fewer rows"
         rows=$((rows / 2))
     done
 done
