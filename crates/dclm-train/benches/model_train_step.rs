@@ -1,6 +1,7 @@
 //! Train-step throughput on CPU (forward + backward + clipping + AdamW) for the `micro` and `tiny` presets,
 //! reported by criterion as tokens/s (elements = predicted tokens per step). Divide by the threads used
-//! (`RAYON_NUM_THREADS`, candle's CPU thread count) for tokens/s/core.
+//! (`RAYON_NUM_THREADS`, candle's CPU thread count) for tokens/s/core. The ratio to the same model in PyTorch
+//! comes from `benches/torch_compare.sh` (example `train_step_bench` against `benches/torch_tiny_step.py`).
 
 use candle_core::Device;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
