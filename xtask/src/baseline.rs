@@ -122,6 +122,15 @@ pub struct BaselineArgs {
     /// Evaluate only the first N examples of each task (default: all).
     #[arg(long)]
     pub eval_limit: Option<usize>,
+    /// Device for training and eval: `cpu`, `cuda`, `cuda:N` or `auto` (CUDA needs `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Matrix-product precision in training: `f32`, or `bf16` autocast (weights and optimizer stay f32).
+    #[arg(long, default_value = "f32")]
+    pub dtype: String,
+    /// Peak TFLOP/s of the device, for the MFU column of the training log (e.g. 989 for an H200 in bf16).
+    #[arg(long)]
+    pub peak_tflops: Option<f64>,
 }
 
 impl BaselineArgs {
@@ -145,6 +154,9 @@ impl BaselineArgs {
             scale: "tiny".into(),
             max_steps: None,
             eval_limit: None,
+            device: "cpu".into(),
+            dtype: "f32".into(),
+            peak_tflops: None,
         }
     }
 }
@@ -506,6 +518,7 @@ fn shard_args(run: &Run, dir: &Path) -> crate::common::ShardArgs {
         rank: 0,
         world_size: 1,
         no_progress: run.args.no_progress,
+        max_error_rate: 0.0,
     }
 }
 
@@ -562,6 +575,7 @@ fn dedup(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord> {
         annotate: false,
         per_shard: false,
         filter_file: None,
+        minhash: Default::default(),
     };
     let cfg = stages::dedup::config(&args, inputs)?;
     let s = stages::dedup::run(&cfg, inputs)?;
@@ -777,8 +791,10 @@ fn train(run: &mut Run, dir: &Path) -> Result<StageRecord> {
     use dclm_train::train::{manifest_hash, TrainOptions, Trainer};
     let tok_dir = Stage::Tokenize.dir(&run.args.out);
     let preset = train_preset(run)?;
-    let device = candle_core::Device::Cpu;
+    let device = dclm_train::train::select_device(&run.args.device)?;
     let mut opts = TrainOptions::new(dir);
+    opts.compute_dtype = run.args.dtype.parse()?;
+    opts.peak_flops = run.args.peak_tflops.map(|t| t * 1e12);
     opts.max_steps = run.args.max_steps.or(if run.args.reduced { Some(10) } else { None });
     opts.checkpoint_every = 50;
     opts.log_every = 1;
@@ -830,7 +846,8 @@ fn eval(run: &mut Run, dir: &Path) -> Result<StageRecord> {
     std::fs::create_dir_all(dir)?;
     let preset = train_preset(run)?;
     let weights = Stage::Train.dir(&run.args.out).join("model.safetensors");
-    let model = dclm_train::train::load_model(&preset, &weights, &candle_core::Device::Cpu)
+    let device = dclm_train::train::select_device(&run.args.device)?;
+    let model = dclm_train::train::load_model(&preset, &weights, &device)
         .with_context(|| format!("loading {}", weights.display()))?;
     let lm = crate::lm::CandleLm::new(model, preset.name.clone(), preset.model.seq_len);
     let tokenizer: Arc<dyn Tokenizer> = match run

@@ -32,6 +32,11 @@ pub struct ShardArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Fraction of input records that may be unreadable (broken JSON, truncated gzip, malformed WARC records)
+    /// before the task exits non-zero. They are always skipped, counted and reported; the default 0 fails the
+    /// task on any, which a cluster run over thousands of shards may want to relax (e.g. 0.0001).
+    #[arg(long, default_value_t = 0.0)]
+    pub max_error_rate: f64,
 }
 
 const SHARD_SUFFIXES: &[&str] = &[
@@ -111,7 +116,7 @@ pub fn assets_dir(flag: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// Print a stage summary and turn input errors or failed shards into a non-zero exit.
-pub fn report_summary(stage: &str, s: &RunSummary) -> Result<()> {
+pub fn report_summary(stage: &str, s: &RunSummary, max_error_rate: f64) -> Result<()> {
     let st = &s.stats;
     eprintln!(
         "{stage}: {} shards run, {} skipped (already complete); docs in {} → out {}; {} input errors; stats: {}",
@@ -137,11 +142,21 @@ pub fn report_summary(stage: &str, s: &RunSummary) -> Result<()> {
             s.failed.len()
         );
     }
-    if st.error_count() > 0 {
+    let errors = st.error_count();
+    let seen = st.docs_in + errors;
+    if errors > 0 && errors as f64 > max_error_rate * seen as f64 {
         bail!(
-            "{stage}: finished, but {} input record(s) could not be read ({:?}); see {}",
-            st.error_count(),
+            "{stage}: finished, but {} input record(s) could not be read ({:?}); see {} (--max-error-rate {} \
+             tolerates up to that fraction)",
+            errors,
             st.errors,
+            s.stats_path.display(),
+            max_error_rate
+        );
+    }
+    if errors > 0 {
+        eprintln!(
+            "{stage}: {errors} unreadable input record(s) skipped (within --max-error-rate {max_error_rate}); see {}",
             s.stats_path.display()
         );
     }

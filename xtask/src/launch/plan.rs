@@ -53,6 +53,9 @@ pub struct PlanArgs {
     /// Filter steps to skip (1-based), as `xtask filter --skip-step`.
     #[arg(long = "skip-step")]
     pub skip_steps: Vec<usize>,
+    /// Fraction of unreadable input records a task tolerates before it fails (`--max-error-rate` of each stage).
+    #[arg(long, default_value_t = 0.0)]
+    pub max_error_rate: f64,
     /// Dedup method.
     #[arg(long, value_enum, default_value = "minhash")]
     pub dedup: PlanDedup,
@@ -154,8 +157,13 @@ impl Plan {
         };
         let out = absolute(&a.out)?;
         let mut inputs: Vec<String> = a.inputs.iter().map(|i| absolute(i)).collect::<Result<_>>()?;
-        let common =
-            |threads: usize| -> Vec<String> { vec!["--threads".into(), threads.to_string(), "--no-progress".into()] };
+        let common = |threads: usize| -> Vec<String> {
+            let mut v = vec!["--threads".into(), threads.to_string(), "--no-progress".into()];
+            if a.max_error_rate > 0.0 {
+                v.extend(["--max-error-rate".into(), a.max_error_rate.to_string()]);
+            }
+            v
+        };
         let mut phases: Vec<Phase> = Vec::new();
         for stage in &a.stages {
             let output = join(&out, stage);
@@ -179,18 +187,22 @@ impl Plan {
                     });
                 }
                 "filter" => {
-                    let config = match &a.config {
-                        Some(c) => absolute(&c.to_string_lossy())?,
-                        None => absolute(concat!(
-                            env!("CARGO_MANIFEST_DIR"),
-                            "/../configs/embedded/baseline_refinedweb.yaml"
-                        ))?,
-                    };
                     let mut args = vec!["filter".to_string()];
                     args.extend(io);
-                    args.extend(["--config".into(), config]);
-                    if let Some(d) = &a.assets {
-                        args.extend(["--assets".into(), absolute(&d.to_string_lossy())?]);
+                    match &a.config {
+                        Some(c) => {
+                            args.extend(["--config".into(), absolute(&c.to_string_lossy())?]);
+                            if let Some(d) = &a.assets {
+                                args.extend(["--assets".into(), absolute(&d.to_string_lossy())?]);
+                            }
+                        }
+                        // The offline default: the embedded DCLM-Baseline config with its own small assets and
+                        // the stop-word language-ID stand-in, as `cargo xtask baseline` runs without assets.
+                        None => {
+                            let dir = absolute(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/embedded"))?;
+                            args.extend(["--config".into(), format!("{dir}/baseline_refinedweb.yaml")]);
+                            args.extend(["--assets".into(), dir, "--lid".into(), "stopwords".into()]);
+                        }
                     }
                     for s in &a.skip_steps {
                         args.extend(["--skip-step".into(), s.to_string()]);

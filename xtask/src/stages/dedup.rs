@@ -4,8 +4,10 @@
 //! `<out>/_signatures/`: `--phase map` on every rank (signature files of its shards), `--phase reduce` once
 //! (merge → `drops.json`), `--phase apply` on every rank (its shards without the dropped documents).
 //! `--phase all` (the default) runs the three in one process; the outputs are the same byte for byte.
+//! `--phase all` also takes `s3://` inputs and output (staged whole by [`StageIo`]); the phases need a shared
+//! file system.
 
-use crate::common::{expand_inputs, report_summary, ShardArgs};
+use crate::common::{expand_inputs, report_summary, ShardArgs, StageIo};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use dclm_dedup::exact::ExactKey;
@@ -75,6 +77,57 @@ pub struct DedupArgs {
     /// BFF: load the filter from / save it to this file.
     #[arg(long)]
     pub filter_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub minhash: MinHashArgs,
+}
+
+/// MinHash-LSH settings: a preset, then any parameter overridden at run time.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MinHashArgs {
+    /// MinHash preset: `dclm-ablation` (DCLM's b15.r93 as 93 bands x 15 rows, word unigrams, pair check 0.74;
+    /// the default) or `minhash-rs-5gram` (93 x 15, 5-word shingles, no pair check).
+    #[arg(long)]
+    pub minhash_preset: Option<String>,
+    /// MinHash: words per shingle.
+    #[arg(long)]
+    pub shingle_size: Option<usize>,
+    /// MinHash: number of LSH bands.
+    #[arg(long)]
+    pub bands: Option<usize>,
+    /// MinHash: rows (hashes) per band.
+    #[arg(long)]
+    pub rows: Option<usize>,
+    /// MinHash: permutation seed.
+    #[arg(long)]
+    pub minhash_seed: Option<u64>,
+    /// MinHash: keep a candidate pair only if its estimated Jaccard similarity is at least this (0 = no check).
+    #[arg(long)]
+    pub jaccard_threshold: Option<f64>,
+}
+
+impl MinHashArgs {
+    /// The preset with the overrides applied.
+    pub fn config(&self) -> Result<MinHashConfig> {
+        let mut c = MinHashConfig::preset(self.minhash_preset.as_deref().unwrap_or("dclm-ablation"))?;
+        if let Some(v) = self.shingle_size {
+            c.shingle_size = v;
+        }
+        if let Some(v) = self.bands {
+            c.bands = v;
+        }
+        if let Some(v) = self.rows {
+            c.rows = v;
+        }
+        if let Some(v) = self.minhash_seed {
+            c.seed = v;
+        }
+        if let Some(v) = self.jaccard_threshold {
+            c.jaccard_threshold = v;
+        }
+        // Validate now (zero sizes, out-of-range threshold) so a bad flag fails before any work.
+        dclm_dedup::minhash::MinHashLsh::new(c.clone())?;
+        Ok(c)
+    }
 }
 
 /// Build the crate's run configuration.
@@ -115,7 +168,7 @@ pub fn config(a: &DedupArgs, inputs: &[PathBuf]) -> Result<RunConfig> {
             b.filter_file = a.filter_file.clone();
             Method::Bff(b)
         }
-        MethodArg::Minhash => Method::MinHash(MinHashConfig::default()),
+        MethodArg::Minhash => Method::MinHash(a.minhash.config()?),
         MethodArg::Exact => Method::Exact(ExactKey::NormalizedText),
     };
     let mut cfg = RunConfig::new(method, &a.shards.out);
@@ -133,14 +186,31 @@ pub fn run(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<DedupSummary> {
 
 /// `cargo xtask dedup …`
 pub fn main(a: &DedupArgs) -> Result<()> {
+    if a.phase == PhaseArg::All {
+        // One process over every input: local, or `s3://` inputs/outputs staged by StageIo (the whole input is
+        // staged, since dedup is global).
+        let mut io = StageIo::new("dedup", &a.shards, None)?;
+        io.publish_top_level(&["dedup_report.json"]);
+        let s = io.run_whole(|b| {
+            let mut local = a.clone();
+            local.shards.out = b.out.clone();
+            local.shards.rank = b.rank;
+            local.shards.world_size = b.world_size;
+            let s = run(&config(&local, &b.inputs)?, &b.inputs)?;
+            eprintln!("{}", serde_json::to_string_pretty(&s.report)?);
+            Ok(s.run)
+        })?;
+        return report_summary("dedup", &s, a.shards.max_error_rate);
+    }
+    for p in a.shards.inputs.iter().map(String::as_str).chain(a.shards.out.to_str()) {
+        if dclm_objstore::ObjectUrl::is_object_url(p) {
+            bail!("dedup --phase map/reduce/apply exchange files on a shared file system; {p} is an object URL");
+        }
+    }
     let inputs = expand_inputs(&a.shards.inputs)?;
     let cfg = config(a, &inputs)?;
     match a.phase {
-        PhaseArg::All => {
-            let s = run(&cfg, &inputs)?;
-            eprintln!("{}", serde_json::to_string_pretty(&s.report)?);
-            report_summary("dedup", &s.run)
-        }
+        PhaseArg::All => unreachable!("handled above"),
         PhaseArg::Map => {
             let s = global_map(&cfg, &inputs).context("dedup map phase")?;
             eprintln!(
@@ -173,7 +243,7 @@ pub fn main(a: &DedupArgs) -> Result<()> {
         }
         PhaseArg::Apply => {
             let s = global_apply(&cfg, &inputs).context("dedup apply phase")?;
-            report_summary("dedup", &s)
+            report_summary("dedup", &s, a.shards.max_error_rate)
         }
     }
 }

@@ -47,5 +47,5 @@ pub fn run(cfg: &ExtractConfig) -> Result<RunSummary> {
 pub fn main(a: &ExtractArgs) -> Result<()> {
     let io = StageIo::new(dclm_extract::run::STAGE, &a.shards, Some(&a.output_extension))?;
     let s = io.run_batched(|batch| run(&config(a, batch)))?;
-    report_summary("extract", &s)
+    report_summary("extract", &s, a.shards.max_error_rate)
 }

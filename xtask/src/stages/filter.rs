@@ -24,6 +24,10 @@ pub struct FilterArgs {
     /// downloads separately.
     #[arg(long = "skip-step")]
     pub skip_steps: Vec<usize>,
+    /// Language ID for the config's fastText LID step: `config` (the model the config names, e.g. lid.176) or
+    /// `stopwords` (the built-in stop-word stand-in the offline baseline uses; not a general language identifier).
+    #[arg(long, default_value = "config", value_parser = ["config", "stopwords"])]
+    pub lid: String,
 }
 
 /// Settings for one filter run (built from CLI args or by the baseline).
@@ -45,7 +49,11 @@ pub fn job(a: &FilterArgs, batch: &Batch) -> Result<FilterJob> {
         cfg.assets_dir = d;
     }
     cfg.load.skip_steps = a.skip_steps.clone();
-    Ok(FilterJob { cfg, language_id: None })
+    let language_id: Option<Arc<dyn LanguageId>> = match a.lid.as_str() {
+        "stopwords" => Some(Arc::new(crate::standin::StopwordLid::default())),
+        _ => None,
+    };
+    Ok(FilterJob { cfg, language_id })
 }
 
 /// Executor settings from shard arguments.
@@ -73,5 +81,5 @@ pub fn run(job: &FilterJob) -> Result<RunSummary> {
 pub fn main(a: &FilterArgs) -> Result<()> {
     let io = StageIo::new("filter", &a.shards, None)?;
     let s = io.run_batched(|batch| run(&job(a, batch)?))?;
-    report_summary("filter", &s)
+    report_summary("filter", &s, a.shards.max_error_rate)
 }

@@ -82,7 +82,7 @@ pub fn main(a: &QualityArgs) -> Result<()> {
     if let Some(t) = &threshold {
         eprintln!("quality: threshold {} ({})", t.threshold, t.mode);
     }
-    report_summary("quality", &s)
+    report_summary("quality", &s, a.shards.max_error_rate)
 }
 
 /// Arguments of `quality-train`.
