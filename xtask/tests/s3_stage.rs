@@ -370,6 +370,44 @@ fn extract_and_filter_on_s3_match_local_runs_and_resume() {
     let (_, q_in, q_out) = stats_counts(&fixed["stats.json"]);
     eprintln!("quality: threshold {th}, {q_in} → {q_out} docs");
     assert!(q_in > q_out, "the threshold dropped documents: {q_in} → {q_out}");
+
+    // Dedup (global: the whole input is staged) s3 → s3 equals local → local, for MinHash and BFF; rerun skips.
+    for method in ["minhash", "bff"] {
+        let ld = tmp.path().join(format!("dedup-{method}"));
+        let out = format!("s3://dclm/out/dedup-{method}");
+        let dedup = |i: &str, o: &str| {
+            xtask(
+                &moto,
+                &[
+                    "dedup",
+                    "--method",
+                    method,
+                    "-i",
+                    i,
+                    "-o",
+                    o,
+                    "--no-progress",
+                    "--threads",
+                    "2",
+                ],
+            )
+        };
+        dedup(lfs, ld.to_str().unwrap());
+        dedup("s3://dclm/out/filtered/", &out);
+        let (lt, rt) = (local_tree(&ld), remote_tree(&store, &format!("{out}/")));
+        assert!(!shards(&lt).is_empty());
+        assert_eq!(
+            shards(&rt),
+            shards(&lt),
+            "dedup {method}: s3 shards differ from the local run"
+        );
+        assert_eq!(markers(&rt), markers(&lt));
+        assert_eq!(stats_counts(&rt["stats.json"]), stats_counts(&lt["stats.json"]));
+        assert!(rt.contains_key("dedup_report.json"), "{:?}", rt.keys());
+        let again = dedup("s3://dclm/out/filtered/", &out);
+        eprintln!("dedup {method} rerun: {again}");
+        assert!(again.contains("0 shards run"), "{again}");
+    }
 }
 
 #[test]
