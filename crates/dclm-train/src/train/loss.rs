@@ -2,6 +2,7 @@
 //! (`open_lm/losses.py::CrossEntropyLossWithZLoss`), with no masking of any token.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor, D};
+use rayon::prelude::*;
 
 use crate::error::{CandleContext, Result, TrainError};
 
@@ -152,17 +153,20 @@ impl CustomOp2 for FusedCe {
         if targets.len() != n {
             return Err(cpu_err("target count differs from rows"));
         }
-        let mut out = vec![0f32; 2 * n];
-        for (i, row) in logits.chunks_exact(v).enumerate() {
-            let t = targets[i] as usize;
-            if t >= v {
-                return Err(cpu_err("target outside the vocabulary"));
-            }
-            let max = row_max(row);
-            let lse = row_sum_exp(row, max).ln() + max;
-            out[2 * i] = lse - row[t];
-            out[2 * i + 1] = lse;
+        if targets.iter().any(|&t| t as usize >= v) {
+            return Err(cpu_err("target outside the vocabulary"));
         }
+        // Rows are independent: computed in parallel, each exactly as serially (same bits for any thread count).
+        let mut out = vec![0f32; 2 * n];
+        out.par_chunks_mut(2)
+            .zip(logits.par_chunks_exact(v))
+            .zip(targets.par_iter())
+            .for_each(|((o, row), &t)| {
+                let max = row_max(row);
+                let lse = row_sum_exp(row, max).ln() + max;
+                o[0] = lse - row[t as usize];
+                o[1] = lse;
+            });
         Ok((CpuStorage::F32(out), Shape::from((n, 2))))
     }
 
@@ -179,15 +183,15 @@ impl CustomOp2 for FusedCe {
         let r: Vec<f32> = res.flatten_all()?.to_vec1()?;
         let g: Vec<f32> = grad_res.flatten_all()?.to_vec1()?;
         let mut out = x;
-        for i in 0..n {
+        debug_assert_eq!(out.len(), n * v);
+        out.par_chunks_mut(v).enumerate().for_each(|(i, row)| {
             let (gce, glse, lse) = (g[2 * i], g[2 * i + 1], r[2 * i + 1]);
-            let row = &mut out[i * v..(i + 1) * v];
             let scale = gce + glse;
             for e in row.iter_mut() {
                 *e = exp_f32(*e - lse) * scale;
             }
             row[t[i] as usize] -= gce;
-        }
+        });
         Ok((Some(Tensor::from_vec(out, (n, v), logits.device())?), None))
     }
 }
