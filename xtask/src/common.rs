@@ -60,21 +60,6 @@ fn is_shard_name(name: &str) -> bool {
     !name.starts_with('.') && !name.starts_with('_') && SHARD_SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for e in std::fs::read_dir(dir).with_context(|| format!("reading folder {}", dir.display()))? {
-        let p = e?.path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if p.is_dir() {
-            if !name.starts_with('_') && !name.starts_with('.') {
-                walk(&p, out)?;
-            }
-        } else if is_shard(&p) {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
 /// Expand files, folders and glob patterns into a sorted, deduplicated list of shard files.
 pub fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -84,7 +69,7 @@ pub fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
         }
         let p = Path::new(pat);
         if p.is_dir() {
-            walk(p, &mut out)?;
+            out.extend(dclm_core::io::shard_files(&[p.to_path_buf()], SHARD_SUFFIXES)?);
         } else if p.is_file() {
             out.push(p.to_path_buf());
         } else {

@@ -292,6 +292,44 @@ impl Drop for ShardWriter {
     }
 }
 
+/// File-name suffixes of JSONL document shards.
+pub const JSONL_SUFFIXES: &[&str] = &[".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".json.gz"];
+
+/// Expand files and folders into a sorted, deduplicated list of shard files. Folders are searched
+/// recursively for files whose names end in one of `suffixes`, skipping entries whose names start with `_`
+/// or `.` (completion markers, stats, signature and staging folders); a file named directly is kept whatever
+/// its name. A path that does not exist is an error naming it.
+pub fn shard_files(paths: &[PathBuf], suffixes: &[&str]) -> Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, suffixes: &[&str], out: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in std::fs::read_dir(dir).map_err(|e| CoreError::io(dir, e))? {
+            let p = entry.map_err(|e| CoreError::io(dir, e))?.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if name.starts_with('_') || name.starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, suffixes, out)?;
+            } else if suffixes.iter().any(|s| name.ends_with(s)) {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, suffixes, &mut out)?;
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            return Err(CoreError::io(p, io::Error::from(io::ErrorKind::NotFound)));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// The temporary name used while a file is written: `<name>.tmp` beside it.
 pub fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
@@ -330,4 +368,43 @@ pub fn write_all<'a>(path: impl AsRef<Path>, docs: impl IntoIterator<Item = &'a 
         w.write(d)?;
     }
     w.finish().map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_files_walks_folders_skips_markers_and_names_missing_paths() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for rel in [
+            "b/2.jsonl.gz",
+            "a.jsonl",
+            "b/c/3.jsonl.zst",
+            "_done/a.jsonl",
+            ".hidden/x.jsonl",
+            "_signatures/a.jsonl.sig",
+            "notes.txt",
+            "b/.partial.jsonl",
+        ] {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, b"").unwrap();
+        }
+        let named = root.join("notes.txt");
+        let got = shard_files(
+            &[root.to_path_buf(), named.clone(), root.join("a.jsonl")],
+            JSONL_SUFFIXES,
+        )
+        .unwrap();
+        let rel: Vec<String> = got
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(rel, ["a.jsonl", "b/2.jsonl.gz", "b/c/3.jsonl.zst", "notes.txt"]);
+        let missing = root.join("nope");
+        let err = shard_files(&[missing.clone()], JSONL_SUFFIXES).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
 }

@@ -195,31 +195,17 @@ impl MixSpec {
     }
 }
 
-const SHARD_SUFFIXES: &[&str] = &[".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".json.gz"];
-
 /// Expand files, folders (recursive; names starting with `.` or `_` skipped) and glob patterns into a
 /// sorted, deduplicated list of JSONL shards.
 pub fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        for e in std::fs::read_dir(dir).map_err(|e| DecontamError::io(dir, e))? {
-            let p = e.map_err(|e| DecontamError::io(dir, e))?.path();
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if name.starts_with('.') || name.starts_with('_') {
-                continue;
-            }
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if SHARD_SUFFIXES.iter().any(|s| name.ends_with(s)) {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
     let mut out = Vec::new();
     for pat in patterns {
         let p = Path::new(pat);
         if p.is_dir() {
-            walk(p, &mut out)?;
+            out.extend(dclm_core::io::shard_files(
+                &[p.to_path_buf()],
+                dclm_core::io::JSONL_SUFFIXES,
+            )?);
         } else if p.is_file() {
             out.push(p.to_path_buf());
         } else {

@@ -198,39 +198,10 @@ pub struct DedupSummary {
     pub report: DedupReport,
 }
 
-/// The JSONL shards under `paths`: folders are searched recursively for `*.jsonl`, `*.jsonl.gz`,
-/// `*.jsonl.zst`, `*.jsonl.zstd` (BFF's globs); files are taken as given. Sorted, without repeats.
+/// The JSONL shards under `paths` ([`dclm_core::io::shard_files`] with [`dclm_core::io::JSONL_SUFFIXES`]):
+/// folders searched recursively (skipping `_`/`.` entries), files taken as given; sorted, without repeats.
 pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        let rd = std::fs::read_dir(dir).map_err(|e| DedupError::io(dir, e))?;
-        for entry in rd {
-            let p = entry.map_err(|e| DedupError::io(dir, e))?.path();
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if let Some(name) = p.file_name().and_then(|n| n.to_str()) {
-                if [".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd"]
-                    .iter()
-                    .any(|s| name.ends_with(s))
-                {
-                    out.push(p);
-                }
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, &mut out)?;
-        } else if p.exists() {
-            out.push(p.clone());
-        } else {
-            return Err(DedupError::io(p, std::io::Error::from(std::io::ErrorKind::NotFound)));
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
+    Ok(dclm_core::io::shard_files(paths, dclm_core::io::JSONL_SUFFIXES)?)
 }
 
 /// n-grams per uncompressed byte of JSONL, measured on English web and chat text (269,981 13-grams in

@@ -240,48 +240,10 @@ pub fn tokenize_shuffle_with(cfg: &TokshufConfig, enc: &dyn TextEncoder, inputs:
     Ok(summary)
 }
 
-/// Expand folders into their `*.jsonl[.gz|.zst|.zstd]` files (recursively), then sort and de-duplicate.
+/// Expand folders into their JSONL shards ([`dclm_core::io::shard_files`]: recursive, `_`/`.` entries
+/// skipped), then sort and de-duplicate.
 pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    fn is_jsonl(p: &Path) -> bool {
-        let n = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        [".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".json.gz"]
-            .iter()
-            .any(|s| n.ends_with(s))
-    }
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        let rd = std::fs::read_dir(dir).map_err(|e| TrainError::Io {
-            path: dir.to_path_buf(),
-            source: e,
-        })?;
-        for ent in rd {
-            let p = ent
-                .map_err(|e| TrainError::Io {
-                    path: dir.to_path_buf(),
-                    source: e,
-                })?
-                .path();
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if is_jsonl(&p) {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for p in inputs {
-        if p.is_dir() {
-            walk(p, &mut out)?;
-        } else {
-            out.push(p.clone());
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
+    Ok(dclm_core::io::shard_files(inputs, dclm_core::io::JSONL_SUFFIXES)?)
 }
 
 #[derive(Debug, Default, Clone)]
