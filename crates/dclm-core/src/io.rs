@@ -404,7 +404,7 @@ mod tests {
             .collect();
         assert_eq!(rel, ["a.jsonl", "b/2.jsonl.gz", "b/c/3.jsonl.zst", "notes.txt"]);
         let missing = root.join("nope");
-        let err = shard_files(&[missing.clone()], JSONL_SUFFIXES).unwrap_err();
+        let err = shard_files(std::slice::from_ref(&missing), JSONL_SUFFIXES).unwrap_err();
         assert!(err.to_string().contains("nope"), "{err}");
     }
 }

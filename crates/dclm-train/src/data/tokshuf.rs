@@ -242,8 +242,14 @@ pub fn tokenize_shuffle_with(cfg: &TokshufConfig, enc: &dyn TextEncoder, inputs:
 
 /// Expand folders into their JSONL shards ([`dclm_core::io::shard_files`]: recursive, `_`/`.` entries
 /// skipped), then sort and de-duplicate.
+/// A named file that does not exist is kept: reading it fails later and is counted as an input error.
 pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    Ok(dclm_core::io::shard_files(inputs, dclm_core::io::JSONL_SUFFIXES)?)
+    let (dirs, files): (Vec<PathBuf>, Vec<PathBuf>) = inputs.iter().cloned().partition(|p| p.is_dir());
+    let mut out = dclm_core::io::shard_files(&dirs, dclm_core::io::JSONL_SUFFIXES)?;
+    out.extend(files);
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 #[derive(Debug, Default, Clone)]
