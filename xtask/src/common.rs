@@ -274,11 +274,6 @@ impl StageIo {
         })
     }
 
-    /// True when inputs and output are all local (the stage runs exactly as without StageIo).
-    pub fn is_local(&self) -> bool {
-        !self.remote_inputs && matches!(self.sink, Sink::Local(_))
-    }
-
     /// Shards per staged batch (default: the thread count).
     pub fn set_batch_size(&mut self, n: usize) {
         self.batch_size = n.max(1);
@@ -342,17 +337,25 @@ impl StageIo {
         Ok(StagingDir(dir))
     }
 
-    /// Run a per-shard stage. `f` runs the stage on a [`Batch`] and returns its summary; an `Err` from `f`
-    /// (a configuration error) stops the run.
-    pub fn run_batched(&self, mut f: impl FnMut(&Batch) -> Result<RunSummary>) -> Result<RunSummary> {
-        if self.is_local() {
-            let Sink::Local(out) = &self.sink else { unreachable!() };
-            return f(&Batch {
+    /// When inputs and output are all local: the whole run as one batch with the real rank and world size
+    /// (the stage runs exactly as without StageIo).
+    fn local_batch(&self) -> Option<Batch> {
+        match &self.sink {
+            Sink::Local(out) if !self.remote_inputs => Some(Batch {
                 inputs: self.full_paths(),
                 out: out.clone(),
                 rank: self.rank,
                 world_size: self.world_size,
-            });
+            }),
+            _ => None,
+        }
+    }
+
+    /// Run a per-shard stage. `f` runs the stage on a [`Batch`] and returns its summary; an `Err` from `f`
+    /// (a configuration error) stops the run.
+    pub fn run_batched(&self, mut f: impl FnMut(&Batch) -> Result<RunSummary>) -> Result<RunSummary> {
+        if let Some(batch) = self.local_batch() {
+            return f(&batch);
         }
         let mut summary = RunSummary::default();
         let mut merged = Stats::new(&self.stage);
@@ -461,14 +464,8 @@ impl StageIo {
     /// such as stats) is uploaded. When every shard of this rank already has a marker at an `s3://` output,
     /// nothing runs.
     pub fn run_whole(&self, f: impl FnOnce(&Batch) -> Result<RunSummary>) -> Result<RunSummary> {
-        if self.is_local() {
-            let Sink::Local(out) = &self.sink else { unreachable!() };
-            return f(&Batch {
-                inputs: self.full_paths(),
-                out: out.clone(),
-                rank: self.rank,
-                world_size: self.world_size,
-            });
+        if let Some(batch) = self.local_batch() {
+            return f(&batch);
         }
         if let Sink::Remote { .. } = &self.sink {
             let existing = self.sink.list()?;

@@ -1,8 +1,10 @@
 //! `xtask dedup --phase map|reduce|apply` over several ranks writes the same files, byte for byte, as
 //! `--phase all` in one process (MinHash and exact), and the phases refuse to run out of order.
 
+mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::assert_same_files;
 
 fn xtask(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -27,38 +29,6 @@ fn scratch(name: &str) -> PathBuf {
     }
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Output files that must be identical: data shards, signature files and the drop set (not the markers,
-/// stats and report, which hold timings and per-rank counters).
-fn data_files(root: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                if name != "_done" {
-                    walk(root, &p, out);
-                }
-            } else if !(name.starts_with("stats") || name == "dedup_report.json") {
-                out.push((rel, std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
-}
-
-fn assert_same_files(a: &Path, b: &Path) {
-    let (fa, fb) = (data_files(a), data_files(b));
-    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&fa), names(&fb), "{} vs {}", a.display(), b.display());
-    for ((n, x), (_, y)) in fa.iter().zip(&fb) {
-        assert!(x == y, "{n} differs between {} and {}", a.display(), b.display());
-    }
 }
 
 /// Five shards of documents with exact and near duplicates across shards.

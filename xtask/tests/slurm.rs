@@ -8,10 +8,12 @@
 //!
 //! Gated: runs only with `DCLM_SLURM_TESTS=1` (needs root, slurm-wlm and munge installed).
 
+mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use support::assert_same_files;
 
 const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
 
@@ -90,40 +92,6 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         let script = repo().join("scripts/slurm/local-cluster.sh");
         let _ = Command::new("bash").arg(&script).arg("stop").arg(&self.state).status();
-    }
-}
-
-/// Output files that must be identical: data shards, dedup signature files and drop set (not `_done/`
-/// markers, stats and reports — `stats*.json`, `*_report.json`, `filter_steps.json` — which hold timings
-/// and per-rank counters).
-fn data_files(root: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                if name != "_done" {
-                    walk(root, &p, out);
-                }
-            } else if !(name.starts_with("stats") || name.ends_with("_report.json") || name == "filter_steps.json") {
-                out.push((rel, std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
-}
-
-fn assert_same_files(a: &Path, b: &Path) {
-    let (fa, fb) = (data_files(a), data_files(b));
-    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&fa), names(&fb), "{} vs {}", a.display(), b.display());
-    assert!(!fa.is_empty(), "no output files in {}", a.display());
-    for ((n, x), (_, y)) in fa.iter().zip(&fb) {
-        assert!(x == y, "{n} differs between {} and {}", a.display(), b.display());
     }
 }
 

@@ -130,6 +130,28 @@ fn join(root: &str, child: &str) -> String {
     format!("{}/{child}", root.trim_end_matches('/'))
 }
 
+/// Append a phase that depends on the one before it (phases run in order).
+fn push(
+    phases: &mut Vec<Phase>,
+    name: String,
+    stage: &str,
+    tasks: usize,
+    sharded: bool,
+    args: Vec<String>,
+    output: &str,
+) {
+    let after = phases.len().checked_sub(1).into_iter().collect();
+    phases.push(Phase {
+        name,
+        stage: stage.to_string(),
+        tasks,
+        sharded,
+        args,
+        after,
+        output: output.to_string(),
+    });
+}
+
 impl Plan {
     /// Build the plan from launcher arguments (paths made absolute so tasks can run from any folder).
     pub fn build(a: &PlanArgs) -> Result<Plan> {
@@ -167,7 +189,6 @@ impl Plan {
         let mut phases: Vec<Phase> = Vec::new();
         for stage in &a.stages {
             let output = join(&out, stage);
-            let after: Vec<usize> = phases.len().checked_sub(1).into_iter().collect();
             let mut io = vec!["--input".to_string()];
             io.extend(inputs.iter().cloned());
             io.extend(["--out".into(), output.clone()]);
@@ -176,15 +197,7 @@ impl Plan {
                     let mut args = vec!["extract".to_string()];
                     args.extend(io);
                     args.extend(common(a.threads));
-                    phases.push(Phase {
-                        name: "extract".into(),
-                        stage: stage.clone(),
-                        tasks: a.tasks,
-                        sharded: true,
-                        args,
-                        after,
-                        output: output.clone(),
-                    });
+                    push(&mut phases, "extract".into(), stage, a.tasks, true, args, &output);
                 }
                 "filter" => {
                     let mut args = vec!["filter".to_string()];
@@ -208,30 +221,14 @@ impl Plan {
                         args.extend(["--skip-step".into(), s.to_string()]);
                     }
                     args.extend(common(a.threads));
-                    phases.push(Phase {
-                        name: "filter".into(),
-                        stage: stage.clone(),
-                        tasks: a.tasks,
-                        sharded: true,
-                        args,
-                        after,
-                        output: output.clone(),
-                    });
+                    push(&mut phases, "filter".into(), stage, a.tasks, true, args, &output);
                 }
                 "dedup" => match a.dedup {
                     PlanDedup::Bff => {
                         let mut args = vec!["dedup".to_string(), "--method".into(), "bff".into()];
                         args.extend(io);
                         args.extend(common(a.reduce_threads));
-                        phases.push(Phase {
-                            name: "dedup".into(),
-                            stage: stage.clone(),
-                            tasks: 1,
-                            sharded: false,
-                            args,
-                            after,
-                            output: output.clone(),
-                        });
+                        push(&mut phases, "dedup".into(), stage, 1, false, args, &output);
                     }
                     PlanDedup::Minhash | PlanDedup::Exact => {
                         let method = if a.dedup == PlanDedup::Minhash {
@@ -253,16 +250,15 @@ impl Plan {
                             ];
                             args.extend(io.clone());
                             args.extend(common(threads));
-                            let after: Vec<usize> = phases.len().checked_sub(1).into_iter().collect();
-                            phases.push(Phase {
-                                name: format!("dedup-{phase}"),
-                                stage: stage.clone(),
+                            push(
+                                &mut phases,
+                                format!("dedup-{phase}"),
+                                stage,
                                 tasks,
-                                sharded: phase != "reduce",
+                                phase != "reduce",
                                 args,
-                                after,
-                                output: output.clone(),
-                            });
+                                &output,
+                            );
                         }
                     }
                 },

@@ -187,21 +187,9 @@ pub fn run(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<DedupSummary> {
 /// `cargo xtask dedup …`
 pub fn main(a: &DedupArgs) -> Result<()> {
     if a.phase == PhaseArg::All {
-        // One process over every input: local, or `s3://` inputs/outputs staged by StageIo (the whole input is
-        // staged, since dedup is global).
-        let mut io = StageIo::new("dedup", &a.shards, None)?;
-        io.publish_top_level(&["dedup_report.json"]);
-        let s = io.run_whole(|b| {
-            let mut local = a.clone();
-            local.shards.out = b.out.clone();
-            local.shards.rank = b.rank;
-            local.shards.world_size = b.world_size;
-            let s = run(&config(&local, &b.inputs)?, &b.inputs)?;
-            eprintln!("{}", serde_json::to_string_pretty(&s.report)?);
-            Ok(s.run)
-        })?;
-        return report_summary("dedup", &s, a.shards.max_error_rate);
+        return main_all(a);
     }
+    // map / reduce / apply
     for p in a.shards.inputs.iter().map(String::as_str).chain(a.shards.out.to_str()) {
         if dclm_objstore::ObjectUrl::is_object_url(p) {
             bail!("dedup --phase map/reduce/apply exchange files on a shared file system; {p} is an object URL");
@@ -210,7 +198,7 @@ pub fn main(a: &DedupArgs) -> Result<()> {
     let inputs = expand_inputs(&a.shards.inputs)?;
     let cfg = config(a, &inputs)?;
     match a.phase {
-        PhaseArg::All => unreachable!("handled above"),
+        PhaseArg::All => main_all(a), // returned above; kept so the match is exhaustive without a panic
         PhaseArg::Map => {
             let s = global_map(&cfg, &inputs).context("dedup map phase")?;
             eprintln!(
@@ -254,4 +242,21 @@ fn method_name(m: MethodArg) -> &'static str {
         MethodArg::Minhash => "minhash",
         MethodArg::Exact => "exact",
     }
+}
+
+/// `--phase all`: one process over every input, local or `s3://` (StageIo stages the whole input, since dedup
+/// is global).
+fn main_all(a: &DedupArgs) -> Result<()> {
+    let mut io = StageIo::new("dedup", &a.shards, None)?;
+    io.publish_top_level(&["dedup_report.json"]);
+    let s = io.run_whole(|b| {
+        let mut local = a.clone();
+        local.shards.out = b.out.clone();
+        local.shards.rank = b.rank;
+        local.shards.world_size = b.world_size;
+        let s = run(&config(&local, &b.inputs)?, &b.inputs)?;
+        eprintln!("{}", serde_json::to_string_pretty(&s.report)?);
+        Ok(s.run)
+    })?;
+    report_summary("dedup", &s, a.shards.max_error_rate)
 }
