@@ -178,6 +178,12 @@ pub struct StageRecord {
     pub fidelity: StageFidelity,
     /// Stage-specific figures (threshold, filter plan, …).
     pub extra: serde_json::Value,
+    /// The report's drop examples collected up to and including this stage (restored when a rerun skips it).
+    #[serde(default)]
+    pub examples: ExampleCollector,
+    /// The report's histograms made up to and including this stage (restored when a rerun skips it).
+    #[serde(default)]
+    pub histograms: Vec<Histogram>,
 }
 
 /// Where DCLM's assets are, resolved from `--assets`.
@@ -325,6 +331,9 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
                 stage.name(),
                 dir.display()
             );
+            // The report's examples and histograms as they were after this stage.
+            run.examples = rec.examples.clone();
+            run.histograms = rec.histograms.clone();
             records.push((rec, true));
             continue;
         }
@@ -332,7 +341,9 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
         if dir.exists() && (stage != Stage::Train || run.args.fresh) {
             std::fs::remove_dir_all(&dir).with_context(|| format!("clearing incomplete {}", dir.display()))?;
         }
-        let input_dir = records.last().map(|(r, _)| r.dir.clone());
+        // The previous stage's folder under this run's --out (a record's own `dir` is where it was written,
+        // which differs when the run folder was moved or the run is resumed from another working folder).
+        let input_dir = records.last().map(|(r, _)| r.stage.dir(&run.args.out));
         let stage_inputs = match (&input_dir, stage) {
             (_, Stage::Train | Stage::Eval) => Vec::new(),
             (Some(d), _) => stage_shards(d)?,
@@ -350,6 +361,8 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
             Stage::Eval => eval(&mut run, &dir)?,
         };
         rec.seconds = t0.elapsed().as_secs_f64();
+        rec.examples = run.examples.clone();
+        rec.histograms = run.histograms.clone();
         dclm_core::io::write_atomic(&marker, &serde_json::to_vec_pretty(&rec)?)?;
         eprintln!(
             "baseline: {} done in {:.1}s: docs {} → {}{}",
@@ -386,6 +399,8 @@ fn record(stage: Stage, dir: &Path, stats: Stats, fidelity: StageFidelity) -> St
         seconds: 0.0,
         fidelity,
         extra: serde_json::Value::Null,
+        examples: ExampleCollector::default(),
+        histograms: Vec::new(),
     }
 }
 
@@ -519,6 +534,8 @@ fn shard_args(run: &Run, dir: &Path) -> crate::common::ShardArgs {
         world_size: 1,
         no_progress: run.args.no_progress,
         max_error_rate: 0.0,
+        fresh: false,
+        accept_partial: false,
     }
 }
 

@@ -37,6 +37,28 @@ pub struct ShardArgs {
     /// task on any, which a cluster run over thousands of shards may want to relax (e.g. 0.0001).
     #[arg(long, default_value_t = 0.0)]
     pub max_error_rate: f64,
+    /// Discard this task's earlier results in the output folder (markers and outputs of its shards) and redo
+    /// every shard. Needed after changing settings: a folder holding shards made with other settings is refused.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Mark shards whose input ends early or is corrupt (truncated gzip, cut WARC) as complete, keeping what
+    /// was read; by default they make the task fail and are redone on every rerun until the input is whole.
+    #[arg(long)]
+    pub accept_partial: bool,
+}
+
+impl ShardArgs {
+    /// Executor settings for one stage from these arguments (threads, slice, progress, rerun policy).
+    pub fn executor_config(&self, stage: &str) -> dclm_core::ExecutorConfig {
+        let mut e = dclm_core::ExecutorConfig::new(stage, &self.out);
+        e.threads = self.threads;
+        e.rank = self.rank;
+        e.world_size = self.world_size;
+        e.progress = !self.no_progress;
+        e.fresh = self.fresh;
+        e.accept_partial = self.accept_partial;
+        e
+    }
 }
 
 const SHARD_SUFFIXES: &[&str] = &[
@@ -100,8 +122,14 @@ pub fn assets_dir(flag: Option<&Path>) -> Option<PathBuf> {
         .or_else(|| std::env::var_os("DCLM_ASSETS").map(PathBuf::from))
 }
 
-/// Print a stage summary and turn input errors or failed shards into a non-zero exit.
-pub fn report_summary(stage: &str, s: &RunSummary, max_error_rate: f64) -> Result<()> {
+/// Print a stage summary and turn input errors, failed shards or shards whose input was cut into a non-zero
+/// exit (`shards.max_error_rate` tolerates record errors; `shards.accept_partial` cut inputs).
+pub fn report_summary(stage: &str, s: &RunSummary, shards: &ShardArgs) -> Result<()> {
+    report_summary_with(stage, s, shards.max_error_rate, shards.accept_partial)
+}
+
+/// [`report_summary`] with the two tolerances given directly.
+pub fn report_summary_with(stage: &str, s: &RunSummary, max_error_rate: f64, accept_partial: bool) -> Result<()> {
     let st = &s.stats;
     eprintln!(
         "{stage}: {} shards run, {} skipped (already complete); docs in {} → out {}; {} input errors; stats: {}",
@@ -118,13 +146,28 @@ pub fn report_summary(stage: &str, s: &RunSummary, max_error_rate: f64) -> Resul
             eprintln!("  {:<40} dropped {:>8}  {:?}", step.name, dropped, step.dropped);
         }
     }
+    for (input, why) in &s.redone {
+        eprintln!("  redone {}: {why}", input.display());
+    }
     for (input, err) in &s.failed {
         eprintln!("  FAILED {}: {err}", input.display());
+    }
+    for (input, note) in &s.partial {
+        eprintln!("  PARTIAL {}: {note}", input.display());
     }
     if !s.failed.is_empty() {
         bail!(
             "{stage}: {} shard(s) failed; rerun to retry them (completed shards are skipped)",
             s.failed.len()
+        );
+    }
+    if !s.partial.is_empty() && !accept_partial {
+        bail!(
+            "{stage}: {} shard(s) could not be read to their end ({} raw bytes unread after the break; a truncated \
+             file's missing tail is not counted); their outputs hold what was read and they are not marked complete, \
+             so a rerun redoes them. Replace the inputs, or pass --accept-partial to keep them as they are",
+            s.partial.len(),
+            st.bytes_unread
         );
     }
     let errors = st.error_count();
@@ -153,8 +196,9 @@ pub fn report_summary(stage: &str, s: &RunSummary, max_error_rate: f64) -> Resul
 enum Source {
     /// A local file, used in place.
     Local(PathBuf),
-    /// An object, downloaded into the staging folder before its batch runs.
-    Remote(ObjectUrl),
+    /// An object, downloaded into the staging folder before its batch runs, with its listed size when known
+    /// (a marker made from an object of another size is not reused).
+    Remote(ObjectUrl, Option<u64>),
 }
 
 /// One input shard with its path relative to the inputs' common root (this names its output).
@@ -168,7 +212,7 @@ impl Item {
     fn label(&self) -> String {
         match &self.source {
             Source::Local(p) => p.display().to_string(),
-            Source::Remote(u) => u.to_string(),
+            Source::Remote(u, _) => u.to_string(),
         }
     }
 }
@@ -217,6 +261,7 @@ pub struct StageIo {
     output_extension: Option<String>,
     remote_inputs: bool,
     top_level: Vec<String>,
+    accept_partial: bool,
 }
 
 impl StageIo {
@@ -236,6 +281,7 @@ impl StageIo {
             }
             (list_remote_inputs(&shards.inputs)?, true)
         };
+        check_io_overlap(&shards.inputs, &paths, shards.out.to_str().unwrap_or_default())?;
         let full: Vec<PathBuf> = paths.iter().map(|(p, _)| p.clone()).collect();
         let root = common_parent(&full);
         let items = paths
@@ -271,6 +317,7 @@ impl StageIo {
             output_extension: output_extension.map(str::to_string),
             remote_inputs,
             top_level: Vec::new(),
+            accept_partial: shards.accept_partial,
         })
     }
 
@@ -295,7 +342,7 @@ impl StageIo {
             .iter()
             .map(|i| match &i.source {
                 Source::Local(p) => p.clone(),
-                Source::Remote(u) => PathBuf::from(&u.key),
+                Source::Remote(u, _) => PathBuf::from(&u.key),
             })
             .collect()
     }
@@ -363,7 +410,7 @@ impl StageIo {
         let mut todo = Vec::new();
         for item in self.my_items() {
             let out_rel = self.out_rel(&item.rel);
-            match self.sink.completed(&existing, &out_rel)? {
+            match self.sink.completed(&existing, &out_rel, &item, self.accept_partial)? {
                 Some(s) => {
                     merged.merge(&s);
                     summary.shards_skipped += 1;
@@ -442,7 +489,7 @@ impl StageIo {
             .with_context(|| format!("{}: no completion marker after the stage ran", item.label()))?;
         let mut stats: Stats =
             serde_json::from_slice(&bytes).with_context(|| format!("reading marker {}", marker_local.display()))?;
-        if let Source::Remote(url) = &item.source {
+        if let Source::Remote(url, _) = &item.source {
             let from = staged.display().to_string();
             let to = url.to_string();
             for ex in &mut stats.error_examples {
@@ -473,7 +520,7 @@ impl StageIo {
             let mine = self.my_items();
             let mut done = 0;
             for item in &mine {
-                if let Some(s) = self.sink.completed(&existing, &self.out_rel(&item.rel))? {
+                if let Some(s) = self.sink.completed(&existing, &self.out_rel(&item.rel), item, self.accept_partial)? {
                     merged.merge(&s);
                     done += 1;
                 }
@@ -484,8 +531,8 @@ impl StageIo {
                     stats: merged,
                     shards_run: 0,
                     shards_skipped: done,
-                    failed: vec![],
                     stats_path: self.sink.display_path(&name),
+                    ..Default::default()
                 });
             }
         }
@@ -534,6 +581,42 @@ impl StageIo {
     }
 }
 
+/// Refuse a stage whose output overlaps its inputs (see [`dclm_core::provenance::check_disjoint`]): for local
+/// paths, input folders containing the output (or inside it) and input files inside it; for `s3://`, an output
+/// prefix equal to, inside or around an input prefix of the same bucket.
+fn check_io_overlap(patterns: &[String], paths: &[(PathBuf, Source)], out: &str) -> Result<()> {
+    if ObjectUrl::is_object_url(out) {
+        let o = ObjectUrl::parse(out)?;
+        let op = o.dir_prefix();
+        for p in patterns.iter().filter(|p| ObjectUrl::is_object_url(p)) {
+            let i = ObjectUrl::parse(p)?;
+            let ip = i.dir_prefix();
+            if i.bucket == o.bucket && (op.starts_with(&ip) || ip.starts_with(&op) || i.key.starts_with(&op)) {
+                bail!(
+                    "the output {out} overlaps the input {p}: outputs would be read back as inputs (or inputs \
+                     overwritten); write to a prefix outside the inputs"
+                );
+            }
+        }
+        return Ok(());
+    }
+    let dirs: Vec<PathBuf> = patterns
+        .iter()
+        .filter(|p| !ObjectUrl::is_object_url(p))
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .collect();
+    let files: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|(_, s)| match s {
+            Source::Local(p) => Some(p.clone()),
+            Source::Remote(..) => None,
+        })
+        .collect();
+    dclm_core::provenance::check_disjoint(&dirs, &files, Path::new(out))?;
+    Ok(())
+}
+
 /// `_done/<rel>.json`.
 fn marker_rel(out_rel: &Path) -> PathBuf {
     let mut m = Path::new(DONE_DIR).join(out_rel).into_os_string();
@@ -578,7 +661,7 @@ fn fetch_batch(items: &[Item], in_dir: &Path) -> Vec<(Item, Result<PathBuf>)> {
             .iter()
             .map(|item| {
                 let store = match &item.source {
-                    Source::Remote(u) => Some(match stores.get(&u.bucket) {
+                    Source::Remote(u, _) => Some(match stores.get(&u.bucket) {
                         Some(s) => Ok(s.clone()),
                         None => Store::from_env(u).inspect(|s| {
                             stores.insert(u.bucket.clone(), s.clone());
@@ -590,11 +673,11 @@ fn fetch_batch(items: &[Item], in_dir: &Path) -> Vec<(Item, Result<PathBuf>)> {
                 scope.spawn(move || -> Result<PathBuf> {
                     match (&item.source, store) {
                         (Source::Local(p), _) => Ok(p.clone()),
-                        (Source::Remote(u), Some(store)) => {
+                        (Source::Remote(u, _), Some(store)) => {
                             store?.download_to(u, &dest)?;
                             Ok(dest)
                         }
-                        (Source::Remote(u), None) => bail!("{u}: no store"),
+                        (Source::Remote(u, _), None) => bail!("{u}: no store"),
                     }
                 })
             })
@@ -637,7 +720,7 @@ fn list_remote_inputs(urls: &[String]) -> Result<Vec<(PathBuf, Source)>> {
             }
         };
         if !url.key.is_empty() && !url.key.ends_with('/') && st.exists(&url)? {
-            out.push((PathBuf::from(&url.key), Source::Remote(url)));
+            out.push((PathBuf::from(&url.key), Source::Remote(url, None)));
             continue;
         }
         let prefix = url.dir_prefix();
@@ -649,7 +732,7 @@ fn list_remote_inputs(urls: &[String]) -> Result<Vec<(PathBuf, Source)>> {
             if segs.iter().any(|d| d.starts_with('_') || d.starts_with('.')) || !is_shard_name(name) {
                 continue;
             }
-            out.push((PathBuf::from(&o.key), Source::Remote(url.with_key(o.key.clone()))));
+            out.push((PathBuf::from(&o.key), Source::Remote(url.with_key(o.key.clone()), Some(o.size))));
             n += 1;
         }
         if n == 0 {
@@ -678,8 +761,16 @@ impl Sink {
         }
     }
 
-    /// The stats of a completed shard (marker present, and the output present or empty), as the executor decides.
-    fn completed(&self, listing: &BTreeMap<String, u64>, out_rel: &Path) -> Result<Option<Stats>> {
+    /// The stats of a completed shard, as the executor decides: marker present with provenance, complete (or
+    /// partial shards accepted), made from an input of the same bytes (local) or size (object), and the output
+    /// present or empty. Settings are checked by the stage itself when it runs on the staged batch.
+    fn completed(
+        &self,
+        listing: &BTreeMap<String, u64>,
+        out_rel: &Path,
+        item: &Item,
+        accept_partial: bool,
+    ) -> Result<Option<Stats>> {
         let marker = rel_str(&marker_rel(out_rel));
         let output = rel_str(out_rel);
         let (bytes, output_exists) = match self {
@@ -694,9 +785,20 @@ impl Sink {
                 (store.get_bytes(&url.join(&marker))?, listing.contains_key(&output))
             }
         };
-        match serde_json::from_slice::<Stats>(&bytes) {
-            Ok(s) if output_exists || s.docs_out == 0 => Ok(Some(s)),
-            _ => Ok(None),
+        let Ok(s) = serde_json::from_slice::<Stats>(&bytes) else {
+            return Ok(None);
+        };
+        let Some(p) = &s.provenance else {
+            return Ok(None);
+        };
+        let same_input = match &item.source {
+            Source::Local(path) => p.input.matches(path).unwrap_or(false),
+            Source::Remote(_, size) => size.is_none_or(|n| n == p.input.size),
+        };
+        if (p.complete || accept_partial) && same_input && (output_exists || s.docs_out == 0) {
+            Ok(Some(s))
+        } else {
+            Ok(None)
         }
     }
 

@@ -121,7 +121,7 @@ pub fn decontaminate_main(a: &DecontamArgs) -> Result<()> {
     for (task, t) in &r.tasks {
         eprintln!("  {task:<50} {:>8} docs {:>10} n-gram matches", t.docs, t.ngram_matches);
     }
-    report_summary("decontaminate", &s.run, a.shards.max_error_rate)
+    report_summary("decontaminate", &s.run, &a.shards)
 }
 
 /// Arguments of `mix`.

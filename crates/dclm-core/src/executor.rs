@@ -5,12 +5,20 @@
 //! Layout of an output folder:
 //! ```text
 //! out/<same relative path as the input shard>   the output shard (written as .tmp, then renamed)
-//! out/_done/<relative path>.json                per-shard Stats; its presence marks the shard complete
+//! out/_done/<relative path>.json                per-shard Stats + provenance, written last
 //! out/stats.json                                merged Stats of every complete shard (world size 1)
 //! out/stats.rank-R-of-W.json                    the same for one rank (world size > 1)
 //! ```
+//!
+//! A marker proves that this tool, with the settings whose fingerprint it records, read the input whose size,
+//! modification time and content hash it records to its end and wrote the output beside it. A rerun skips a
+//! shard only when all of that still holds; it redoes a shard whose input changed, whose marker is older than
+//! provenance records, or whose input stream was cut (a partial shard); and it refuses to run when a shard of
+//! the folder was made with other settings (mixing two configurations in one folder), unless `fresh` asks to
+//! discard the earlier results. Inputs inside the output folder are refused up front.
 
 use crate::io::{tmp_path, write_atomic, ShardReader, ShardWriter};
+use crate::provenance::{check_disjoint, Fingerprint, InputIdentity, Provenance, TOOL};
 use crate::{CoreError, Document, Result, Stats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -45,7 +53,19 @@ pub struct ExecutorConfig {
     pub batch_size: usize,
     /// Print each input error (file:line: message) to stderr, up to this many per shard.
     pub max_printed_errors: usize,
+    /// Fingerprint of every setting that changes the output (see [`Fingerprint`]); recorded in each marker.
+    pub settings: String,
+    /// Discard this rank's earlier results (markers and outputs of its shards) and redo every shard.
+    pub fresh: bool,
+    /// Mark shards whose input stream was cut as complete anyway (their loss stays in the stats); by default
+    /// they are redone on every rerun and reported in [`RunSummary::partial`].
+    pub accept_partial: bool,
+    /// Longest JSONL line read (bytes, decompressed); a longer one is skipped and counted as `line_too_long`.
+    pub max_line_bytes: usize,
 }
+
+/// Error reasons that mean a shard's input stream ended early or broke: the rest of the file was not read.
+pub const STREAM_ERROR_REASONS: &[&str] = &["corrupt_stream", "truncated_record"];
 
 impl ExecutorConfig {
     /// Defaults: all cores, rank 0 of 1, progress on, names kept, batches of 1024 documents.
@@ -61,6 +81,19 @@ impl ExecutorConfig {
             output_extension: None,
             batch_size: 1024,
             max_printed_errors: 10,
+            settings: String::new(),
+            fresh: false,
+            accept_partial: false,
+            max_line_bytes: crate::io::DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+
+    /// The settings fingerprint markers carry: [`ExecutorConfig::settings`], or the tool and stage when unset.
+    pub fn settings_fingerprint(&self) -> String {
+        if self.settings.is_empty() {
+            Fingerprint::new(&self.stage).finish()
+        } else {
+            self.settings.clone()
         }
     }
 }
@@ -76,6 +109,11 @@ pub struct RunSummary {
     pub shards_skipped: usize,
     /// Shards that failed (could not be opened or written), with the error; they have no marker.
     pub failed: Vec<(PathBuf, String)>,
+    /// Shards whose input could not be read to its end (this run or an earlier one), with what was lost; their
+    /// output holds what was read, and unless the run accepted partial shards they are redone on rerun.
+    pub partial: Vec<(PathBuf, String)>,
+    /// Shards redone because their input changed (or their marker predates provenance), with the reason.
+    pub redone: Vec<(PathBuf, String)>,
     /// Where the merged stats were written.
     pub stats_path: PathBuf,
 }
@@ -83,7 +121,7 @@ pub struct RunSummary {
 impl RunSummary {
     /// True when every shard completed and no input record was bad.
     pub fn is_clean(&self) -> bool {
-        self.failed.is_empty() && self.stats.error_count() == 0
+        self.failed.is_empty() && self.partial.is_empty() && self.stats.error_count() == 0
     }
 }
 
@@ -113,6 +151,13 @@ impl ShardTask<'_> {
         let secs = self.bar.elapsed().as_secs_f64().max(1e-3);
         self.bar
             .set_message(format!("{total} docs, {:.0} docs/s", total as f64 / secs));
+    }
+
+    /// Print a warning about this shard (counted against the same per-shard print limit as errors).
+    pub fn note(&self, msg: &str) {
+        if (self.printed.fetch_add(1, Ordering::Relaxed) as usize) < self.max_printed {
+            self.bar.suspend(|| eprintln!("warning: {msg}"));
+        }
     }
 
     /// Count an input error in `stats` and print it (up to the configured number per shard).
@@ -184,7 +229,8 @@ impl Executor {
         let batch_size = self.cfg.batch_size.max(1);
         self.run_shards(inputs, |task| {
             let mut stats = Stats::new(&self.cfg.stage);
-            let reader = ShardReader::open_counted(task.input, task.raw_bytes.clone())?;
+            let reader = ShardReader::open_counted(task.input, task.raw_bytes.clone())?
+                .with_max_line_bytes(self.cfg.max_line_bytes);
             let mut writer = task.writer()?;
             let mut batch: Vec<Document> = Vec::with_capacity(batch_size);
             let flush = |batch: &mut Vec<Document>, stats: &mut Stats, writer: &mut ShardWriter| -> Result<()> {
@@ -239,21 +285,48 @@ impl Executor {
             None => common_parent(inputs),
         };
         let mine = self.shards_for_rank(inputs);
+        check_disjoint(&[], &mine, &self.cfg.output_dir)?;
         std::fs::create_dir_all(&self.cfg.output_dir).map_err(|e| CoreError::io(&self.cfg.output_dir, e))?;
+        let settings = self.cfg.settings_fingerprint();
 
         let mut todo = Vec::new();
         let mut summary = RunSummary::default();
         let mut merged = Stats::new(&self.cfg.stage);
+        let mut other_settings = Vec::new();
         for input in &mine {
             let output = self.output_path(input, &root);
             let marker = self.marker_path(&output);
-            match read_marker(&marker) {
-                Some(s) if output.exists() || s.docs_out == 0 => {
+            if self.cfg.fresh {
+                remove_if_exists(&marker)?;
+                remove_if_exists(&output)?;
+                todo.push((input.clone(), output, marker));
+                continue;
+            }
+            match check_marker(&marker, &output, input, &settings, self.cfg.accept_partial) {
+                MarkerCheck::Reuse(s) => {
+                    if s.partial_shards > 0 {
+                        summary.partial.push((input.clone(), partial_note(&s)));
+                    }
                     merged.merge(&s);
                     summary.shards_skipped += 1;
                 }
-                _ => todo.push((input.clone(), output, marker)),
+                MarkerCheck::Missing => todo.push((input.clone(), output, marker)),
+                MarkerCheck::Redo(why) => {
+                    summary.redone.push((input.clone(), why));
+                    todo.push((input.clone(), output, marker));
+                }
+                MarkerCheck::OtherSettings(m) => other_settings.push(m),
             }
+        }
+        if let Some(first) = other_settings.first() {
+            return Err(CoreError::Config(format!(
+                "{}: {} shard(s) in this folder were made with other settings or another tool version (first: \
+                 {}); their results would be mixed with this run's. Rerun with --fresh to discard them, or write \
+                 to another folder",
+                self.cfg.output_dir.display(),
+                other_settings.len(),
+                first
+            )));
         }
 
         let total_bytes: u64 = todo
@@ -288,13 +361,27 @@ impl Executor {
                 };
                 let start = Instant::now();
                 let ticker = ProgressTicker::new(&bar, raw.clone());
-                let r = f(&task).and_then(|mut s| {
+                let r = InputIdentity::of(input).and_then(|identity| {
+                    let mut s = f(&task)?;
                     s.stage = self.cfg.stage.clone();
                     s.shards = 1;
                     s.seconds = start.elapsed().as_secs_f64();
                     s.bytes_in = raw.load(Ordering::Relaxed);
-                    let json = serde_json::to_vec_pretty(&s)?;
-                    write_atomic(marker, &json)?;
+                    if !identity.matches(input)? {
+                        return Err(CoreError::Config(format!(
+                            "{}: the input changed while it was read; rerun",
+                            input.display()
+                        )));
+                    }
+                    if s.partial_shards == 0 && STREAM_ERROR_REASONS.iter().any(|r| s.errors.contains_key(*r)) {
+                        s.partial_shards = 1;
+                    }
+                    if s.partial_shards > 0 && s.bytes_unread == 0 {
+                        s.bytes_unread = identity.size.saturating_sub(s.bytes_in);
+                    }
+                    let complete = s.partial_shards == 0 || self.cfg.accept_partial;
+                    let marker_stats = with_provenance(&s, &settings, identity, complete);
+                    write_atomic(marker, &serde_json::to_vec_pretty(&marker_stats)?)?;
                     Ok(s)
                 });
                 ticker.finish();
@@ -320,6 +407,9 @@ impl Executor {
         for (input, r) in results {
             match r {
                 Ok(s) => {
+                    if s.partial_shards > 0 {
+                        summary.partial.push((input, partial_note(&s)));
+                    }
                     merged.merge(&s);
                     summary.shards_run += 1;
                 }
@@ -359,9 +449,96 @@ impl<'a> ProgressTicker<'a> {
     }
 }
 
-fn read_marker(marker: &Path) -> Option<Stats> {
+/// Read a completion marker (a shard's stats with its provenance).
+pub fn read_marker(marker: &Path) -> Option<Stats> {
     let bytes = std::fs::read(marker).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// What a rerun does with one shard, judged from its marker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MarkerCheck {
+    /// No marker: run it.
+    Missing,
+    /// Complete, same settings, same input, output present: reuse these stats.
+    Reuse(Stats),
+    /// Run it again, for the reason given (input changed, partial, output missing, marker without provenance).
+    Redo(String),
+    /// Made with other settings or another tool version: refuse rather than mix (the message names the marker).
+    OtherSettings(String),
+}
+
+/// Judge a shard's marker against the input it would be made from and the run's settings fingerprint.
+pub fn check_marker(marker: &Path, output: &Path, input: &Path, settings: &str, accept_partial: bool) -> MarkerCheck {
+    let Some(stats) = read_marker(marker) else {
+        return if marker.exists() {
+            MarkerCheck::Redo(format!("unreadable marker {}", marker.display()))
+        } else {
+            MarkerCheck::Missing
+        };
+    };
+    let Some(p) = &stats.provenance else {
+        return MarkerCheck::Redo(format!(
+            "marker {} records no provenance (made by an older version)",
+            marker.display()
+        ));
+    };
+    if p.settings != settings {
+        return MarkerCheck::OtherSettings(format!(
+            "{} made by {} with settings {}, this run has {} with settings {}",
+            marker.display(),
+            p.tool,
+            p.settings,
+            TOOL,
+            settings
+        ));
+    }
+    if !p.complete && !accept_partial {
+        return MarkerCheck::Redo("its input could not be read to its end last time".into());
+    }
+    match p.input.matches(input) {
+        Ok(true) => {}
+        Ok(false) => return MarkerCheck::Redo("the input changed since it was processed".into()),
+        Err(e) => return MarkerCheck::Redo(format!("input not readable: {e}")),
+    }
+    if stats.docs_out > 0 && !output.exists() {
+        return MarkerCheck::Redo(format!("output {} is missing", output.display()));
+    }
+    MarkerCheck::Reuse(stats)
+}
+
+/// A shard's stats as its marker records them: with the provenance of the output.
+pub fn with_provenance(stats: &Stats, settings: &str, input: InputIdentity, complete: bool) -> Stats {
+    let mut m = stats.clone();
+    m.provenance = Some(Provenance {
+        tool: TOOL.to_string(),
+        settings: settings.to_string(),
+        input,
+        complete,
+    });
+    m
+}
+
+fn partial_note(s: &Stats) -> String {
+    let reasons: Vec<String> = s
+        .errors
+        .keys()
+        .filter(|k| STREAM_ERROR_REASONS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    format!(
+        "input not read to its end ({}): {} documents read before the cut, {} raw bytes after it unread",
+        reasons.join(", "),
+        s.docs_in,
+        s.bytes_unread
+    )
+}
+
+fn remove_if_exists(p: &Path) -> Result<()> {
+    match std::fs::remove_file(p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CoreError::io(p, e)),
+        _ => Ok(()),
+    }
 }
 
 fn merge_steps(into: &mut Stats, from: &Stats) {

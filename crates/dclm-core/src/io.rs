@@ -81,6 +81,10 @@ pub fn open_decompressed(path: &Path, counter: Arc<AtomicU64>) -> Result<Box<dyn
     })
 }
 
+/// Longest JSONL line a [`ShardReader`] reads by default (decompressed bytes): 64 MiB, far above any web page,
+/// low enough that a hostile line (or a gzip bomb without newlines) cannot exhaust memory.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
+
 /// One item from a [`ShardReader`]: a document with its 1-based line number, or an error.
 pub type LineResult = std::result::Result<(u64, Document), CoreError>;
 
@@ -94,6 +98,57 @@ pub struct ShardReader {
     buf: Vec<u8>,
     done: bool,
     raw_bytes: Arc<AtomicU64>,
+    max_line: usize,
+}
+
+/// Outcome of [`read_line_capped`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineRead {
+    /// End of the stream: nothing was read.
+    Eof,
+    /// A line (with its newline, unless the stream ended without one) is in the buffer.
+    Line,
+    /// The line was longer than the cap; its bytes (this many) were consumed up to and including its
+    /// newline without being kept.
+    TooLong(u64),
+}
+
+/// Read one line into `buf` (newline included), keeping at most `max` bytes: a longer line is consumed to
+/// its end without being stored.
+pub fn read_line_capped(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<LineRead> {
+    let mut total: u64 = 0;
+    let mut too_long = false;
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(match (total, too_long) {
+                (0, _) => LineRead::Eof,
+                (n, true) => LineRead::TooLong(n),
+                _ => LineRead::Line,
+            });
+        }
+        let (take, end) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        total += take as u64;
+        if !too_long && buf.len() + take > max {
+            too_long = true;
+            buf.clear();
+            buf.shrink_to(1 << 14);
+        }
+        if !too_long {
+            buf.extend_from_slice(&chunk[..take]);
+        }
+        r.consume(take);
+        if end {
+            return Ok(if too_long { LineRead::TooLong(total) } else { LineRead::Line });
+        }
+    }
 }
 
 impl ShardReader {
@@ -114,7 +169,15 @@ impl ShardReader {
             buf: Vec::with_capacity(1 << 14),
             done: false,
             raw_bytes,
+            max_line: DEFAULT_MAX_LINE_BYTES,
         })
+    }
+
+    /// Cap the length of one line (decompressed bytes); a longer line is skipped and reported as
+    /// `line_too_long` without being held in memory.
+    pub fn with_max_line_bytes(mut self, max: usize) -> Self {
+        self.max_line = max.max(1);
+        self
     }
 
     /// Path of this shard.
@@ -146,12 +209,17 @@ impl Iterator for ShardReader {
                 return None;
             }
             self.buf.clear();
-            match self.inner.read_until(b'\n', &mut self.buf) {
-                Ok(0) => {
+            match read_line_capped(&mut *self.inner, &mut self.buf, self.max_line) {
+                Ok(LineRead::Eof) => {
                     self.done = true;
                     return None;
                 }
-                Ok(_) => {}
+                Ok(LineRead::Line) => {}
+                Ok(LineRead::TooLong(n)) => {
+                    self.line += 1;
+                    let msg = format!("line of {n} bytes is over the {}-byte limit; skipped", self.max_line);
+                    return Some(Err(self.bad("line_too_long", msg)));
+                }
                 Err(e) => {
                     self.done = true;
                     return Some(Err(CoreError::Corrupt {

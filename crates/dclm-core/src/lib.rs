@@ -19,10 +19,12 @@ mod document;
 mod error;
 pub mod executor;
 pub mod io;
+pub mod provenance;
 mod stats;
 pub mod testdata;
 
 pub use document::{keys, Document};
 pub use error::{CoreError, Result};
 pub use executor::{Executor, ExecutorConfig, RunSummary, ShardTask};
+pub use provenance::{Fingerprint, InputIdentity, Provenance};
 pub use stats::{ErrorExample, Stats, StepStats, Verdict, MAX_ERROR_EXAMPLES};

@@ -108,6 +108,21 @@ pub struct Stats {
     pub steps: Vec<StepStats>,
     /// Wall-clock seconds (for merged stats: summed over shards).
     pub seconds: f64,
+    /// Shards whose input could not be read to its end (truncated or corrupt compressed stream): what was
+    /// read before the cut is in the output, the rest is lost.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub partial_shards: u64,
+    /// Raw input bytes never read because a stream broke before them (a lower bound of what was lost: a
+    /// truncated file's missing tail is not known).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bytes_unread: u64,
+    /// In a completion marker: what produced this shard's output (absent in merged stats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::Provenance>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Stats {
@@ -157,6 +172,8 @@ impl Stats {
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
         self.seconds += other.seconds;
+        self.partial_shards += other.partial_shards;
+        self.bytes_unread += other.bytes_unread;
         for (k, v) in &other.errors {
             let n = self.errors.entry(k.clone()).or_default();
             let before = *n as usize;

@@ -5,19 +5,21 @@
 //! Documents are identified by `(shard, line)`; shards are ordered by their path relative to the input
 //! root, so "first" means first in sorted shard order, then line order, whatever the thread count.
 //!
-//! Signature file (little-endian): `b"DCLMSIG1"`, params id u64, bands u32, sketch length u32, the shard's
-//! relative path (u32 length + UTF-8), then per document: line u64, `bands` u64 keys, `sketch` u32
+//! Signature file (little-endian): `b"DCLMSIG2"`, params id u64, bands u32, sketch length u32, the shard's
+//! relative path (u32 length + UTF-8), the identity of the shard that was signed (u32 length + JSON: size,
+//! modification time, xxh3-128 of its bytes; the apply phase refuses a shard whose bytes differ, since drops
+//! are by line number), then per document: line u64, `bands` u64 keys, `sketch` u32
 //! values; then the trailer `b"END!"`, the record count u64 and an xxh3-64 of everything before it.
 
 use crate::error::{DedupError, Result};
 use dclm_core::io::ShardReader;
-use dclm_core::{Document, Stats};
+use dclm_core::{Document, InputIdentity, Stats};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::xxh3_64;
 
-const SIG_MAGIC: &[u8; 8] = b"DCLMSIG1";
+const SIG_MAGIC: &[u8; 8] = b"DCLMSIG2";
 const SIG_END: &[u8; 4] = b"END!";
 
 /// One document's signature: LSH band keys (documents sharing any key are candidates) and an optional
@@ -59,6 +61,7 @@ pub fn write_signatures(
     sig_path: &Path,
     stats: &mut Stats,
 ) -> Result<u64> {
+    let identity = InputIdentity::of(shard)?;
     let reader = ShardReader::open(shard)?;
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
     buf.extend_from_slice(SIG_MAGIC);
@@ -67,6 +70,9 @@ pub fn write_signatures(
     buf.extend_from_slice(&(dedup.sketch_len() as u32).to_le_bytes());
     buf.extend_from_slice(&(rel.len() as u32).to_le_bytes());
     buf.extend_from_slice(rel.as_bytes());
+    let id_json = serde_json::to_vec(&identity).map_err(dclm_core::CoreError::from)?;
+    buf.extend_from_slice(&(id_json.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&id_json);
     let mut count = 0u64;
     let mut batch: Vec<(u64, Document)> = Vec::with_capacity(1024);
     let mut flush = |batch: &mut Vec<(u64, Document)>, buf: &mut Vec<u8>| {
@@ -98,6 +104,12 @@ pub fn write_signatures(
         }
     }
     flush(&mut batch, &mut buf);
+    if !identity.matches(shard)? {
+        return Err(DedupError::Config(format!(
+            "{}: the shard changed while it was signed; rerun",
+            shard.display()
+        )));
+    }
     buf.extend_from_slice(SIG_END);
     buf.extend_from_slice(&count.to_le_bytes());
     let sum = xxh3_64(&buf);
@@ -111,6 +123,8 @@ pub fn write_signatures(
 pub struct ShardSignatures {
     /// The shard's relative path.
     pub rel: String,
+    /// The shard that was signed.
+    pub input: InputIdentity,
     /// `(line, signature)` in line order.
     pub docs: Vec<(u64, Signature)>,
 }
@@ -147,6 +161,17 @@ pub fn read_signatures(dedup: &dyn GlobalDeduplicator, path: &Path) -> Result<Sh
         return Err(bad(24, "path length runs past the end"));
     }
     let rel = String::from_utf8(bytes[28..o].to_vec()).map_err(|_| bad(28, "path is not UTF-8"))?;
+    if o + 4 > records_end {
+        return Err(bad(o, "input identity runs past the end"));
+    }
+    let id_len = u32_at(o) as usize;
+    let id_end = o + 4 + id_len;
+    if id_end > records_end {
+        return Err(bad(o, "input identity runs past the end"));
+    }
+    let input: InputIdentity =
+        serde_json::from_slice(&bytes[o + 4..id_end]).map_err(|e| bad(o + 4, &format!("input identity: {e}")))?;
+    o = id_end;
     let rec = 8 + 8 * nb + 4 * ns;
     let count = u64_at(body_end - 8) as usize;
     if (records_end - o) != count * rec {
@@ -160,7 +185,7 @@ pub fn read_signatures(dedup: &dyn GlobalDeduplicator, path: &Path) -> Result<Sh
         docs.push((line, Signature { bands, sketch }));
         o += rec;
     }
-    Ok(ShardSignatures { rel, docs })
+    Ok(ShardSignatures { rel, input, docs })
 }
 
 /// Lines to drop per shard (relative path → sorted 1-based lines).
@@ -168,6 +193,9 @@ pub fn read_signatures(dedup: &dyn GlobalDeduplicator, path: &Path) -> Result<Sh
 pub struct DropSet {
     /// Shard relative path → lines to drop.
     pub shards: BTreeMap<String, Vec<u64>>,
+    /// Shard relative path → the bytes that were signed (lines are only meaningful for those bytes).
+    #[serde(default)]
+    pub inputs: BTreeMap<String, InputIdentity>,
     /// Documents that had a signature.
     pub docs: u64,
     /// Clusters of two or more documents.
@@ -245,6 +273,7 @@ pub fn merge(dedup: &dyn GlobalDeduplicator, mut shards: Vec<ShardSignatures>) -
     }
     let mut set = DropSet {
         docs: n as u64,
+        inputs: shards.iter().map(|s| (s.rel.clone(), s.input.clone())).collect(),
         ..Default::default()
     };
     let mut cluster_sizes: HashMap<u32, u32> = HashMap::new();

@@ -17,7 +17,8 @@ use crate::minhash::{MinHashConfig, MinHashLsh};
 use crate::tokenize::Hasher;
 use dclm_core::executor::{common_parent, DONE_DIR};
 use dclm_core::io::{open_decompressed, write_atomic, ShardReader, ShardWriter};
-use dclm_core::{CoreError, Document, Executor, ExecutorConfig, RunSummary, Stats, Verdict};
+use dclm_core::io::{read_line_capped, LineRead, DEFAULT_MAX_LINE_BYTES};
+use dclm_core::{CoreError, Document, Executor, ExecutorConfig, InputIdentity, RunSummary, Stats, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::io::BufRead;
@@ -106,6 +107,38 @@ pub struct RunConfig {
     /// Number of tasks (BFF's `--total-shards`). Global methods with more than one task run
     /// [`global_signatures`] on every rank, [`global_merge`] once, then [`apply_drop_set`] on every rank.
     pub world_size: usize,
+    /// Discard earlier results of this rank in the output folder (markers, outputs, signatures).
+    pub fresh: bool,
+    /// Mark shards whose input ends early or is corrupt as complete (see `dclm_core::ExecutorConfig`).
+    pub accept_partial: bool,
+}
+
+impl RunConfig {
+    /// Fingerprint of every setting that changes the output (not the thread count, progress or memory budget).
+    pub fn settings_fingerprint(&self) -> String {
+        let mut fp = dclm_core::Fingerprint::new("dedup");
+        fp.add("version", env!("CARGO_PKG_VERSION").as_bytes())
+            .add_debug("key_order", &self.key_order);
+        match &self.method {
+            Method::Bff(b) => {
+                fp.add("method", b"bff")
+                    .add_debug("bff", &b.bff)
+                    .add_debug("expected_ngrams", &b.expected_ngrams)
+                    .add_debug("fp_rate", &b.fp_rate.to_bits())
+                    .add_debug("num_hashers", &b.num_hashers)
+                    .add_debug("seeds", &b.seeds)
+                    .add_debug("cross_shard", &b.cross_shard)
+                    .add_debug("filter_file", &b.filter_file);
+            }
+            Method::MinHash(m) => {
+                fp.add("method", b"minhash").add_debug("minhash", m);
+            }
+            Method::Exact(k) => {
+                fp.add("method", b"exact").add_debug("key", k);
+            }
+        }
+        fp.finish()
+    }
 }
 
 impl RunConfig {
@@ -122,6 +155,8 @@ impl RunConfig {
             work_dir: None,
             rank: 0,
             world_size: 1,
+            fresh: false,
+            accept_partial: false,
         }
     }
 }
@@ -228,6 +263,7 @@ pub fn run(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<DedupSummary> {
             "no input shards (*.jsonl, *.jsonl.gz, *.jsonl.zst)".into(),
         ));
     }
+    dclm_core::provenance::check_disjoint(&[], &inputs, &cfg.output_dir)?;
     std::fs::create_dir_all(&cfg.output_dir).map_err(|e| DedupError::io(&cfg.output_dir, e))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
@@ -300,22 +336,119 @@ fn bff_report(b: &BffRunConfig, f: &BloomFilter, plan: &BloomPlan) -> DedupRepor
     }
 }
 
+/// The inputs whose n-grams a saved Bloom filter holds: `<filter>.inputs.json` beside it.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+struct FilterInputs {
+    /// Settings fingerprint of the runs that filled it.
+    settings: String,
+    /// Every input inserted, by name and content hash.
+    inputs: Vec<FilterInput>,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct FilterInput {
+    name: String,
+    xxh3: String,
+}
+
+fn filter_inputs_path(filter: &Path) -> PathBuf {
+    let mut s = filter.as_os_str().to_os_string();
+    s.push(".inputs.json");
+    PathBuf::from(s)
+}
+
+/// Refuse to dedup inputs against a saved filter that already holds their n-grams (every document would be
+/// found "duplicate" of itself). A filter without the record beside it (e.g. written by BFF) is used with a
+/// warning, as BFF would.
+fn check_filter_inputs(b: &BffRunConfig, inputs: &[(PathBuf, InputIdentity)]) -> Result<()> {
+    let Some(path) = b.filter_file.as_ref().filter(|p| p.exists()) else {
+        return Ok(());
+    };
+    let rec_path = filter_inputs_path(path);
+    let Ok(bytes) = std::fs::read(&rec_path) else {
+        eprintln!(
+            "warning: Bloom filter {} has no record of the inputs it holds ({} missing); if it already holds these \
+             inputs, every document will be removed",
+            path.display(),
+            rec_path.display()
+        );
+        return Ok(());
+    };
+    let rec: FilterInputs = serde_json::from_slice(&bytes)
+        .map_err(|e| DedupError::Config(format!("{}: not a filter input record: {e}", rec_path.display())))?;
+    for (p, id) in inputs {
+        if let Some(seen) = rec.inputs.iter().find(|i| i.xxh3 == id.xxh3) {
+            return Err(DedupError::Config(format!(
+                "Bloom filter {} already holds the n-grams of {} (inserted as {} by an earlier run; see {}): \
+                 deduplicating it against them again would remove nearly every document. Use another \
+                 --filter-file, or --fresh to start from an empty filter",
+                path.display(),
+                p.display(),
+                seen.name,
+                rec_path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn record_filter_inputs(cfg: &RunConfig, path: &Path, inputs: &[(PathBuf, InputIdentity)], fresh: bool) -> Result<()> {
+    let rec_path = filter_inputs_path(path);
+    let mut rec: FilterInputs = if fresh {
+        FilterInputs::default()
+    } else {
+        std::fs::read(&rec_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    };
+    rec.settings = cfg.settings_fingerprint();
+    for (p, id) in inputs {
+        rec.inputs.push(FilterInput {
+            name: p.display().to_string(),
+            xxh3: id.xxh3.clone(),
+        });
+    }
+    let json = serde_json::to_vec_pretty(&rec).map_err(CoreError::from)?;
+    write_atomic(&rec_path, &json)?;
+    Ok(())
+}
+
 fn run_bff_cross_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf]) -> Result<DedupSummary> {
+    let mut b = b.clone();
+    let fresh_filter = cfg.fresh && b.filter_file.is_some();
+    if fresh_filter {
+        // Start from an empty filter; the file is replaced when this run saves.
+        b.filter_file = None;
+    }
+    let b = &b;
+    let exec = Executor::new(exec_config(cfg, "dedup"))?;
+    let mine = exec.shards_for_rank(inputs);
+    let identities: Vec<(PathBuf, InputIdentity)> = mine
+        .iter()
+        .map(|p| Ok((p.clone(), InputIdentity::of(p)?)))
+        .collect::<Result<_>>()?;
+    if !fresh_filter {
+        check_filter_inputs(b, &identities)?;
+    }
     let (filter, plan) = new_or_loaded_filter(b, 1, true)?;
     let bff = Bff::new(b.bff.clone(), filter)?;
-    let exec = Executor::new(exec_config(cfg, "dedup"))?;
     let root = cfg.input_root.clone().unwrap_or_else(|| common_parent(inputs));
     let mut report = bff_report(b, bff.filter(), &plan);
     let mut merged = Stats::new("dedup");
     let mut summary = RunSummary::default();
-    for input in exec.shards_for_rank(inputs) {
+    for (input, identity) in identities.iter().cloned() {
         let output = exec.output_path(&input, &root);
         let start = Instant::now();
         match process_bff_shard(&bff, &input, &output, cfg) {
             Ok((mut stats, rep)) => {
                 stats.shards = 1;
                 stats.seconds = start.elapsed().as_secs_f64();
-                write_marker(cfg, &output, &stats)?;
+                mark_partial(&mut stats, identity.size);
+                if stats.partial_shards > 0 {
+                    summary.partial.push((input.clone(), "input not read to its end".into()));
+                }
+                write_marker(cfg, &input, identity, &output, &stats)?;
                 merged.merge(&stats);
                 report.merge(&rep);
                 summary.shards_run += 1;
@@ -324,15 +457,32 @@ fn run_bff_cross_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf]) ->
         }
     }
     report.filter_fill = Some(bff.filter().fill_ratio());
-    if let (Some(path), true) = (&b.filter_file, b.save_filter) {
+    let save_to = if fresh_filter { cfg_filter_file(cfg) } else { b.filter_file.clone() };
+    if let (Some(path), true) = (&save_to, b.save_filter) {
         if b.bff.update_filter {
             bff.filter().save(path)?;
+            record_filter_inputs(cfg, path, &identities, fresh_filter)?;
         }
     }
     finish(cfg, merged, summary, report)
 }
 
+fn cfg_filter_file(cfg: &RunConfig) -> Option<PathBuf> {
+    match &cfg.method {
+        Method::Bff(b) => b.filter_file.clone(),
+        _ => None,
+    }
+}
+
 fn run_bff_per_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf], threads: usize) -> Result<DedupSummary> {
+    if b.filter_file.is_some() {
+        let mine = dclm_core::executor::slice_for_rank(inputs, cfg.rank, cfg.world_size);
+        let ids: Vec<(PathBuf, InputIdentity)> = mine
+            .iter()
+            .map(|p| Ok((p.clone(), InputIdentity::of(p)?)))
+            .collect::<Result<_>>()?;
+        check_filter_inputs(b, &ids)?;
+    }
     let copies = threads.min(inputs.len()).max(1) as u64;
     // Plan and budget once, up front, for all filters held at the same time.
     let (probe, plan) = new_or_loaded_filter(b, copies, true)?;
@@ -362,14 +512,25 @@ fn exec_config(cfg: &RunConfig, stage: &str) -> ExecutorConfig {
     e.progress = cfg.progress;
     e.rank = cfg.rank;
     e.world_size = cfg.world_size;
+    e.fresh = cfg.fresh;
+    e.accept_partial = cfg.accept_partial;
+    e.settings = cfg.settings_fingerprint();
     e
 }
 
-fn write_marker(cfg: &RunConfig, output: &Path, stats: &Stats) -> Result<()> {
+fn write_marker(cfg: &RunConfig, input: &Path, identity: InputIdentity, output: &Path, stats: &Stats) -> Result<()> {
     let rel = output.strip_prefix(&cfg.output_dir).unwrap_or(output);
     let mut m = cfg.output_dir.join(DONE_DIR).join(rel).into_os_string();
     m.push(".json");
-    let json = serde_json::to_vec_pretty(stats).map_err(CoreError::from)?;
+    if !identity.matches(input)? {
+        return Err(DedupError::Config(format!(
+            "{}: the input changed while it was read; rerun",
+            input.display()
+        )));
+    }
+    let complete = stats.partial_shards == 0 || cfg.accept_partial;
+    let marked = dclm_core::executor::with_provenance(stats, &cfg.settings_fingerprint(), identity, complete);
+    let json = serde_json::to_vec_pretty(&marked).map_err(CoreError::from)?;
     write_atomic(Path::new(&m), &json)?;
     Ok(())
 }
@@ -386,6 +547,18 @@ fn finish(cfg: &RunConfig, merged: Stats, mut summary: RunSummary, report: Dedup
     summary.stats = merged;
     summary.stats_path = stats_path;
     Ok(DedupSummary { run: summary, report })
+}
+
+/// A shard whose input stream broke (truncated or corrupt compression) is partial; what it did not read is
+/// the part of the file after the bytes it consumed.
+fn mark_partial(stats: &mut Stats, size: u64) {
+    if dclm_core::executor::STREAM_ERROR_REASONS
+        .iter()
+        .any(|r| stats.errors.contains_key(*r))
+    {
+        stats.partial_shards = 1;
+        stats.bytes_unread = size.saturating_sub(stats.bytes_in);
+    }
 }
 
 /// One input line: its number and bytes (newline stripped).
@@ -405,9 +578,18 @@ impl LineBatcher {
         let mut bytes = 0;
         while !self.done && bytes < max_bytes && out.len() < 65536 {
             let mut buf = Vec::new();
-            match self.inner.read_until(b'\n', &mut buf) {
-                Ok(0) => self.done = true,
-                Ok(_) => {
+            match read_line_capped(&mut *self.inner, &mut buf, DEFAULT_MAX_LINE_BYTES) {
+                Ok(LineRead::Eof) => self.done = true,
+                Ok(LineRead::TooLong(n)) => {
+                    self.line += 1;
+                    errors.push(CoreError::BadLine {
+                        path: self.path.clone(),
+                        line: self.line,
+                        kind: "line_too_long",
+                        message: format!("line of {n} bytes is over the {DEFAULT_MAX_LINE_BYTES}-byte limit; skipped"),
+                    });
+                }
+                Ok(LineRead::Line) => {
                     self.line += 1;
                     if buf.last() == Some(&b'\n') {
                         buf.pop();
@@ -714,6 +896,25 @@ pub fn apply_drop_set(cfg: &RunConfig, name: &str, drops: &global::DropSet, inpu
             .to_string_lossy()
             .into_owned();
         let drop_lines = drops.shards.get(&rel).unwrap_or(&empty);
+        // Drops are line numbers of the bytes that were signed: any other bytes (a reordered or rewritten
+        // shard) would lose unique documents and keep duplicates.
+        match drops.inputs.get(&rel) {
+            Some(id) if id.matches(task.input)? => {}
+            Some(_) => {
+                return Err(CoreError::Config(format!(
+                    "{}: this shard differs from the one that was signed (size, time and content hash); rerun \
+                     the map and reduce phases",
+                    task.input.display()
+                )))
+            }
+            None => {
+                return Err(CoreError::Config(format!(
+                    "{}: the drop set has no record of this shard's signed bytes (written by an older version or \
+                     for other inputs); rerun the map and reduce phases",
+                    task.input.display()
+                )))
+            }
+        }
         let mut stats = Stats::new("dedup");
         let reader = ShardReader::open_counted(task.input, task.raw_bytes.clone())?;
         let mut writer = task.writer()?;
@@ -777,7 +978,7 @@ pub fn drop_set_path(cfg: &RunConfig) -> PathBuf {
 pub struct GlobalMapSummary {
     /// Shards whose signatures were written.
     pub shards_run: usize,
-    /// Shards skipped: an up-to-date signature file (newer than the shard, same settings) was there.
+    /// Shards skipped: a signature file of the same bytes with the same settings was there.
     pub shards_skipped: usize,
     /// Documents read.
     pub docs_in: u64,
@@ -808,18 +1009,16 @@ fn with_pool<T: Send>(cfg: &RunConfig, f: impl FnOnce() -> Result<T> + Send) -> 
 /// Whether `sig` holds signatures of `input` made with `dedup`'s settings: it exists, is not older than
 /// the shard, and its header names the same settings (a complete file is only ever renamed into place).
 fn signature_up_to_date(dedup: &dyn GlobalDeduplicator, input: &Path, sig: &Path) -> bool {
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let (Some(s), Some(i)) = (modified(sig), modified(input)) else {
-        return false;
-    };
-    let mut head = [0u8; 16];
-    let read = std::fs::File::open(sig).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head));
-    s >= i && read.is_ok() && &head[..8] == b"DCLMSIG1" && head[8..] == dedup.params_id().to_le_bytes()
+    match global::read_signatures(dedup, sig) {
+        Ok(s) => s.input.matches(input).unwrap_or(false),
+        Err(_) => false,
+    }
 }
 
 /// Map phase of a global dedup over `cfg.world_size` tasks: the signature files of this rank's shards
-/// (every `world_size`-th in sorted order), on `cfg.threads` threads. Shards with an up-to-date signature
-/// file are skipped, so a rerun after preemption does only the rest.
+/// (every `world_size`-th in sorted order), on `cfg.threads` threads. Shards whose signature file records the
+/// same settings and the same input bytes are skipped (unless `cfg.fresh`), so a rerun after preemption does
+/// only the rest.
 pub fn global_map(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<GlobalMapSummary> {
     let dedup = global_dedup(&cfg.method)?;
     let files = signature_files(cfg, inputs)?;
@@ -832,7 +1031,7 @@ pub fn global_map(cfg: &RunConfig, inputs: &[PathBuf]) -> Result<GlobalMapSummar
         .collect();
     let (todo, done): (Vec<&SignatureFile>, Vec<&SignatureFile>) = mine
         .into_iter()
-        .partition(|f| !signature_up_to_date(dedup.as_ref(), &f.input, &f.path));
+        .partition(|f| cfg.fresh || !signature_up_to_date(dedup.as_ref(), &f.input, &f.path));
     let results = with_pool(cfg, || {
         todo.par_iter()
             .map(|f| {

@@ -100,6 +100,21 @@ pub enum ExtractError {
         /// Extractor message.
         message: String,
     },
+    /// A page whose text would be far larger than the page itself (lists nested thousands deep around a
+    /// `<pre>`): skipped so that one page cannot exhaust memory.
+    #[error("{path}: record {record_id} at offset {offset}: extracted text would exceed {limit} bytes (page of {html_bytes} bytes); page skipped")]
+    OutputTooLarge {
+        /// WARC file.
+        path: PathBuf,
+        /// Decompressed offset of the record start.
+        offset: u64,
+        /// `WARC-Record-ID`.
+        record_id: String,
+        /// The page's size.
+        html_bytes: usize,
+        /// The bound on its text.
+        limit: usize,
+    },
     /// An error of the shared IO/executor layer.
     #[error(transparent)]
     Core(#[from] dclm_core::CoreError),
@@ -120,6 +135,7 @@ impl ExtractError {
             ExtractError::TooLarge { .. } => "record_too_large",
             ExtractError::NotUtf8 { .. } => "non_utf8",
             ExtractError::Extractor { .. } => "extractor_error",
+            ExtractError::OutputTooLarge { .. } => "output_too_large",
             ExtractError::Core(e) => e.reason(),
             ExtractError::Config(_) => "config",
         }

@@ -1,7 +1,7 @@
 //! The [`Extractor`] trait (one WARC record in, at most one [`Document`] out), the default
 //! resiliparse-style extractor, decoding modes, and the closure adapter.
 
-use crate::html::{extract_plain_text, ExtractOptions};
+use crate::html::{default_output_limit, extract_plain_text_limited, ExtractOptions};
 use crate::warc::{HttpMessage, WarcRecord};
 use crate::ExtractError;
 use dclm_core::Document;
@@ -239,8 +239,17 @@ impl Extractor for ResiliparseExtractor {
             return Ok(None);
         }
         let html = page.decode(self.decoding)?;
-        let text = extract_plain_text(&html, &self.options);
-        Ok(Some(page.to_document(text)))
+        let limit = default_output_limit(html.len());
+        match extract_plain_text_limited(&html, &self.options, limit) {
+            Some(text) => Ok(Some(page.to_document(text))),
+            None => Err(ExtractError::OutputTooLarge {
+                path: page.path.to_path_buf(),
+                offset: page.record.offset,
+                record_id: page.record.record_id().to_string(),
+                html_bytes: html.len(),
+                limit,
+            }),
+        }
     }
 }
 

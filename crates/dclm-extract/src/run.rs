@@ -34,6 +34,10 @@ pub struct ExtractConfig {
     pub decoding: Decoding,
     /// Records whose block is larger than this are skipped and counted.
     pub max_record_bytes: u64,
+    /// Discard earlier results in the output folder and redo every shard of this rank.
+    pub fresh: bool,
+    /// Mark shards whose WARC ends early or is corrupt as complete (see `dclm_core::ExecutorConfig`).
+    pub accept_partial: bool,
 }
 
 impl ExtractConfig {
@@ -50,6 +54,8 @@ impl ExtractConfig {
             main_content: true,
             decoding: Decoding::StrictUtf8,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            fresh: false,
+            accept_partial: false,
         }
     }
 
@@ -82,6 +88,16 @@ pub fn run_with(cfg: &ExtractConfig, extractor: &dyn Extractor) -> Result<RunSum
     ecfg.world_size = cfg.world_size;
     ecfg.progress = cfg.progress;
     ecfg.output_extension = Some(cfg.output_extension.clone());
+    ecfg.fresh = cfg.fresh;
+    ecfg.accept_partial = cfg.accept_partial;
+    ecfg.settings = dclm_core::Fingerprint::new(STAGE)
+        .add("extractor", extractor.name().as_bytes())
+        .add("version", env!("CARGO_PKG_VERSION").as_bytes())
+        .add_debug("main_content", &cfg.main_content)
+        .add_debug("decoding", &cfg.decoding)
+        .add_debug("max_record_bytes", &cfg.max_record_bytes)
+        .add("output_extension", cfg.output_extension.as_bytes())
+        .finish();
     let exec = Executor::new(ecfg)?;
     let summary = exec.run_shards(&cfg.inputs, |task| {
         extract_shard(task, extractor, cfg.max_record_bytes).map_err(|e| match e {
@@ -90,6 +106,11 @@ pub fn run_with(cfg: &ExtractConfig, extractor: &dyn Extractor) -> Result<RunSum
         })
     })?;
     Ok(summary)
+}
+
+/// Say on stderr why a page was skipped (it is counted in the step's drops).
+fn print_skip(task: &ShardTask<'_>, e: &ExtractError) {
+    task.note(&e.to_string());
 }
 
 /// Record-level errors become stats entries (with examples naming file, record and offset).
@@ -144,7 +165,11 @@ fn extract_shard(task: &ShardTask<'_>, extractor: &dyn Extractor, max_record: u6
             Err(e) => {
                 let reason = e.reason();
                 stats.step_mut(&step).record(Verdict::Drop(reason), secs);
-                if reason != "non_utf8" {
+                // Pages DCLM drops by design (not UTF-8) or that would not fit in bounded memory are counted
+                // drops of the step; anything else is also an input error.
+                if reason == "output_too_large" {
+                    print_skip(task, &e);
+                } else if reason != "non_utf8" {
                     report(&mut stats, &e);
                 }
             }

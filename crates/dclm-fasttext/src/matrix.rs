@@ -134,7 +134,14 @@ impl ProductQuantizer {
                 ),
             ));
         }
+        let c_at = r.pos();
         let centroids = r.f32s(dim as u64 * KSUB as u64, &format!("{what} quantizer centroids"))?;
+        if let Some(i) = centroids.iter().position(|x| !x.is_finite()) {
+            return Err(r.invalid(
+                c_at + 4 * i,
+                format!("{what} quantizer: non-finite centroid value (NaN or infinity) at index {i}: the model is corrupt"),
+            ));
+        }
         Ok(ProductQuantizer {
             nsubq: nsubq as usize,
             dsub: dsub as usize,
@@ -318,10 +325,55 @@ impl Matrix {
             }
             None => Floats::Owned(r.f32s(bytes / 4, &format!("{what} data ({m} x {n} f32)"))?),
         };
+        let bad = match &data {
+            Floats::Mapped { map, offset } => first_non_finite_le(&map[*offset..*offset + bytes as usize]),
+            Floats::Owned(v) => v.iter().position(|x| !x.is_finite()),
+        };
+        if let Some(i) = bad {
+            let (row, col) = (i / n as usize, i % n as usize);
+            return Err(r.invalid(
+                offset + 4 * i,
+                format!("{what}: non-finite weight (NaN or infinity) at row {row}, column {col}: the model is corrupt"),
+            ));
+        }
         Ok(Matrix::Dense(DenseMatrix {
             rows: m as usize,
             cols: n as usize,
             data,
         }))
+    }
+}
+
+/// Index of the first little-endian f32 in `bytes` that is NaN or infinite (all exponent bits set). Scans in
+/// blocks with a branch-free OR so that a multi-gigabyte model is checked at memory speed.
+fn first_non_finite_le(bytes: &[u8]) -> Option<usize> {
+    const EXP: u32 = 0x7f80_0000;
+    const BLOCK: usize = 4096 * 4;
+    for (bi, block) in bytes.chunks(BLOCK).enumerate() {
+        let any = block
+            .chunks_exact(4)
+            .fold(0u32, |acc, c| acc | u32::from((u32::from_le_bytes([c[0], c[1], c[2], c[3]]) & EXP) == EXP));
+        if any != 0 {
+            let j = block
+                .chunks_exact(4)
+                .position(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]) & EXP) == EXP)?;
+            return Some(bi * BLOCK / 4 + j);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod nan_tests {
+    use super::first_non_finite_le;
+
+    #[test]
+    fn finds_the_first_non_finite_value() {
+        let mut v: Vec<f32> = (0..10_000).map(|i| i as f32 * 0.5).collect();
+        let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        assert_eq!(first_non_finite_le(&bytes(&v)), None);
+        v[7777] = f32::NAN;
+        v[9000] = f32::INFINITY;
+        assert_eq!(first_non_finite_le(&bytes(&v)), Some(7777));
     }
 }

@@ -404,6 +404,17 @@ pub fn run(cfg: &QualityConfig, exec: ExecutorConfig, inputs: &[PathBuf]) -> Res
         let json = serde_json::to_vec_pretty(rec).map_err(dclm_core::CoreError::from)?;
         dclm_core::io::write_atomic(&p, &json)?;
     }
+    let mut exec = exec;
+    let mut fp = dclm_core::Fingerprint::new(&exec.stage);
+    fp.add("caller", exec.settings.as_bytes())
+        .add("key", cfg.key.as_bytes())
+        .add_debug("overwrite", &cfg.overwrite)
+        .add_debug("mode", &cfg.mode)
+        // A top-fraction threshold depends on every input: other inputs give another threshold.
+        .add_debug("threshold", &threshold.map(f64::to_bits))
+        .add_debug("lower_better", &lower_better);
+    fp.add_file("model", &cfg.model)?;
+    exec.settings = fp.finish();
     let executor = Executor::new(exec)?;
     let key = cfg.key.as_str();
     let summary = executor.run_docs(inputs, |mut doc: Document, stats: &mut Stats| {

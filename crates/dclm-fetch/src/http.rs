@@ -84,6 +84,40 @@ pub fn part_path(dest: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Which version of a remote file the bytes of a `.part` came from: `<dest>.part.meta` beside it. A resume
+/// sends `If-Range` with it, so a server whose file changed answers with the whole new file instead of the
+/// tail of the new one spliced onto the head of the old.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct PartMeta {
+    url: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+impl PartMeta {
+    fn from_response(url: &str, resp: &ureq::Response) -> Self {
+        PartMeta {
+            url: url.to_string(),
+            etag: resp.header("ETag").map(str::to_string),
+            last_modified: resp.header("Last-Modified").map(str::to_string),
+        }
+    }
+
+    /// The `If-Range` value: a strong ETag, else the Last-Modified date (weak ETags are not allowed there).
+    fn if_range(&self) -> Option<&str> {
+        self.etag
+            .as_deref()
+            .filter(|e| !e.starts_with("W/"))
+            .or(self.last_modified.as_deref())
+    }
+}
+
+fn part_meta_path(dest: &Path) -> PathBuf {
+    let mut s = dest.as_os_str().to_os_string();
+    s.push(".part.meta");
+    PathBuf::from(s)
+}
+
 /// sha256 of a file, as lowercase hex, and its size.
 pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
     let mut f = File::open(path).map_err(|e| FetchError::io(path, e))?;
@@ -234,6 +268,18 @@ impl Downloader {
             }
         }
         let part = part_path(dest);
+        let meta_path = part_meta_path(dest);
+        let mut meta: Option<PartMeta> = std::fs::read(&meta_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<PartMeta>(&b).ok())
+            .filter(|m| m.url == url);
+        if part.exists() && meta.as_ref().and_then(PartMeta::if_range).is_none() && expect.sha256.is_none() {
+            // Nothing proves which version of the file the partial bytes belong to, and no checksum would catch
+            // a splice: start over.
+            self.log(|| format!("discarding {} (no record of the version it came from)", part.display()));
+            std::fs::remove_file(&part).map_err(|e| FetchError::io(&part, e))?;
+            meta = None;
+        }
         let resumed_from = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
         let mut failures = 0u32;
         let mut requests = 0u32;
@@ -246,7 +292,14 @@ impl Downloader {
                 break;
             }
             requests += 1;
-            let step = self.request_once(url, &part, have, &mut last_status, &mut restarted_after_416)?;
+            let step = self.request_once(
+                url,
+                &part,
+                have,
+                (&mut meta, &meta_path),
+                &mut last_status,
+                &mut restarted_after_416,
+            )?;
             match step {
                 Step::Complete => break,
                 Step::Retry {
@@ -276,7 +329,9 @@ impl Downloader {
                 }
             }
         }
-        let done = self.finish(url, dest, &part, expect, check, resumed_from, requests)?;
+        let done = self.finish(url, dest, &part, expect, check, resumed_from, requests);
+        let _ = std::fs::remove_file(&meta_path);
+        let done = done?;
         self.log(|| format!("ok {} ({} bytes, sha256 {})", dest.display(), done.size, done.sha256));
         Ok(done)
     }
@@ -287,12 +342,16 @@ impl Downloader {
         url: &str,
         part: &Path,
         have: u64,
+        (meta, meta_path): (&mut Option<PartMeta>, &Path),
         last_status: &mut Option<u16>,
         restarted_after_416: &mut bool,
     ) -> Result<Step> {
         let mut req = self.agent.get(url);
         if have > 0 {
             req = req.set("Range", &format!("bytes={have}-"));
+            if let Some(v) = meta.as_ref().and_then(PartMeta::if_range) {
+                req = req.set("If-Range", v);
+            }
         }
         let resp = match req.call() {
             Ok(r) => r,
@@ -344,14 +403,25 @@ impl Downloader {
             }
         };
         *last_status = Some(resp.status());
+        let fresh = PartMeta::from_response(url, &resp);
+        let same_version = match (meta.as_ref().and_then(|m| m.etag.as_deref()), fresh.etag.as_deref()) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
         let (start, total) = match resp.status() {
             206 => match resp.header("Content-Range").and_then(parse_content_range) {
-                Some((start, total)) if start == have => (start, total),
-                // A range we did not ask for: start over.
+                Some((start, total)) if start == have && same_version => (start, total),
+                // A range we did not ask for, or of another version of the file: start over.
                 _ => (u64::MAX, None),
             },
             _ => (0, resp.header("Content-Length").and_then(|v| v.trim().parse().ok())),
         };
+        if start == 0 {
+            // A whole body: remember its version before its first byte lands in the `.part`.
+            let json = serde_json::to_vec(&fresh).map_err(|e| FetchError::io(meta_path, e.into()))?;
+            std::fs::write(meta_path, json).map_err(|e| FetchError::io(meta_path, e))?;
+            *meta = Some(fresh);
+        }
         let mut file = OpenOptions::new()
             .create(true)
             .write(true)

@@ -198,11 +198,70 @@ fn resume_a_part_file_left_by_an_earlier_run() {
     let dest2 = dir.path().join("g.bin");
     srv.add("g.bin", data.clone());
     std::fs::write(part_path(&dest2), &data).unwrap();
+    let with_sha = Expect {
+        sha256: Some(sha(&data)),
+        size: None,
+    };
     let done = Downloader::new(fast(1))
-        .download(&srv.url("g.bin"), &dest2, &Expect::default(), None)
+        .download(&srv.url("g.bin"), &dest2, &with_sha, None)
         .unwrap();
     assert_eq!(done.size, data.len() as u64);
     assert_eq!(srv.requests_to("g.bin")[0].status, 416);
+}
+
+#[test]
+fn a_stale_part_is_never_spliced_onto_a_changed_file() {
+    let srv = Server::start();
+    let old = bytes(300_000, 5);
+    let new = bytes(300_000, 6);
+    srv.add("v.bin", old.clone());
+    srv.script("v.bin", [Behavior::CutAfter(100_000)]);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("v.bin");
+    // First run: cut after 100 kB, no retries left: the `.part` stays, with the version it came from.
+    let mut once = fast(1);
+    once.max_retries = 0;
+    assert!(Downloader::new(once)
+        .download(&srv.url("v.bin"), &dest, &Expect::default(), None)
+        .is_err());
+    assert_eq!(std::fs::metadata(part_path(&dest)).unwrap().len(), 100_000);
+    // The file changes upstream (same size); no checksum is known (trust on first use).
+    srv.add("v.bin", new.clone());
+    let done = Downloader::new(fast(1))
+        .download(&srv.url("v.bin"), &dest, &Expect::default(), None)
+        .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), new, "the old head must not be kept");
+    assert_eq!(done.sha256, sha(&new));
+    let reqs = srv.requests_to("v.bin");
+    assert_eq!(reqs.last().unwrap().range.as_deref(), Some("bytes=100000-"));
+    assert_eq!(reqs.last().unwrap().status, 200, "If-Range with the old ETag gets the whole new file");
+
+    // Unchanged upstream: the same resume continues the partial file.
+    let dest2 = dir.path().join("w.bin");
+    srv.add("w.bin", old.clone());
+    srv.script("w.bin", [Behavior::CutAfter(100_000)]);
+    let mut once = fast(1);
+    once.max_retries = 0;
+    assert!(Downloader::new(once)
+        .download(&srv.url("w.bin"), &dest2, &Expect::default(), None)
+        .is_err());
+    let done = Downloader::new(fast(1))
+        .download(&srv.url("w.bin"), &dest2, &Expect::default(), None)
+        .unwrap();
+    assert_eq!(done.resumed_from, 100_000);
+    assert_eq!(std::fs::read(&dest2).unwrap(), old);
+    assert_eq!(srv.requests_to("w.bin").last().unwrap().status, 206);
+
+    // A `.part` with no record of its version and no checksum to catch a splice is discarded.
+    let dest3 = dir.path().join("x.bin");
+    srv.add("x.bin", new.clone());
+    std::fs::write(part_path(&dest3), &old[..100_000]).unwrap();
+    let done = Downloader::new(fast(1))
+        .download(&srv.url("x.bin"), &dest3, &Expect::default(), None)
+        .unwrap();
+    assert_eq!(done.resumed_from, 0);
+    assert_eq!(std::fs::read(&dest3).unwrap(), new);
+    assert_eq!(srv.requests_to("x.bin")[0].range, None);
 }
 
 #[test]

@@ -70,6 +70,17 @@ pub fn build(cfg: &FilterRunConfig, registry: &Registry, ctx: BuildContext) -> R
     Ok((loaded.pipeline, skipped))
 }
 
+/// Fingerprint of what decides a filter run's output: the config file's bytes, the skipped steps, the assets
+/// folder, the caller's own settings (`executor.settings`, e.g. the language-ID backend) and the tool version.
+pub fn settings_fingerprint(cfg: &FilterRunConfig) -> Result<String> {
+    let mut fp = dclm_core::Fingerprint::new(&cfg.executor.stage);
+    fp.add("caller", cfg.executor.settings.as_bytes())
+        .add_debug("load", &cfg.load)
+        .add("assets", cfg.assets_dir.to_string_lossy().as_bytes());
+    fp.add_file("config", &cfg.config).map_err(FilterError::from)?;
+    Ok(fp.finish())
+}
+
 /// Run the filter stage. `ctx` supplies the language-ID backend (see [`BuildContext`]); its `assets_dir` is
 /// replaced by `cfg.assets_dir`.
 pub fn run(cfg: &FilterRunConfig, registry: &Registry, ctx: BuildContext) -> Result<RunSummary> {
@@ -77,7 +88,9 @@ pub fn run(cfg: &FilterRunConfig, registry: &Registry, ctx: BuildContext) -> Res
     for s in &skipped {
         eprintln!("warning: step {s} skipped on request");
     }
-    let exec = Executor::new(cfg.executor.clone())?;
+    let mut ecfg = cfg.executor.clone();
+    ecfg.settings = settings_fingerprint(cfg)?;
+    let exec = Executor::new(ecfg)?;
     let summary = exec.run_docs(&cfg.inputs, |doc, stats| pipeline.process(doc, stats))?;
     let modified = pipeline.modified_counts();
     let report: Vec<StepReport> = summary

@@ -199,6 +199,25 @@ fn under(path: &str, root: &str) -> bool {
 
 /// Build the manifests (no files written).
 pub fn generate(a: &K8sArgs) -> Result<K8sOutput> {
+    super::check_values(
+        a.env
+            .iter()
+            .map(|v| ("--env", Some(v.as_str().into())))
+            .chain(a.secret_env.iter().map(|v| ("--secret-env", Some(v.as_str().into()))))
+            .chain([
+                ("--image", Some(a.image.as_str().into())),
+                ("--namespace", a.namespace.as_deref().map(Into::into)),
+                ("--pvc", a.pvc.as_deref().map(Into::into)),
+                ("--mount-path", Some(a.mount_path.as_str().into())),
+                ("--cpu", a.cpu.as_deref().map(Into::into)),
+                ("--memory", Some(a.memory.as_str().into())),
+                ("--reduce-memory", a.reduce_memory.as_deref().map(Into::into)),
+                ("--service-account", a.service_account.as_deref().map(Into::into)),
+                ("--wait-timeout", Some(a.wait_timeout.as_str().into())),
+                ("--run-name", a.run_name.as_deref().map(Into::into)),
+                ("--manifests-dir", a.manifests_dir.as_ref().map(|p| p.to_string_lossy())),
+            ]),
+    )?;
     let mut plan = Plan::build(&a.plan)?;
     if a.plan.xtask_bin.is_none() {
         plan.bin = "xtask".into();

@@ -25,8 +25,54 @@ pub enum LaunchCmd {
     Status(status::StatusArgs),
 }
 
+/// Refuse a value with a control character (newline, carriage return, tab, escape, …): it would reach a
+/// generated shell script, sbatch header, manifest or driver, where a newline starts a new command.
+pub fn reject_control_chars(what: &str, value: &str) -> anyhow::Result<()> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        anyhow::bail!(
+            "{what} {value:?} contains the control character U+{:04X}; values that reach generated scripts and \
+             manifests must be single-line text",
+            c as u32
+        );
+    }
+    Ok(())
+}
+
+/// [`reject_control_chars`] over named values (absent ones are skipped).
+pub fn check_values<'a>(values: impl IntoIterator<Item = (&'a str, Option<std::borrow::Cow<'a, str>>)>) -> anyhow::Result<()> {
+    for (what, v) in values {
+        if let Some(v) = v {
+            reject_control_chars(what, &v)?;
+        }
+    }
+    Ok(())
+}
+
+/// Check every value of a launch command line (flags and their values) with [`reject_control_chars`].
+pub fn check_argv<I, S>(argv: I) -> anyhow::Result<()>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut flag = String::from("argument");
+    for a in argv {
+        let a = a.as_ref().to_string_lossy().into_owned();
+        let (name, value) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (format!("value of {f}"), v.to_string()),
+            _ if a.starts_with("--") => {
+                flag = a.clone();
+                (format!("flag {a}"), a.clone())
+            }
+            _ => (format!("value of {flag}"), a.clone()),
+        };
+        reject_control_chars(&name, &value)?;
+    }
+    Ok(())
+}
+
 /// `cargo xtask launch …`
 pub fn main(cmd: &LaunchCmd) -> anyhow::Result<()> {
+    check_argv(std::env::args_os().skip(1))?;
     match cmd {
         LaunchCmd::Plan(a) => {
             println!("{}", plan::Plan::build(a)?.to_json()?);

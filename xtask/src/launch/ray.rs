@@ -39,6 +39,11 @@ pub struct RayArgs {
 
 /// `cargo xtask launch ray …`
 pub fn main(a: &RayArgs) -> Result<()> {
+    super::check_values([
+        ("--address", Some(a.address.as_str().into())),
+        ("--dir", a.dir.as_ref().map(|p| p.to_string_lossy())),
+        ("--python", Some(a.python.as_str().into())),
+    ])?;
     let plan = Plan::build(&a.plan)?;
     let dir = match &a.dir {
         Some(d) => d.clone(),

@@ -245,6 +245,19 @@ fn still_queued(ids: &[String]) -> Result<Vec<String>> {
 
 /// `cargo xtask launch slurm …`
 pub fn main(a: &SlurmArgs) -> Result<()> {
+    super::check_values(
+        a.sbatch_args
+            .iter()
+            .map(|v| ("--sbatch-arg", Some(v.as_str().into())))
+            .chain([
+                ("--partition", a.partition.as_deref().map(Into::into)),
+                ("--time", a.time.as_deref().map(Into::into)),
+                ("--mem", a.mem.as_deref().map(Into::into)),
+                ("--reduce-mem", a.reduce_mem.as_deref().map(Into::into)),
+                ("--jobs-dir", a.jobs_dir.as_ref().map(|p| p.to_string_lossy())),
+                ("--sbatch", Some(a.sbatch.as_str().into())),
+            ]),
+    )?;
     let plan = Plan::build(&a.plan)?;
     let jobs = jobs_dir(a, &plan);
     std::fs::create_dir_all(jobs.join("logs")).with_context(|| format!("creating {}", jobs.display()))?;

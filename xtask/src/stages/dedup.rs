@@ -176,6 +176,8 @@ pub fn config(a: &DedupArgs, inputs: &[PathBuf]) -> Result<RunConfig> {
     cfg.rank = a.shards.rank;
     cfg.world_size = a.shards.world_size;
     cfg.progress = !a.shards.no_progress;
+    cfg.fresh = a.shards.fresh;
+    cfg.accept_partial = a.shards.accept_partial;
     Ok(cfg)
 }
 
@@ -231,7 +233,7 @@ pub fn main(a: &DedupArgs) -> Result<()> {
         }
         PhaseArg::Apply => {
             let s = global_apply(&cfg, &inputs).context("dedup apply phase")?;
-            report_summary("dedup", &s, a.shards.max_error_rate)
+            report_summary("dedup", &s, &a.shards)
         }
     }
 }
@@ -258,5 +260,5 @@ fn main_all(a: &DedupArgs) -> Result<()> {
         eprintln!("{}", serde_json::to_string_pretty(&s.report)?);
         Ok(s.run)
     })?;
-    report_summary("dedup", &s, a.shards.max_error_rate)
+    report_summary("dedup", &s, &a.shards)
 }

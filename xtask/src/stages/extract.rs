@@ -32,6 +32,8 @@ pub fn config(a: &ExtractArgs, batch: &Batch) -> ExtractConfig {
     cfg.progress = !a.shards.no_progress;
     cfg.main_content = !a.keep_boilerplate;
     cfg.output_extension = a.output_extension.clone();
+    cfg.fresh = a.shards.fresh;
+    cfg.accept_partial = a.shards.accept_partial;
     if a.decode_charsets {
         cfg.decoding = Decoding::DetectCharset;
     }
@@ -47,5 +49,5 @@ pub fn run(cfg: &ExtractConfig) -> Result<RunSummary> {
 pub fn main(a: &ExtractArgs) -> Result<()> {
     let io = StageIo::new(dclm_extract::run::STAGE, &a.shards, Some(&a.output_extension))?;
     let s = io.run_batched(|batch| run(&config(a, batch)))?;
-    report_summary("extract", &s, a.shards.max_error_rate)
+    report_summary("extract", &s, &a.shards)
 }

@@ -4,7 +4,7 @@
 use crate::common::{assets_dir, report_summary, Batch, ShardArgs, StageIo};
 use anyhow::{Context, Result};
 use clap::Args;
-use dclm_core::{ExecutorConfig, RunSummary};
+use dclm_core::RunSummary;
 use dclm_filter::{fasttext_lid_loader, BuildContext, FilterRunConfig, LanguageId, Registry};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,7 +41,9 @@ pub struct FilterJob {
 /// Build the run configuration from CLI arguments for one batch of local inputs.
 pub fn job(a: &FilterArgs, batch: &Batch) -> Result<FilterJob> {
     let mut cfg = FilterRunConfig::new(&a.config, batch.inputs.clone(), &batch.out);
-    cfg.executor = executor_config(&a.shards, "filter");
+    cfg.executor = a.shards.executor_config("filter");
+    // The language-ID backend changes the output; the config file and assets are fingerprinted by the crate.
+    cfg.executor.settings = format!("lid={}", a.lid);
     cfg.executor.output_dir = batch.out.clone();
     cfg.executor.rank = batch.rank;
     cfg.executor.world_size = batch.world_size;
@@ -54,16 +56,6 @@ pub fn job(a: &FilterArgs, batch: &Batch) -> Result<FilterJob> {
         _ => None,
     };
     Ok(FilterJob { cfg, language_id })
-}
-
-/// Executor settings from shard arguments.
-pub fn executor_config(s: &ShardArgs, stage: &str) -> ExecutorConfig {
-    let mut e = ExecutorConfig::new(stage, &s.out);
-    e.threads = s.threads;
-    e.rank = s.rank;
-    e.world_size = s.world_size;
-    e.progress = !s.no_progress;
-    e
 }
 
 /// Run the stage.
@@ -81,5 +73,5 @@ pub fn run(job: &FilterJob) -> Result<RunSummary> {
 pub fn main(a: &FilterArgs) -> Result<()> {
     let io = StageIo::new("filter", &a.shards, None)?;
     let s = io.run_batched(|batch| run(&job(a, batch)?))?;
-    report_summary("filter", &s, a.shards.max_error_rate)
+    report_summary("filter", &s, &a.shards)
 }

@@ -3,7 +3,6 @@
 //! `quality` inputs and output may be local or `s3://` (see [`crate::common::StageIo`]).
 
 use crate::common::{expand_inputs, report_summary, ShardArgs, StageIo};
-use crate::stages::filter::executor_config;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dclm_fasttext::quality::{QualityRun, DCLM_BASELINE_SCORE_KEY, DCLM_BASELINE_THRESHOLD};
@@ -56,7 +55,7 @@ pub fn config(a: &QualityArgs) -> QualityConfig {
 
 /// Run the stage.
 pub fn run(cfg: &QualityConfig, shards: &ShardArgs, inputs: &[PathBuf]) -> Result<QualityRun> {
-    dclm_fasttext::quality::run(cfg, executor_config(shards, "quality"), inputs).context("quality stage")
+    dclm_fasttext::quality::run(cfg, shards.executor_config("quality"), inputs).context("quality stage")
 }
 
 /// `cargo xtask quality …`. A top-fraction threshold is global (computed over every input), so with object
@@ -82,7 +81,7 @@ pub fn main(a: &QualityArgs) -> Result<()> {
     if let Some(t) = &threshold {
         eprintln!("quality: threshold {} ({})", t.threshold, t.mode);
     }
-    report_summary("quality", &s, a.shards.max_error_rate)
+    report_summary("quality", &s, &a.shards)
 }
 
 /// Arguments of `quality-train`.

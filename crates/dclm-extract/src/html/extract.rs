@@ -37,10 +37,25 @@ impl Default for ExtractOptions {
     }
 }
 
-/// Parse `html` and extract its text. Never panics; linear in the input size.
+/// Parse `html` and extract its text. Never panics. The text can be far larger than the page when `<pre>`
+/// blocks sit inside deeply nested lists (every line is indented by the list depth); use
+/// [`extract_plain_text_limited`] to bound it.
 pub fn extract_plain_text(html: &str, opts: &ExtractOptions) -> String {
     let dom = parse(html.as_bytes());
-    extract_from_dom(&dom, opts)
+    extract_from_dom_limited(&dom, opts, usize::MAX).unwrap_or_default()
+}
+
+/// The default bound on a page's text: 4× the page's size, at least 1 MiB. Ordinary pages stay far below it
+/// (their text is a part of their markup); only list indentation multiplied by nesting depth reaches it.
+pub fn default_output_limit(html_len: usize) -> usize {
+    html_len.saturating_mul(4).max(1 << 20)
+}
+
+/// [`extract_plain_text`], or `None` as soon as the text would exceed `limit` bytes (memory then stays bounded
+/// by the limit plus the parsed page).
+pub fn extract_plain_text_limited(html: &str, opts: &ExtractOptions, limit: usize) -> Option<String> {
+    let dom = parse(html.as_bytes());
+    extract_from_dom_limited(&dom, opts, limit)
 }
 
 /// Elements skipped with all their content (resiliparse's fixed skip list with `form_fields=False`,
@@ -104,8 +119,13 @@ fn main_content_zone(dom: &Dom, root: NodeId) -> Option<NodeId> {
 
 /// Extract text from an already parsed document.
 pub fn extract_from_dom(dom: &Dom, opts: &ExtractOptions) -> String {
+    extract_from_dom_limited(dom, opts, usize::MAX).unwrap_or_default()
+}
+
+/// Extract text from an already parsed document; `None` when it would exceed `limit` bytes.
+pub fn extract_from_dom_limited(dom: &Dom, opts: &ExtractOptions, limit: usize) -> Option<String> {
     if dom.body == NONE {
-        return String::new();
+        return Some(String::new());
     }
     let mut root = dom.body;
     if opts.main_content {
@@ -152,13 +172,13 @@ pub fn extract_from_dom(dom: &Dom, opts: &ExtractOptions) -> String {
         }
         node = next_node(dom, root, node, &mut depth, &mut is_end);
     }
-    let out = serialize(&nodes, opts);
+    let out = serialize(&nodes, opts, limit)?;
     let s = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     // resiliparse 0.14.5 strips ASCII white space only (a trailing U+00A0 survives).
     let trimmed = s.trim_end_matches(|c: char| c.is_ascii() && is_space(c as u8)).len();
     let mut s = s;
     s.truncate(trimmed);
-    s
+    Some(s)
 }
 
 /// Pre-order step that also visits elements on the way back up (only elements with children get
@@ -272,8 +292,14 @@ fn rstrip(s: &[u8]) -> &[u8] {
     &s[..e]
 }
 
+/// Bytes [`indent_newlines`] would produce.
+fn indented_len(text: &[u8], depth: usize) -> usize {
+    let lines = text.iter().filter(|&&c| c == b'\n').count();
+    text.len().saturating_add(lines.saturating_mul(2 * depth))
+}
+
 fn indent_newlines(text: &[u8], depth: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + 16);
+    let mut out = Vec::with_capacity(indented_len(text, depth));
     for &c in text {
         out.push(c);
         if c == b'\n' {
@@ -283,7 +309,9 @@ fn indent_newlines(text: &[u8], depth: usize) -> Vec<u8> {
     out
 }
 
-fn serialize(nodes: &[ExtractNode], opts: &ExtractOptions) -> Vec<u8> {
+/// The text of the block nodes; `None` as soon as it would exceed `limit` bytes.
+fn serialize(nodes: &[ExtractNode], opts: &ExtractOptions, limit: usize) -> Option<Vec<u8>> {
+    let over = |out: &Vec<u8>, more: usize| out.len().saturating_add(more) > limit;
     let mut out: Vec<u8> = Vec::with_capacity(4096);
     let mut bullet_deferred = false;
     let mut list_depth: usize = 0;
@@ -326,13 +354,19 @@ fn serialize(nodes: &[ExtractNode], opts: &ExtractOptions) -> Vec<u8> {
         }
         let mut owned: Vec<u8>;
         if list_depth > 0 {
+            let pre_depth = list_depth + usize::from(opts.list_bullets);
+            let indent_pre = node.is_pre && opts.preserve_formatting;
+            let body_len = if indent_pre { indented_len(text, pre_depth) } else { text.len() };
+            // Bounded: a pathological list depth must not allocate unboundedly.
+            let n = (2 * list_depth + 2 * usize::from(!bullet_deferred && opts.list_bullets)).min(1 << 16);
+            if over(&out, body_len.saturating_add(n)) {
+                return None;
+            }
             let mut body = text.to_vec();
-            if node.is_pre && opts.preserve_formatting {
-                body = indent_newlines(&body, list_depth + usize::from(opts.list_bullets));
+            if indent_pre {
+                body = indent_newlines(&body, pre_depth);
             }
             let mut indent: Vec<u8> = if opts.preserve_formatting {
-                // Bounded: a pathological list depth must not allocate unboundedly.
-                let n = (2 * list_depth + 2 * usize::from(!bullet_deferred && opts.list_bullets)).min(1 << 16);
                 vec![b' '; n]
             } else {
                 vec![b' ']
@@ -357,9 +391,12 @@ fn serialize(nodes: &[ExtractNode], opts: &ExtractOptions) -> Vec<u8> {
         {
             out.extend_from_slice(b"\t\t");
         }
+        if over(&out, text.len() + 2) {
+            return None;
+        }
         out.extend_from_slice(text);
     }
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -381,6 +418,32 @@ mod tests {
     #[test]
     fn skips_script_and_nav() {
         assert_eq!(ex("<nav>Menu</nav><p>Text<script>x()</script></p>"), "Text");
+    }
+
+    #[test]
+    fn nested_lists_around_pre_are_bounded() {
+        let depth = 2000;
+        let lines = 2000;
+        let mut html = String::new();
+        for _ in 0..depth {
+            html.push_str("<ol><li><p>");
+        }
+        html.push_str("<pre>");
+        for i in 0..lines {
+            html.push_str(&format!("line {i}\n"));
+        }
+        html.push_str("</pre>");
+        // Unbounded, every pre line is indented by the list depth: about 8 MB from a 40 KB page.
+        let full = extract_plain_text(&html, &ExtractOptions::default());
+        assert!(full.len() > 100 * html.len(), "{} vs {}", full.len(), html.len());
+        let limit = default_output_limit(html.len());
+        assert!(extract_plain_text_limited(&html, &ExtractOptions::default(), limit).is_none());
+        // An ordinary page is unaffected by the limit.
+        let page = "<p>Hello</p><ul><li>a</li></ul><pre>x\ny</pre>";
+        assert_eq!(
+            extract_plain_text_limited(page, &ExtractOptions::default(), default_output_limit(page.len())),
+            Some(extract_plain_text(page, &ExtractOptions::default()))
+        );
     }
 
     #[test]

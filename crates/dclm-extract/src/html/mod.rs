@@ -15,5 +15,8 @@ mod parse;
 mod rules;
 
 pub use dom::{Dom, Kind, Node, NodeId, Tag, NONE};
-pub use extract::{extract_from_dom, extract_plain_text, ExtractOptions};
+pub use extract::{
+    default_output_limit, extract_from_dom, extract_from_dom_limited, extract_plain_text, extract_plain_text_limited,
+    ExtractOptions,
+};
 pub use parse::{parse, MAX_SCOPE_SEARCH};

@@ -128,6 +128,7 @@ fn handle(mut conn: TcpStream, st: &State) {
         return;
     }
     let mut range = None;
+    let mut if_range: Option<String> = None;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
@@ -136,6 +137,9 @@ fn handle(mut conn: TcpStream, st: &State) {
         if let Some((k, v)) = h.split_once(':') {
             if k.eq_ignore_ascii_case("range") {
                 range = Some(v.trim().to_string());
+            }
+            if k.eq_ignore_ascii_case("if-range") {
+                if_range = Some(v.trim().to_string());
             }
         }
     }
@@ -176,7 +180,13 @@ fn handle(mut conn: TcpStream, st: &State) {
         return;
     };
     let len = body.len();
-    let start = range
+    // A strong validator of the content, as S3 and CDNs send; `If-Range` with another one gets the whole file.
+    let etag = format!("\"{:016x}-{len}\"", fnv(&body));
+    let effective = match &if_range {
+        Some(v) if *v != etag => None,
+        _ => range.clone(),
+    };
+    let start = effective
         .as_deref()
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.strip_suffix('-'))
@@ -203,7 +213,7 @@ fn handle(mut conn: TcpStream, st: &State) {
     log(status);
     let _ = write!(
         conn,
-        "{head}Content-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+        "{head}Content-Length: {}\r\nETag: {etag}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n",
         slice.len()
     );
     let send = match behavior {
@@ -213,4 +223,9 @@ fn handle(mut conn: TcpStream, st: &State) {
     let _ = conn.write_all(send);
     let _ = conn.flush();
     let _ = conn.shutdown(std::net::Shutdown::Both);
+}
+
+fn fnv(b: &[u8]) -> u64 {
+    b.iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &c| (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3))
 }

@@ -227,6 +227,7 @@ impl Trainer {
         t.step = state.step;
         t.batches_consumed = state.batches_consumed;
         t.tokens_seen = state.tokens_seen;
+        truncate_log(&t.opts.out_dir.join("train_log.jsonl"), state.step)?;
         Ok(t)
     }
 
@@ -511,4 +512,29 @@ where
         None => Trainer::new(preset, opts, device)?,
     };
     trainer.fit_fallible(batches)
+}
+
+/// Keep only the log lines of steps up to `step` (the resumed checkpoint): the steps after it are trained
+/// again and would otherwise appear twice in the loss curve. A torn last line is dropped too.
+fn truncate_log(path: &Path, step: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let mut kept = String::with_capacity(text.len());
+    for line in text.lines() {
+        match serde_json::from_str::<StepLog>(line) {
+            Ok(l) if l.step <= step => {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+            _ => {}
+        }
+    }
+    if kept.len() != text.len() {
+        dclm_core::io::write_atomic(path, kept.as_bytes()).map_err(|e| TrainError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    }
+    Ok(())
 }
