@@ -170,7 +170,12 @@ pub fn report_summary_with(stage: &str, s: &RunSummary, max_error_rate: f64, acc
             st.bytes_unread
         );
     }
-    let errors = st.error_count();
+    // Stream breaks are judged above as partial shards; the rate is about unreadable records.
+    let errors = st.error_count()
+        - dclm_core::executor::STREAM_ERROR_REASONS
+            .iter()
+            .map(|r| st.errors.get(*r).copied().unwrap_or(0))
+            .sum::<u64>();
     let seen = st.docs_in + errors;
     if errors > 0 && errors as f64 > max_error_rate * seen as f64 {
         bail!(

@@ -48,24 +48,23 @@ pub fn check_values<'a>(values: impl IntoIterator<Item = (&'a str, Option<std::b
     Ok(())
 }
 
-/// Check every value of a launch command line (flags and their values) with [`reject_control_chars`].
+/// Check every value of a launch command line with [`reject_control_chars`]; the error names the flag the
+/// value belongs to.
 pub fn check_argv<I, S>(argv: I) -> anyhow::Result<()>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let mut flag = String::from("argument");
+    let mut prev = String::new();
     for a in argv {
         let a = a.as_ref().to_string_lossy().into_owned();
-        let (name, value) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (format!("value of {f}"), v.to_string()),
-            _ if a.starts_with("--") => {
-                flag = a.clone();
-                (format!("flag {a}"), a.clone())
-            }
-            _ => (format!("value of {flag}"), a.clone()),
+        let what = match a.split_once('=') {
+            Some((f, _)) if f.starts_with("--") && !prev.starts_with("--") => format!("value of {f}"),
+            _ if prev.starts_with("--") && !prev.contains('=') => format!("value of {prev}"),
+            _ => "argument".to_string(),
         };
-        reject_control_chars(&name, &value)?;
+        reject_control_chars(&what, &a)?;
+        prev = a;
     }
     Ok(())
 }

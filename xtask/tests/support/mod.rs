@@ -3,8 +3,8 @@
 use std::path::Path;
 
 /// Output files that must be identical: data shards, dedup signature files and drop set (not `_done/`
-/// markers, stats and reports — `stats*.json`, `*_report.json`, `filter_steps.json` — which hold timings
-/// and per-rank counters), as (relative path, bytes), sorted.
+/// markers, stats and reports — `stats*.json`, `*_report.json`, `filter_steps.json`, a baseline stage's
+/// `_stage.json` — which hold timings and per-rank counters), as (relative path, bytes), sorted.
 pub fn data_files(root: &Path) -> Vec<(String, Vec<u8>)> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         for e in std::fs::read_dir(dir).unwrap() {
@@ -15,7 +15,7 @@ pub fn data_files(root: &Path) -> Vec<(String, Vec<u8>)> {
                 if name != "_done" {
                     walk(root, &p, out);
                 }
-            } else if !(name.starts_with("stats") || name.ends_with("_report.json") || name == "filter_steps.json") {
+            } else if !(name.starts_with("stats") || name.ends_with("_report.json") || name == "filter_steps.json" || name == "_stage.json") {
                 out.push((rel, std::fs::read(&p).unwrap()));
             }
         }
