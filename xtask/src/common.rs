@@ -525,7 +525,10 @@ impl StageIo {
             let mine = self.my_items();
             let mut done = 0;
             for item in &mine {
-                if let Some(s) = self.sink.completed(&existing, &self.out_rel(&item.rel), item, self.accept_partial)? {
+                if let Some(s) = self
+                    .sink
+                    .completed(&existing, &self.out_rel(&item.rel), item, self.accept_partial)?
+                {
                     merged.merge(&s);
                     done += 1;
                 }
@@ -737,7 +740,10 @@ fn list_remote_inputs(urls: &[String]) -> Result<Vec<(PathBuf, Source)>> {
             if segs.iter().any(|d| d.starts_with('_') || d.starts_with('.')) || !is_shard_name(name) {
                 continue;
             }
-            out.push((PathBuf::from(&o.key), Source::Remote(url.with_key(o.key.clone()), Some(o.size))));
+            out.push((
+                PathBuf::from(&o.key),
+                Source::Remote(url.with_key(o.key.clone()), Some(o.size)),
+            ));
             n += 1;
         }
         if n == 0 {

@@ -13,10 +13,14 @@ use std::process::{Command, Output};
 use std::time::Instant;
 use support::{assert_same_files, data_files};
 
-const BIN: &str = env!("CARGO_BIN_EXE_xtask");
+/// The runner under test: this build's, or another build named by `DCLM_SAFETY_XTASK_BIN` (to show that a
+/// failure mode exists in an older version: every test of this file then fails on it).
+fn bin() -> String {
+    std::env::var("DCLM_SAFETY_XTASK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_xtask").to_string())
+}
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("running xtask")
+    Command::new(bin()).args(args).output().expect("running xtask")
 }
 
 fn stderr(o: &Output) -> String {
@@ -31,7 +35,11 @@ fn ok(args: &[&str]) -> Output {
 
 fn fails(args: &[&str]) -> String {
     let o = run(args);
-    assert!(!o.status.success(), "xtask {args:?} should have failed:\n{}", stderr(&o));
+    assert!(
+        !o.status.success(),
+        "xtask {args:?} should have failed:\n{}",
+        stderr(&o)
+    );
     stderr(&o)
 }
 
@@ -75,7 +83,9 @@ fn text(seed: usize, n: usize) -> String {
     let mut x = seed as u64 * 2_654_435_761 + 12345;
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         let w = WORDS[(x >> 33) as usize % WORDS.len()];
         out.push(if i % 12 == 11 { format!("{w}.") } else { w.to_string() });
     }
@@ -110,7 +120,11 @@ fn write_warcs(dir: &Path, n: usize, pages: usize) -> Vec<PathBuf> {
 fn jsonl(shard: usize, n: usize) -> String {
     let mut out = String::new();
     for i in 0..n {
-        let seed = if i % 5 == 4 { (shard * 3 + i) % 7 } else { shard * 100 + i };
+        let seed = if i % 5 == 4 {
+            (shard * 3 + i) % 7
+        } else {
+            shard * 100 + i
+        };
         let words = if i % 4 == 3 { 8 } else { 40 + (seed % 30) };
         out.push_str(&format!(
             "{{\"text\":{},\"url\":\"https://example.org/{shard}/{i}\",\"id\":\"{shard}-{i}\"}}\n",
@@ -195,7 +209,11 @@ fn one_hostile_page_is_skipped_in_bounded_memory() {
     page.push_str("</pre></body></html>");
     let mut bytes = warc_record(1, "https://ok.example/a", &format!("<p>{}</p>", text(1, 50)));
     bytes.extend(warc_record(2, "https://hostile.example/", &page));
-    bytes.extend(warc_record(3, "https://ok.example/b", &format!("<p>{}</p>", text(2, 50))));
+    bytes.extend(warc_record(
+        3,
+        "https://ok.example/b",
+        &format!("<p>{}</p>", text(2, 50)),
+    ));
     let input = dir.join("in");
     std::fs::create_dir_all(&input).unwrap();
     std::fs::write(input.join("x.warc.gz"), bytes).unwrap();
@@ -205,7 +223,7 @@ fn one_hostile_page_is_skipped_in_bounded_memory() {
         .args([
             "-c",
             "ulimit -v 1500000 && exec \"$0\" \"$@\"",
-            BIN,
+            &bin(),
             "extract",
             "-i",
             s(&input),
@@ -260,14 +278,32 @@ fn outputs_overlapping_inputs_are_refused() {
     assert!(msg.contains("overlaps"), "{msg}");
     let msg = fails(&["dedup", "-i", s(&d), "-o", s(&d), "--no-progress"]);
     assert!(msg.contains("overlaps"), "{msg}");
-    let msg = fails(&["dedup", "--method", "minhash", "-i", s(&d), "-o", s(&d.join("x")), "--no-progress"]);
+    let msg = fails(&[
+        "dedup",
+        "--method",
+        "minhash",
+        "-i",
+        s(&d),
+        "-o",
+        s(&d.join("x")),
+        "--no-progress",
+    ]);
     assert!(msg.contains("overlaps"), "{msg}");
     let msg = fails(&["extract", "-i", s(&d), "-o", s(&d), "--no-progress"]);
     assert!(msg.contains("overlaps"), "{msg}");
     // Nothing was touched.
     assert_eq!(data_files(&d), before);
     // A folder beside the inputs is fine.
-    ok(&["filter", "--config", s(&cfg), "-i", s(&d), "-o", s(&dir.join("d2")), "--no-progress"]);
+    ok(&[
+        "filter",
+        "--config",
+        s(&cfg),
+        "-i",
+        s(&d),
+        "-o",
+        s(&dir.join("d2")),
+        "--no-progress",
+    ]);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -283,7 +319,16 @@ fn a_truncated_input_is_never_marked_complete() {
     std::fs::write(&shard, &full[..full.len() * 6 / 10]).unwrap();
     let cfg = config(&dir, 1);
     let out = dir.join("out");
-    let args = ["filter", "--config", s(&cfg), "-i", s(&input), "-o", s(&out), "--no-progress"];
+    let args = [
+        "filter",
+        "--config",
+        s(&cfg),
+        "-i",
+        s(&input),
+        "-o",
+        s(&out),
+        "--no-progress",
+    ];
     let msg = fails(&args);
     assert!(msg.contains("could not be read to their end"), "{msg}");
     // --max-error-rate tolerates bad records, not a cut stream.
@@ -337,7 +382,11 @@ fn a_corrupt_warc_counts_what_was_lost() {
     std::fs::create_dir_all(&input).unwrap();
     let mut members = Vec::new();
     for i in 0..400 {
-        members.push(warc_record(i, &format!("https://e.example/{i}"), &format!("<p>{}</p>", text(i, 30))));
+        members.push(warc_record(
+            i,
+            &format!("https://e.example/{i}"),
+            &format!("<p>{}</p>", text(i, 30)),
+        ));
     }
     // Damage the deflate data of record 200: decoding stops there, half the file is never read.
     let mut bytes = Vec::new();
@@ -399,13 +448,25 @@ fn a_rerun_with_another_config_is_refused_unless_fresh() {
     ok(&a(&args(&c5)));
     let kept5 = count_docs(&out);
     let msg = fails(&a(&args(&c30)));
-    assert!(msg.contains("made with other settings") && msg.contains("--fresh"), "{msg}");
+    assert!(
+        msg.contains("made with other settings") && msg.contains("--fresh"),
+        "{msg}"
+    );
     assert_eq!(count_docs(&out), kept5, "a refused run changes nothing");
     let mut fresh = args(&c30);
     fresh.push("--fresh".into());
     ok(&a(&fresh));
     let reference = dir.join("ref30");
-    ok(&["filter", "--config", s(&c30), "-i", s(&input), "-o", s(&reference), "--no-progress"]);
+    ok(&[
+        "filter",
+        "--config",
+        s(&c30),
+        "-i",
+        s(&input),
+        "-o",
+        s(&reference),
+        "--no-progress",
+    ]);
     assert_same_files(&out, &reference);
     assert!(count_docs(&out) < kept5);
 }
@@ -417,7 +478,16 @@ fn an_input_changed_between_runs_is_redone() {
     let shards = write_jsonl_shards(&input, 3, 30);
     let cfg = config(&dir, 5);
     let out = dir.join("out");
-    let args = ["filter", "--config", s(&cfg), "-i", s(&input), "-o", s(&out), "--no-progress"];
+    let args = [
+        "filter",
+        "--config",
+        s(&cfg),
+        "-i",
+        s(&input),
+        "-o",
+        s(&out),
+        "--no-progress",
+    ];
     ok(&args);
     // Rewrite one shard with other documents of the same size class.
     std::fs::write(&shards[1], gz(jsonl(7, 33).as_bytes())).unwrap();
@@ -426,7 +496,16 @@ fn an_input_changed_between_runs_is_redone() {
     assert!(e.contains("1 shards run, 2 skipped"), "{e}");
     assert!(e.contains("redone") && e.contains("input changed"), "{e}");
     let reference = dir.join("ref");
-    ok(&["filter", "--config", s(&cfg), "-i", s(&input), "-o", s(&reference), "--no-progress"]);
+    ok(&[
+        "filter",
+        "--config",
+        s(&cfg),
+        "-i",
+        s(&input),
+        "-o",
+        s(&reference),
+        "--no-progress",
+    ]);
     assert_same_files(&out, &reference);
     // Same bytes written again (new modification time): still complete, nothing redone.
     std::fs::write(&shards[1], gz(jsonl(7, 33).as_bytes())).unwrap();
@@ -441,7 +520,16 @@ fn a_saved_bloom_filter_is_not_reused_on_its_own_inputs() {
     write_jsonl_shards(&input, 2, 30);
     let filter = dir.join("filter.bin");
     let out = dir.join("out");
-    let args = ["dedup", "-i", s(&input), "-o", s(&out), "--filter-file", s(&filter), "--no-progress"];
+    let args = [
+        "dedup",
+        "-i",
+        s(&input),
+        "-o",
+        s(&out),
+        "--filter-file",
+        s(&filter),
+        "--no-progress",
+    ];
     ok(&args);
     let kept = count_docs(&out);
     assert!(kept > 30, "{kept}");
@@ -454,7 +542,16 @@ fn a_saved_bloom_filter_is_not_reused_on_its_own_inputs() {
     // Shard 0's documents plus one more: other bytes, mostly known n-grams.
     std::fs::write(more.join("new.jsonl.gz"), gz((jsonl(0, 30) + &jsonl(42, 1)).as_bytes())).unwrap();
     let out2 = dir.join("out2");
-    ok(&["dedup", "-i", s(&more), "-o", s(&out2), "--filter-file", s(&filter), "--no-progress"]);
+    ok(&[
+        "dedup",
+        "-i",
+        s(&more),
+        "-o",
+        s(&out2),
+        "--filter-file",
+        s(&filter),
+        "--no-progress",
+    ]);
     assert!(count_docs(&out2) < 30, "a copy of shard 0 is found in the filter");
     // --fresh starts from an empty filter.
     ok(&[
@@ -505,7 +602,11 @@ fn minhash_apply_refuses_a_shard_other_than_the_one_signed() {
     std::fs::write(&shards[0], gz((lines.join("\n") + "\n").as_bytes())).unwrap();
     let o = phase("apply");
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("differs from the one that was signed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("differs from the one that was signed"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.join("shard-00.jsonl.gz").exists());
     // The map phase sees the change and signs the shard again; then everything lines up.
     assert!(phase("map").status.success());
@@ -513,7 +614,16 @@ fn minhash_apply_refuses_a_shard_other_than_the_one_signed() {
     let o = phase("apply");
     assert!(o.status.success(), "{}", stderr(&o));
     let reference = dir.join("ref");
-    ok(&["dedup", "--method", "minhash", "-i", s(&input), "-o", s(&reference), "--no-progress"]);
+    ok(&[
+        "dedup",
+        "--method",
+        "minhash",
+        "-i",
+        s(&input),
+        "-o",
+        s(&reference),
+        "--no-progress",
+    ]);
     assert_same_files(&out, &reference);
 }
 
@@ -549,11 +659,42 @@ fn control_characters_never_reach_generated_scripts() {
         assert!(msg.contains(flag) && msg.contains("control character"), "{flag}: {msg}");
     }
     let evil_out = dir.join("out\nrm -rf x");
-    let msg = fails(&["launch", "slurm", "-i", s(&input), "-o", s(&evil_out), "--stages", "filter"]);
+    let msg = fails(&[
+        "launch",
+        "slurm",
+        "-i",
+        s(&input),
+        "-o",
+        s(&evil_out),
+        "--stages",
+        "filter",
+    ]);
     assert!(msg.contains("control character"), "{msg}");
-    let msg = fails(&["launch", "k8s", "-i", s(&input), "-o", s(&out), "--stages", "filter", "--image", "x\ny"]);
+    let msg = fails(&[
+        "launch",
+        "k8s",
+        "-i",
+        s(&input),
+        "-o",
+        s(&out),
+        "--stages",
+        "filter",
+        "--image",
+        "x\ny",
+    ]);
     assert!(msg.contains("--image") && msg.contains("control character"), "{msg}");
-    let msg = fails(&["launch", "ray", "-i", s(&input), "-o", s(&out), "--stages", "filter", "--python", "p\ty"]);
+    let msg = fails(&[
+        "launch",
+        "ray",
+        "-i",
+        s(&input),
+        "-o",
+        s(&out),
+        "--stages",
+        "filter",
+        "--python",
+        "p\ty",
+    ]);
     assert!(msg.contains("control character"), "{msg}");
     assert!(!out.exists(), "nothing was generated");
     // The library entry point refuses too (not only the command line).
@@ -640,7 +781,16 @@ fn an_oversized_jsonl_line_is_skipped_and_counted() {
     drop(raw);
     let cfg = config(&dir, 1);
     let out = dir.join("out");
-    let args = ["filter", "--config", s(&cfg), "-i", s(&input), "-o", s(&out), "--no-progress"];
+    let args = [
+        "filter",
+        "--config",
+        s(&cfg),
+        "-i",
+        s(&input),
+        "-o",
+        s(&out),
+        "--no-progress",
+    ];
     let msg = fails(&args);
     assert!(msg.contains("line_too_long"), "{msg}");
     let st = read_json(&out.join("stats.json"));
@@ -655,7 +805,16 @@ fn an_oversized_jsonl_line_is_skipped_and_counted() {
 fn a_resumed_baseline_reads_its_own_out_folder_and_keeps_its_report() {
     let dir = scratch("baseline-resume");
     let a = dir.join("a");
-    ok(&["baseline", "--out", s(&a), "--to", "dedup", "--no-progress", "--threads", "1"]);
+    ok(&[
+        "baseline",
+        "--out",
+        s(&a),
+        "--to",
+        "dedup",
+        "--no-progress",
+        "--threads",
+        "1",
+    ]);
     let report_a = read_json(&a.join("report.json"));
     // Move the run; empty the old place's heuristics output so that reading it would be visibly wrong.
     let b = dir.join("b");
@@ -667,13 +826,34 @@ fn a_resumed_baseline_reads_its_own_out_folder_and_keeps_its_report() {
         }
     }
     std::fs::remove_dir_all(b.join("3-dedup")).unwrap();
-    ok(&["baseline", "--out", s(&b), "--to", "dedup", "--no-progress", "--threads", "1"]);
+    ok(&[
+        "baseline",
+        "--out",
+        s(&b),
+        "--to",
+        "dedup",
+        "--no-progress",
+        "--threads",
+        "1",
+    ]);
     let heur = read_json(&b.join("2-heuristics/_stage.json"));
     let dedup = read_json(&b.join("3-dedup/_stage.json"));
-    assert_eq!(dedup["stats"]["docs_in"], heur["stats"]["docs_out"], "dedup read b's heuristics output");
+    assert_eq!(
+        dedup["stats"]["docs_in"], heur["stats"]["docs_out"],
+        "dedup read b's heuristics output"
+    );
     assert_same_files(&a.join("3-dedup"), &b.join("3-dedup"));
     // A rerun that skips every stage reports the same examples and histograms.
-    ok(&["baseline", "--out", s(&b), "--to", "dedup", "--no-progress", "--threads", "1"]);
+    ok(&[
+        "baseline",
+        "--out",
+        s(&b),
+        "--to",
+        "dedup",
+        "--no-progress",
+        "--threads",
+        "1",
+    ]);
     let report_b = read_json(&b.join("report.json"));
     for key in ["histograms", "steps"] {
         assert_eq!(report_a[key], report_b[key], "{key} differs after resuming");
@@ -688,7 +868,9 @@ const KILL_POINTS: u64 = 20;
 
 /// A deterministic fraction in [0, 1) for kill point `i` of `stage`.
 fn kill_fraction(stage: &str, i: u64) -> f64 {
-    let mut x = stage.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut x = stage.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     x ^= i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     (x >> 11) as f64 / (1u64 << 53) as f64
@@ -702,7 +884,7 @@ fn fault_inject(stage: &str, dir: &Path, args: &[String], prepare: &dyn Fn(&Path
     let reference = dir.join(format!("{stage}-reference"));
     prepare(&reference);
     let t0 = Instant::now();
-    let o = Command::new(BIN).args(with_out(&reference)).output().unwrap();
+    let o = Command::new(bin()).args(with_out(&reference)).output().unwrap();
     assert!(o.status.success(), "{stage} reference run failed: {}", stderr(&o));
     let took = t0.elapsed();
     let mut killed_midway = 0;
@@ -710,7 +892,7 @@ fn fault_inject(stage: &str, dir: &Path, args: &[String], prepare: &dyn Fn(&Path
         let out = dir.join(format!("{stage}-kill-{i}"));
         prepare(&out);
         let at = took.mul_f64(0.05 + 1.1 * kill_fraction(stage, i));
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .args(with_out(&out))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -722,7 +904,7 @@ fn fault_inject(stage: &str, dir: &Path, args: &[String], prepare: &dyn Fn(&Path
             killed_midway += 1;
         }
         child.wait().unwrap();
-        let o = Command::new(BIN).args(with_out(&out)).output().unwrap();
+        let o = Command::new(bin()).args(with_out(&out)).output().unwrap();
         assert!(
             o.status.success(),
             "{stage}: rerun after kill point {i} ({at:?}) failed: {}",
@@ -732,7 +914,10 @@ fn fault_inject(stage: &str, dir: &Path, args: &[String], prepare: &dyn Fn(&Path
         std::fs::remove_dir_all(&out).ok();
     }
     eprintln!("{stage}: {killed_midway} of {KILL_POINTS} runs killed before they finished; all reruns identical");
-    assert!(killed_midway > 0, "{stage}: no kill landed while the stage ran (reference took {took:?})");
+    assert!(
+        killed_midway > 0,
+        "{stage}: no kill landed while the stage ran (reference took {took:?})"
+    );
 }
 
 fn a(v: &[String]) -> Vec<&str> {
@@ -758,28 +943,68 @@ fn fault_injection_extract_filter_dedup_quality() {
     fault_inject(
         "extract",
         &dir,
-        &strs(&["extract", "-i", s(&warcs), "-o", "{out}", "--threads", "1", "--no-progress"]),
+        &strs(&[
+            "extract",
+            "-i",
+            s(&warcs),
+            "-o",
+            "{out}",
+            "--threads",
+            "1",
+            "--no-progress",
+        ]),
         &no_prepare,
         &same,
     );
     fault_inject(
         "filter",
         &dir,
-        &strs(&["filter", "--config", s(&cfg), "-i", s(&jsonl_in), "-o", "{out}", "--threads", "1", "--no-progress"]),
+        &strs(&[
+            "filter",
+            "--config",
+            s(&cfg),
+            "-i",
+            s(&jsonl_in),
+            "-o",
+            "{out}",
+            "--threads",
+            "1",
+            "--no-progress",
+        ]),
         &no_prepare,
         &same,
     );
     fault_inject(
         "dedup-bff",
         &dir,
-        &strs(&["dedup", "-i", s(&jsonl_in), "-o", "{out}", "--threads", "1", "--no-progress"]),
+        &strs(&[
+            "dedup",
+            "-i",
+            s(&jsonl_in),
+            "-o",
+            "{out}",
+            "--threads",
+            "1",
+            "--no-progress",
+        ]),
         &no_prepare,
         &same,
     );
     fault_inject(
         "dedup-minhash",
         &dir,
-        &strs(&["dedup", "--method", "minhash", "-i", s(&jsonl_in), "-o", "{out}", "--threads", "1", "--no-progress"]),
+        &strs(&[
+            "dedup",
+            "--method",
+            "minhash",
+            "-i",
+            s(&jsonl_in),
+            "-o",
+            "{out}",
+            "--threads",
+            "1",
+            "--no-progress",
+        ]),
         &no_prepare,
         &same,
     );
@@ -837,14 +1062,28 @@ fn fault_injection_extract_filter_dedup_quality() {
     let mut reduce = minhash_phase("reduce");
     reduce.retain(|a| a != "--rank" && a != "0" && a != "--world-size" && a != "2");
     fault_inject("minhash-reduce", &dir, &reduce, &phases_before(&["map"]), &same);
-    fault_inject("minhash-apply", &dir, &minhash_phase("apply"), &phases_before(&["map", "reduce"]), &same);
+    fault_inject(
+        "minhash-apply",
+        &dir,
+        &minhash_phase("apply"),
+        &phases_before(&["map", "reduce"]),
+        &same,
+    );
 
     let pos = dir.join("pos.jsonl");
     let neg = dir.join("neg.jsonl");
     std::fs::write(&pos, jsonl(1, 60)).unwrap();
     std::fs::write(&neg, jsonl(2, 60)).unwrap();
     let model = dir.join("q.bin");
-    ok(&["quality-train", "--positives", s(&pos), "--negatives", s(&neg), "-o", s(&model)]);
+    ok(&[
+        "quality-train",
+        "--positives",
+        s(&pos),
+        "--negatives",
+        s(&neg),
+        "-o",
+        s(&model),
+    ]);
     fault_inject(
         "quality",
         &dir,
@@ -874,18 +1113,32 @@ fn fault_injection_with_inputs_and_config_changed_between_runs() {
     let shards = write_jsonl_shards(&input, 8, 400);
     let (c12, c30) = (config(&dir, 12), config(&dir, 30));
     let args = |c: &Path, out: &Path, extra: &[&str]| {
-        let mut v = strs(&["filter", "--config", s(c), "-i", s(&input), "-o", s(out), "--threads", "1", "--no-progress"]);
+        let mut v = strs(&[
+            "filter",
+            "--config",
+            s(c),
+            "-i",
+            s(&input),
+            "-o",
+            s(out),
+            "--threads",
+            "1",
+            "--no-progress",
+        ]);
         v.extend(strs(extra));
         v
     };
     let t0 = Instant::now();
-    ok(&args(&c12, &dir.join("timing"), &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    ok(&args(&c12, &dir.join("timing"), &[])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
     let took = t0.elapsed();
     let original = std::fs::read(&shards[3]).unwrap();
     for i in 0..KILL_POINTS {
         std::fs::write(&shards[3], &original).unwrap();
         let out = dir.join(format!("kill-{i}"));
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .args(args(&c12, &out, &[]))
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -896,7 +1149,7 @@ fn fault_injection_with_inputs_and_config_changed_between_runs() {
         if i % 2 == 0 {
             // Input changed: the rerun equals a clean run on the new inputs.
             std::fs::write(&shards[3], gz(jsonl(50 + i as usize, 400).as_bytes())).unwrap();
-            let o = Command::new(BIN).args(args(&c12, &out, &[])).output().unwrap();
+            let o = Command::new(bin()).args(args(&c12, &out, &[])).output().unwrap();
             assert!(o.status.success(), "{}", stderr(&o));
             let clean = dir.join(format!("clean-{i}"));
             ok(&args(&c12, &clean, &[]).iter().map(String::as_str).collect::<Vec<_>>());
@@ -904,15 +1157,20 @@ fn fault_injection_with_inputs_and_config_changed_between_runs() {
             std::fs::remove_dir_all(&clean).unwrap();
         } else {
             // Config changed: refused while earlier shards exist, then --fresh equals a clean run.
-            let o = Command::new(BIN).args(args(&c30, &out, &[])).output().unwrap();
+            let o = Command::new(bin()).args(args(&c30, &out, &[])).output().unwrap();
             let had_marker = out.join("_done").exists()
-                && std::fs::read_dir(out.join("_done")).map(|d| d.count() > 0).unwrap_or(false);
+                && std::fs::read_dir(out.join("_done"))
+                    .map(|d| d.count() > 0)
+                    .unwrap_or(false);
             if o.status.success() {
                 assert!(!had_marker || stderr(&o).contains("0 skipped"), "{}", stderr(&o));
             } else {
                 assert!(stderr(&o).contains("made with other settings"), "{}", stderr(&o));
             }
-            let o = Command::new(BIN).args(args(&c30, &out, &["--fresh"])).output().unwrap();
+            let o = Command::new(bin())
+                .args(args(&c30, &out, &["--fresh"]))
+                .output()
+                .unwrap();
             assert!(o.status.success(), "{}", stderr(&o));
             let clean = dir.join(format!("clean-{i}"));
             ok(&args(&c30, &clean, &[]).iter().map(String::as_str).collect::<Vec<_>>());
@@ -930,7 +1188,16 @@ fn fault_injection_reduced_baseline_through_tokenize() {
     fault_inject(
         "baseline",
         &dir,
-        &strs(&["baseline", "--out", "{out}", "--to", "tokenize", "--threads", "1", "--no-progress"]),
+        &strs(&[
+            "baseline",
+            "--out",
+            "{out}",
+            "--to",
+            "tokenize",
+            "--threads",
+            "1",
+            "--no-progress",
+        ]),
         &no_prepare,
         &|a: &Path, b: &Path| {
             for d in stage_dirs {

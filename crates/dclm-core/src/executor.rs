@@ -461,7 +461,7 @@ pub enum MarkerCheck {
     /// No marker: run it.
     Missing,
     /// Complete, same settings, same input, output present: reuse these stats.
-    Reuse(Stats),
+    Reuse(Box<Stats>),
     /// Run it again, for the reason given (input changed, partial, output missing, marker without provenance).
     Redo(String),
     /// Made with other settings or another tool version: refuse rather than mix (the message names the marker).
@@ -504,7 +504,7 @@ pub fn check_marker(marker: &Path, output: &Path, input: &Path, settings: &str, 
     if stats.docs_out > 0 && !output.exists() {
         return MarkerCheck::Redo(format!("output {} is missing", output.display()));
     }
-    MarkerCheck::Reuse(stats)
+    MarkerCheck::Reuse(Box::new(stats))
 }
 
 /// A shard's stats as its marker records them: with the provenance of the output.

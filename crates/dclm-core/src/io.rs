@@ -146,7 +146,11 @@ pub fn read_line_capped(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> i
         }
         r.consume(take);
         if end {
-            return Ok(if too_long { LineRead::TooLong(total) } else { LineRead::Line });
+            return Ok(if too_long {
+                LineRead::TooLong(total)
+            } else {
+                LineRead::Line
+            });
         }
     }
 }
@@ -441,6 +445,26 @@ pub fn write_all<'a>(path: impl AsRef<Path>, docs: impl IntoIterator<Item = &'a 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overlong_line_is_skipped_without_being_held() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("a.jsonl");
+        let long = format!("{{\"text\":\"{}\"}}", "x".repeat(5000));
+        std::fs::write(&p, format!("{{\"text\":\"a\"}}\n{long}\n{{\"text\":\"b\"}}\n{long}")).unwrap();
+        let items: Vec<LineResult> = ShardReader::open(&p).unwrap().with_max_line_bytes(1000).collect();
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[0].as_ref().unwrap().1.text, "a");
+        assert_eq!(items[2].as_ref().unwrap(), &(3, Document::new("b")));
+        for i in [1, 3] {
+            let e = items[i].as_ref().unwrap_err();
+            assert_eq!(e.reason(), "line_too_long");
+            assert!(e.to_string().contains(&format!(":{}:", i + 1)), "{e}");
+        }
+        // Lines under the cap, with and without a final newline, read as before.
+        let items: Vec<LineResult> = ShardReader::open(&p).unwrap().collect();
+        assert!(items.iter().all(|r| r.is_ok()));
+    }
 
     #[test]
     fn shard_files_walks_folders_skips_markers_and_names_missing_paths() {

@@ -241,12 +241,17 @@ mod tests {
         std::fs::create_dir_all(&d).unwrap();
         let f = d.join("a.jsonl");
         std::fs::write(&f, b"").unwrap();
-        assert!(check_disjoint(&[d.clone()], &[f.clone()], &d).is_err());
-        assert!(check_disjoint(&[d.clone()], &[f.clone()], &d.join("out")).is_err());
+        assert!(check_disjoint(std::slice::from_ref(&d), std::slice::from_ref(&f), &d).is_err());
+        assert!(check_disjoint(std::slice::from_ref(&d), std::slice::from_ref(&f), &d.join("out")).is_err());
         assert!(check_disjoint(&[d.join("sub")], &[], &d).is_err());
-        assert!(check_disjoint(&[], &[f.clone()], &d.join("..").join("d")).is_err());
-        assert!(check_disjoint(&[d.clone()], &[f.clone()], &dir.path().join("out")).is_ok());
+        assert!(check_disjoint(&[], std::slice::from_ref(&f), &d.join("..").join("d")).is_err());
+        assert!(check_disjoint(
+            std::slice::from_ref(&d),
+            std::slice::from_ref(&f),
+            &dir.path().join("out")
+        )
+        .is_ok());
         // A sibling whose name starts like the input folder is not inside it.
-        assert!(check_disjoint(&[d.clone()], &[f], &dir.path().join("d2")).is_ok());
+        assert!(check_disjoint(std::slice::from_ref(&d), &[f], &dir.path().join("d2")).is_ok());
     }
 }

@@ -446,7 +446,9 @@ fn run_bff_cross_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf]) ->
                 stats.seconds = start.elapsed().as_secs_f64();
                 mark_partial(&mut stats, identity.size);
                 if stats.partial_shards > 0 {
-                    summary.partial.push((input.clone(), "input not read to its end".into()));
+                    summary
+                        .partial
+                        .push((input.clone(), "input not read to its end".into()));
                 }
                 write_marker(cfg, &input, identity, &output, &stats)?;
                 merged.merge(&stats);
@@ -457,7 +459,11 @@ fn run_bff_cross_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf]) ->
         }
     }
     report.filter_fill = Some(bff.filter().fill_ratio());
-    let save_to = if fresh_filter { cfg_filter_file(cfg) } else { b.filter_file.clone() };
+    let save_to = if fresh_filter {
+        cfg_filter_file(cfg)
+    } else {
+        b.filter_file.clone()
+    };
     if let (Some(path), true) = (&save_to, b.save_filter) {
         if b.bff.update_filter {
             bff.filter().save(path)?;

@@ -108,7 +108,10 @@ fn main() {
     );
     let mut worst: f64 = 0.0;
     for case in CASES {
-        let out = Command::new(&args[0]).arg(case).output().expect("re-running this example");
+        let out = Command::new(&args[0])
+            .arg(case)
+            .output()
+            .expect("re-running this example");
         let line = String::from_utf8_lossy(&out.stdout);
         let f: Vec<&str> = line.trim().split('\t').collect();
         if !out.status.success() || f.len() < 6 {

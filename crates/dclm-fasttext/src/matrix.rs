@@ -139,7 +139,9 @@ impl ProductQuantizer {
         if let Some(i) = centroids.iter().position(|x| !x.is_finite()) {
             return Err(r.invalid(
                 c_at + 4 * i,
-                format!("{what} quantizer: non-finite centroid value (NaN or infinity) at index {i}: the model is corrupt"),
+                format!(
+                    "{what} quantizer: non-finite centroid value (NaN or infinity) at index {i}: the model is corrupt"
+                ),
             ));
         }
         Ok(ProductQuantizer {
@@ -350,9 +352,9 @@ fn first_non_finite_le(bytes: &[u8]) -> Option<usize> {
     const EXP: u32 = 0x7f80_0000;
     const BLOCK: usize = 4096 * 4;
     for (bi, block) in bytes.chunks(BLOCK).enumerate() {
-        let any = block
-            .chunks_exact(4)
-            .fold(0u32, |acc, c| acc | u32::from((u32::from_le_bytes([c[0], c[1], c[2], c[3]]) & EXP) == EXP));
+        let any = block.chunks_exact(4).fold(0u32, |acc, c| {
+            acc | u32::from((u32::from_le_bytes([c[0], c[1], c[2], c[3]]) & EXP) == EXP)
+        });
         if any != 0 {
             let j = block
                 .chunks_exact(4)

@@ -234,7 +234,11 @@ fn a_stale_part_is_never_spliced_onto_a_changed_file() {
     assert_eq!(done.sha256, sha(&new));
     let reqs = srv.requests_to("v.bin");
     assert_eq!(reqs.last().unwrap().range.as_deref(), Some("bytes=100000-"));
-    assert_eq!(reqs.last().unwrap().status, 200, "If-Range with the old ETag gets the whole new file");
+    assert_eq!(
+        reqs.last().unwrap().status,
+        200,
+        "If-Range with the old ETag gets the whole new file"
+    );
 
     // Unchanged upstream: the same resume continues the partial file.
     let dest2 = dir.path().join("w.bin");

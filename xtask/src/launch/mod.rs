@@ -39,7 +39,9 @@ pub fn reject_control_chars(what: &str, value: &str) -> anyhow::Result<()> {
 }
 
 /// [`reject_control_chars`] over named values (absent ones are skipped).
-pub fn check_values<'a>(values: impl IntoIterator<Item = (&'a str, Option<std::borrow::Cow<'a, str>>)>) -> anyhow::Result<()> {
+pub fn check_values<'a>(
+    values: impl IntoIterator<Item = (&'a str, Option<std::borrow::Cow<'a, str>>)>,
+) -> anyhow::Result<()> {
     for (what, v) in values {
         if let Some(v) = v {
             reject_control_chars(what, &v)?;

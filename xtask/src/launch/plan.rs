@@ -155,17 +155,12 @@ fn push(
 impl Plan {
     /// Build the plan from launcher arguments (paths made absolute so tasks can run from any folder).
     pub fn build(a: &PlanArgs) -> Result<Plan> {
-        super::check_values(
-            a.inputs
-                .iter()
-                .map(|i| ("--input", Some(i.as_str().into())))
-                .chain([
-                    ("--out", Some(a.out.as_str().into())),
-                    ("--config", a.config.as_ref().map(|p| p.to_string_lossy())),
-                    ("--assets", a.assets.as_ref().map(|p| p.to_string_lossy())),
-                    ("--xtask-bin", a.xtask_bin.as_ref().map(|p| p.to_string_lossy())),
-                ]),
-        )?;
+        super::check_values(a.inputs.iter().map(|i| ("--input", Some(i.as_str().into()))).chain([
+            ("--out", Some(a.out.as_str().into())),
+            ("--config", a.config.as_ref().map(|p| p.to_string_lossy())),
+            ("--assets", a.assets.as_ref().map(|p| p.to_string_lossy())),
+            ("--xtask-bin", a.xtask_bin.as_ref().map(|p| p.to_string_lossy())),
+        ]))?;
         if a.tasks == 0 {
             bail!("--tasks must be at least 1");
         }

@@ -15,7 +15,11 @@ pub fn data_files(root: &Path) -> Vec<(String, Vec<u8>)> {
                 if name != "_done" {
                     walk(root, &p, out);
                 }
-            } else if !(name.starts_with("stats") || name.ends_with("_report.json") || name == "filter_steps.json" || name == "_stage.json") {
+            } else if !(name.starts_with("stats")
+                || name.ends_with("_report.json")
+                || name == "filter_steps.json"
+                || name == "_stage.json")
+            {
                 out.push((rel, std::fs::read(&p).unwrap()));
             }
         }

@@ -356,7 +356,11 @@ fn serialize(nodes: &[ExtractNode], opts: &ExtractOptions, limit: usize) -> Opti
         if list_depth > 0 {
             let pre_depth = list_depth + usize::from(opts.list_bullets);
             let indent_pre = node.is_pre && opts.preserve_formatting;
-            let body_len = if indent_pre { indented_len(text, pre_depth) } else { text.len() };
+            let body_len = if indent_pre {
+                indented_len(text, pre_depth)
+            } else {
+                text.len()
+            };
             // Bounded: a pathological list depth must not allocate unboundedly.
             let n = (2 * list_depth + 2 * usize::from(!bullet_deferred && opts.list_bullets)).min(1 << 16);
             if over(&out, body_len.saturating_add(n)) {

@@ -538,3 +538,38 @@ fn truncate_log(path: &Path, step: u64) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resuming_drops_the_log_lines_after_the_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("train_log.jsonl");
+        let line = |step: u64| {
+            serde_json::to_string(&StepLog {
+                step,
+                loss: 1.0,
+                ce: 1.0,
+                z_loss: 0.0,
+                lr: 1e-3,
+                grad_norm: 1.0,
+                tokens: step * 10,
+                tokens_per_s: 1.0,
+                mfu: None,
+            })
+            .unwrap()
+        };
+        let mut text: String = (1..=7).map(|s| line(s) + "\n").collect();
+        text.push_str("{\"step\": 8, \"lo"); // torn by a kill
+        std::fs::write(&p, text).unwrap();
+        truncate_log(&p, 5).unwrap();
+        let kept: Vec<u64> = std::fs::read_to_string(&p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<StepLog>(l).unwrap().step)
+            .collect();
+        assert_eq!(kept, [1, 2, 3, 4, 5]);
+    }
+}
