@@ -142,10 +142,12 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
-/// Length summary of whitespace-collapsed text, composable over concatenation.
+/// Length summary of whitespace-collapsed text, composable over concatenation. 8 bytes per node (lengths
+/// saturate at 4 GiB, far above any page a WARC record can hold), so the per-node tables stay small next to
+/// the page on tag-dense hostile input.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Collapsed {
-    len: usize,
+    len: u32,
     starts_ws: bool,
     ends_ws: bool,
 }
@@ -155,7 +157,7 @@ impl Collapsed {
         if s.is_empty() {
             return Collapsed::default();
         }
-        let mut len = 0;
+        let mut len = 0usize;
         let mut prev_ws = false;
         for &c in s {
             let ws = is_space(c);
@@ -165,7 +167,7 @@ impl Collapsed {
             prev_ws = ws;
         }
         Collapsed {
-            len,
+            len: u32::try_from(len).unwrap_or(u32::MAX),
             starts_ws: is_space(s[0]),
             ends_ws: is_space(s[s.len() - 1]),
         }
@@ -179,7 +181,7 @@ impl Collapsed {
             return self;
         }
         Collapsed {
-            len: self.len + b.len - usize::from(self.ends_ws && b.starts_ws),
+            len: self.len.saturating_add(b.len) - u32::from(self.ends_ws && b.starts_ws),
             starts_ws: self.starts_ws,
             ends_ws: b.ends_ws,
         }
@@ -189,7 +191,7 @@ impl Collapsed {
 /// Per-node text statistics for link-cluster detection, computed once per document in O(n).
 pub(crate) struct LinkStats {
     text: Vec<Collapsed>,
-    links: Vec<usize>,
+    links: Vec<u32>,
 }
 
 impl LinkStats {
@@ -197,7 +199,7 @@ impl LinkStats {
     pub(crate) fn compute(dom: &Dom, root: NodeId) -> LinkStats {
         let n = dom.nodes.len();
         let mut text = vec![Collapsed::default(); n];
-        let mut links = vec![0usize; n];
+        let mut links = vec![0u32; n];
         // Iterative post-order: descend to first children; when leaving a node, fold it into its parent.
         let mut cur = root;
         'outer: loop {
@@ -218,7 +220,7 @@ impl LinkStats {
                 let t = text[cur as usize];
                 text[parent as usize] = text[parent as usize].concat(t);
                 let own = if dom.tag(cur) == Some(Tag::A) { t.len } else { 0 };
-                links[parent as usize] += links[cur as usize] + own;
+                links[parent as usize] = links[parent as usize].saturating_add(links[cur as usize].saturating_add(own));
                 let next = dom.node(cur).next;
                 if next != NONE {
                     cur = next;
@@ -233,11 +235,11 @@ impl LinkStats {
     /// Whether links make up more than `max_ratio` of the element's collapsed text (skipped when the
     /// text is longer than `max_len`, 0 = no limit).
     fn is_link_cluster(&self, id: NodeId, max_ratio: f64, max_len: usize) -> bool {
-        let len = self.text[id as usize].len;
+        let len = self.text[id as usize].len as usize;
         if max_len > 0 && len > max_len {
             return false;
         }
-        let links = self.links[id as usize];
+        let links = self.links[id as usize] as usize;
         links > 0 && (len == 0 || links as f64 / len as f64 > max_ratio)
     }
 }
