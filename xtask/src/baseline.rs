@@ -178,6 +178,10 @@ pub struct StageRecord {
     pub fidelity: StageFidelity,
     /// Stage-specific figures (threshold, filter plan, …).
     pub extra: serde_json::Value,
+    /// Fingerprint of the settings and inputs that made this stage and every stage before it (see
+    /// [`stage_settings`]); a rerun with other settings refuses to reuse the stage.
+    #[serde(default)]
+    pub settings: String,
     /// The report's drop examples collected up to and including this stage (restored when a rerun skips it).
     #[serde(default)]
     pub examples: ExampleCollector,
@@ -305,6 +309,7 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
         bail!("--from {} comes after --to {}", from.name(), to.name());
     }
     let mut records: Vec<(StageRecord, bool)> = Vec::new();
+    let mut settings = dclm_core::Fingerprint::new("baseline").finish();
     for stage in Stage::ALL {
         if stage > to {
             break;
@@ -317,6 +322,7 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
         let previous: Option<StageRecord> = std::fs::read(&marker)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok());
+        settings = stage_settings(&run, stage, &settings)?;
         let skip = stage < from || (!run.args.fresh && previous.is_some());
         if skip {
             let Some(rec) = previous else {
@@ -326,6 +332,15 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
                     dir.display()
                 );
             };
+            if rec.settings != settings {
+                bail!(
+                    "stage {} in {} was made from other inputs or settings (or by another version) than this run \
+                     has; its results would be mixed with this run's. Rerun with --fresh (and --from the first \
+                     stage to redo) or use another --out",
+                    stage.name(),
+                    dir.display()
+                );
+            }
             eprintln!(
                 "baseline: {} already complete ({}), skipped",
                 stage.name(),
@@ -361,6 +376,7 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
             Stage::Eval => eval(&mut run, &dir)?,
         };
         rec.seconds = t0.elapsed().as_secs_f64();
+        rec.settings = settings.clone();
         rec.examples = run.examples.clone();
         rec.histograms = run.histograms.clone();
         dclm_core::io::write_atomic(&marker, &serde_json::to_vec_pretty(&rec)?)?;
@@ -384,6 +400,60 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
     })
 }
 
+/// The settings fingerprint of `stage`: the previous stage's, plus what this stage's output depends on (the
+/// inputs' bytes for the first stage; assets, seed, classifier, tokenizer, scale, … for the
+/// stages that read them). Threads, progress and `--from/--to` do not change outputs and are left out.
+pub fn stage_settings(run: &Run, stage: Stage, previous: &str) -> Result<String> {
+    let a = &run.args;
+    let mut fp = dclm_core::Fingerprint::new(stage.name());
+    fp.add("previous", previous.as_bytes());
+    let file = |fp: &mut dclm_core::Fingerprint, key: &str, p: &Option<PathBuf>| -> Result<()> {
+        if let Some(p) = p {
+            fp.add_file(key, p)?;
+        }
+        Ok(())
+    };
+    match stage {
+        Stage::Extract | Stage::Heuristics => {
+            if stage == Stage::Extract || run.jsonl_inputs {
+                for p in &run.inputs {
+                    // Content, not path: the embedded corpus is rewritten (same bytes) by every run.
+                    fp.add_file("input", p)?;
+                }
+            }
+            if stage == Stage::Heuristics {
+                fp.add_debug("assets", &a.assets);
+            }
+        }
+        Stage::Dedup => {}
+        Stage::Quality => {
+            fp.add_debug("seed", &a.seed)
+                .add_debug("keep_fraction", &a.keep_fraction.map(f64::to_bits))
+                .add_debug("positives", &a.positives);
+            file(&mut fp, "quality_model", &a.quality_model)?;
+        }
+        Stage::Tokenize => {
+            fp.add_debug("seed", &a.seed).add_debug("assets", &a.assets);
+            file(&mut fp, "tokenizer", &a.tokenizer)?;
+        }
+        Stage::Train => {
+            fp.add_debug("seed", &a.seed)
+                .add("scale", a.scale.as_bytes())
+                .add_debug("reduced", &a.reduced)
+                .add_debug("max_steps", &a.max_steps)
+                .add("device", a.device.as_bytes())
+                .add("dtype", a.dtype.as_bytes());
+        }
+        Stage::Eval => {
+            fp.add_debug("seed", &a.seed)
+                .add_debug("reduced", &a.reduced)
+                .add_debug("eval_limit", &a.eval_limit)
+                .add_debug("assets", &a.assets);
+        }
+    }
+    Ok(fp.finish())
+}
+
 /// The JSONL shards a stage wrote (not its markers or side files).
 fn stage_shards(dir: &Path) -> Result<Vec<PathBuf>> {
     let pattern = vec![dir.to_string_lossy().into_owned()];
@@ -399,6 +469,7 @@ fn record(stage: Stage, dir: &Path, stats: Stats, fidelity: StageFidelity) -> St
         seconds: 0.0,
         fidelity,
         extra: serde_json::Value::Null,
+        settings: String::new(),
         examples: ExampleCollector::default(),
         histograms: Vec::new(),
     }
