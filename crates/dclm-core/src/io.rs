@@ -94,6 +94,7 @@ pub struct ShardReader {
     buf: Vec<u8>,
     done: bool,
     raw_bytes: Arc<AtomicU64>,
+    any_text: bool,
 }
 
 impl ShardReader {
@@ -114,7 +115,15 @@ impl ShardReader {
             buf: Vec::with_capacity(1 << 14),
             done: false,
             raw_bytes,
+            any_text: false,
         })
+    }
+
+    /// Keep pages whose `text` is missing or not a string (DCLM's page model, for the filter stage);
+    /// by default they are input errors (`missing_text`, `text_not_string`).
+    pub fn with_any_text(mut self, any_text: bool) -> Self {
+        self.any_text = any_text;
+        self
     }
 
     /// Path of this shard.
@@ -174,7 +183,12 @@ impl Iterator for ShardReader {
                     return Some(Err(self.bad("invalid_utf8", msg)));
                 }
             };
-            return Some(match Document::from_json_line(text) {
+            let parsed = if self.any_text {
+                Document::from_json_line_any(text)
+            } else {
+                Document::from_json_line(text)
+            };
+            return Some(match parsed {
                 Ok(doc) => Ok((self.line, doc)),
                 Err((kind, msg)) => Err(self.bad(kind, msg)),
             });

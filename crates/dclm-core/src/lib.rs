@@ -22,7 +22,7 @@ pub mod io;
 mod stats;
 pub mod testdata;
 
-pub use document::{keys, Document};
+pub use document::{keys, Document, TextRef};
 pub use error::{CoreError, Result};
 pub use executor::{Executor, ExecutorConfig, RunSummary, ShardTask};
 pub use stats::{ErrorExample, Stats, StepStats, Verdict, MAX_ERROR_EXAMPLES};

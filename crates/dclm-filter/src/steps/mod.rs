@@ -19,11 +19,15 @@
 //! counts an exception as an error and drops the page. Parameters DCLM would only reject while processing
 //! (a non-list `keep_languages`, a fastText `seed`) are rejected when the pipeline is built.
 
+pub mod arxiv;
 pub mod c4;
+pub mod code;
 pub mod content;
 pub mod lines;
 pub mod meta;
 pub mod repetition;
+pub mod sampling;
+pub mod stackexchange;
 pub mod url;
 
 use crate::registry::Registry;
@@ -63,4 +67,18 @@ pub(crate) fn register_builtins(r: &mut Registry) {
     r.register_mapper("split_lines_modifier", c4::split_lines);
     r.register_mapper("join_lines_modifier", c4::join_lines);
     r.register_mapper("exact_dedup", c4::exact_dedup);
+    r.register_filter("random_sampling_filter", sampling::random_sampling);
+    r.register_mapper("line_counter_enricher", content::line_counter);
+    r.register_filter("github_extension_filter", code::github_extension);
+    r.register_filter("line_length_filter", code::line_length_filter);
+    r.register_filter("alphanumeric_char_ratio_filter", code::alnum_ratio);
+    r.register_mapper("starcoder_v2_repo_splitter", code::repo_splitter);
+    r.register_mapper("starcoder_v2_format_modifier", code::format_modifier);
+    r.register_mapper("arxiv_appendix_modifier", arxiv::appendix);
+    r.register_mapper("arxiv_comment_modifier", arxiv::comment);
+    r.register_mapper("arxiv_macro_modifier", arxiv::macros);
+    r.register_mapper("arxiv_section_strip_modifier", arxiv::section_strip);
+    r.register_mapper("stackexchange_list_modifier", stackexchange::list_modifier);
+    r.register_mapper("stackexchange_answer_sort_modifier", stackexchange::answer_sort);
+    r.register_mapper("stackexchange_qa_formatter", stackexchange::qa_formatter);
 }
