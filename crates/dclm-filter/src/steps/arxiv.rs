@@ -149,9 +149,9 @@ fn macro_name_end(t: &str, at: usize) -> Option<usize> {
     (n > 0).then_some(at + 1 + n)
 }
 
-/// Macro definitions without arguments, as DCLM collects them: `(name, value, match end)` of
+/// Macro definitions without arguments, as DCLM collects them: `(name, value)` of
 /// `\\\bnewcommand\b\*?\{(\\[a-zA-Z0-9]+?)\}\{(.*?)\}$` or `\\def\s*(\\[a-zA-Z0-9]+?)\s*\{(.*?)\}$`.
-fn find_defs<'a>(t: &'a str, newcommand: bool) -> Vec<(&'a str, &'a str)> {
+fn find_defs(t: &str, newcommand: bool) -> Vec<(&str, &str)> {
     let lit = if newcommand { "\\newcommand" } else { "\\def" };
     let mut out = Vec::new();
     let mut from = 0;

@@ -264,6 +264,12 @@ enum Loc {
     Suffix,
 }
 
+/// Where C4's bad-words list comes from, for the error a missing `banlist_from_fname` gives.
+pub const LDNOOBW_HINT: &str = "C4's LDNOOBW bad-words list is neither in the shared data nor in DCLM's repository: \
+DCLM's c4.yaml reads it from baselines/mappers/banlists/ldnoobw.txt, the English list `en` of \
+https://github.com/LDNOOBW/List-of-Dirty-Naughty-Obscene-and-Otherwise-Bad-Words (the list TFDS C4 uses); \
+save it at that path under the assets folder, or give its absolute path";
+
 /// `substring_filter`: drop the page when any banlist entry occurs in the (lowercased unless
 /// `case_sensitive`) text; `exact_word` requires a Python `\b` on both sides; `location` `prefix`/`suffix`
 /// anchor at the start / end (`$` also matches before a final `\n`). `banlist_from_fname` (one entry a line,
@@ -336,7 +342,7 @@ pub(crate) fn substring(p: &Params<'_>, ctx: &BuildContext) -> Result<SubstringF
             loc: p.loc().clone(),
             what: "substring_filter banlist",
             path: path.clone(),
-            message: format!("{e} (C4's LDNOOBW list is not in the shared data: give its path)"),
+            message: format!("{e} ({LDNOOBW_HINT})"),
         })?;
         // Python `splitlines()`.
         text.lines()
@@ -881,7 +887,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("ldnoobw.txt") && e.contains("LDNOOBW"), "{e}");
+        assert!(
+            e.contains("ldnoobw.txt") && e.contains("github.com/LDNOOBW/List-of-Dirty-Naughty-Obscene"),
+            "{e}"
+        );
     }
 
     #[test]
