@@ -177,6 +177,8 @@ pub struct Trace {
 #[derive(Default)]
 pub struct Pipeline {
     slots: Vec<Slot>,
+    /// Whether any step splits pages (cached: `process` checks it per page).
+    any_split: bool,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -216,6 +218,7 @@ impl Pipeline {
     /// Append a step under an explicit stats label (must be unique in the pipeline).
     pub fn push_labeled(&mut self, label: impl Into<String>, step: Step) {
         let (needs_text, splits) = (step.needs_text(), step.splits());
+        self.any_split |= splits;
         self.slots.push(Slot {
             label: label.into(),
             step,
@@ -227,7 +230,7 @@ impl Pipeline {
 
     /// True when a step may turn one page into several: run the pipeline with [`Pipeline::process_into`].
     pub fn splits(&self) -> bool {
-        self.slots.iter().any(|s| s.splits)
+        self.any_split
     }
 
     /// Number of steps.
