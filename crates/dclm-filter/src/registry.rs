@@ -282,14 +282,6 @@ pub const UNSUPPORTED_DCLM_FUNCS: &[(&str, &str)] = &[
         "ken_lm_perplexity_enricher",
         "it needs KenLM and a SentencePiece model (edugp/kenlm wikipedia/en), which have no port here",
     ),
-    (
-        "html_content_extraction_modifier",
-        "it extracts with jusText, which has no port here",
-    ),
-    (
-        "stackexchange_html_extraction_modifier",
-        "it extracts with BeautifulSoup over lxml, which has no port here",
-    ),
 ];
 
 /// Name → constructor. [`Registry::dclm`] holds every built-in DCLM step; add your own with

@@ -23,6 +23,7 @@ pub mod arxiv;
 pub mod c4;
 pub mod code;
 pub mod content;
+pub mod html;
 pub mod lines;
 pub mod meta;
 pub mod repetition;
@@ -81,4 +82,6 @@ pub(crate) fn register_builtins(r: &mut Registry) {
     r.register_mapper("stackexchange_list_modifier", stackexchange::list_modifier);
     r.register_mapper("stackexchange_answer_sort_modifier", stackexchange::answer_sort);
     r.register_mapper("stackexchange_qa_formatter", stackexchange::qa_formatter);
+    r.register_mapper("stackexchange_html_extraction_modifier", html::stackexchange_extraction);
+    r.register_mapper("html_content_extraction_modifier", html::content_extraction);
 }

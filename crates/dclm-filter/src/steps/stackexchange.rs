@@ -24,7 +24,7 @@ fn question_text(doc: &mut Document) -> std::result::Result<&mut String, &'stati
 }
 
 /// Apply `f` to the question's and every answer's `text`.
-fn for_each_text(doc: &mut Document, mut f: impl FnMut(&str) -> String) -> Verdict {
+pub(crate) fn for_each_text(doc: &mut Document, mut f: impl FnMut(&str) -> String) -> Verdict {
     // Check every answer first, so that a page DCLM fails on is not left half rewritten.
     if let Some(a) = doc.fields.get("answers") {
         let Value::Array(list) = a else {
