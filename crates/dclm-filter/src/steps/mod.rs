@@ -1,7 +1,10 @@
 //! The built-in DCLM steps, one module per family, and their registration under DCLM's `func` names.
 //!
-//! Every step reproduces DCLM's mapper at HEAD `361714bd` (checked against DCLM's own Python output in
-//! `conformance/heuristics`), including its quirks (spec §2.3):
+//! Every step reproduces DCLM's mapper at HEAD `361714bd`, including its quirks. The RefinedWeb-chain steps are
+//! checked against DCLM's own Python output in `conformance/heuristics`; the code, arXiv, StackExchange, HTML
+//! and sampling steps ([`code`], [`arxiv`], [`stackexchange`], [`html`], [`sampling`]) are written from DCLM's
+//! source and docstrings, with tests built from them (no reference output of DCLM's for those exists here).
+//! Quirks of the RefinedWeb chain (spec §2.3):
 //!
 //! | Quirk | Default (faithful) | Corrected variant |
 //! |---|---|---|
