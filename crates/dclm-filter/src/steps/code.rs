@@ -318,7 +318,8 @@ const FORMAT_SALT: u64 = 0x5354_4152_434f_4452;
 /// `<file_sep>{filename}\n{text}` per file, otherwise `<file_sep>{text}` per file; without `add_sentinels`
 /// (default true) every `<file_sep>` becomes a blank line, `<repo_name>` goes, and the result is stripped. The
 /// draw is the seeded per-page coin of [`crate::steps::sampling`] (extra parameter `seed`, default 0) instead of
-/// DCLM's `random.random()`.
+/// DCLM's `random.random()`. A non-string `repo_name`, `filename` or file `text`, which Python's f-string would
+/// `str()`, drops the page as an error here.
 #[derive(Debug)]
 pub struct StarcoderV2FormatModifier {
     add_metadata_prob: f64,

@@ -83,26 +83,33 @@ pub(crate) fn list_modifier(p: &Params<'_>, _: &BuildContext) -> Result<Stackexc
 
 /// `stackexchange_answer_sort_modifier`: when `answers` is a list, sort it by `score` (missing → 0), highest
 /// first with `descending` (default true); Python's sort is stable, ties keep their order in both directions.
-/// Scores must all be numbers or all strings (a mix is Python's `TypeError`).
+/// Scores must all be numbers (booleans count as 0/1) or all strings (a mix is Python's `TypeError`).
 #[derive(Debug)]
 pub struct StackexchangeAnswerSortModifier {
     descending: bool,
 }
 
-fn score(a: &Value) -> Option<&Value> {
-    a.get("score")
+/// A score as Python compares it: numbers (booleans are ints) with numbers, strings with strings.
+enum Score<'a> {
+    Num(f64),
+    Str(&'a str),
+}
+
+fn score(a: &Value) -> Option<Score<'_>> {
+    match a.get("score") {
+        None => Some(Score::Num(0.0)),
+        Some(Value::Number(n)) => n.as_f64().map(Score::Num),
+        Some(Value::Bool(b)) => Some(Score::Num(f64::from(u8::from(*b)))),
+        Some(Value::String(s)) => Some(Score::Str(s)),
+        Some(_) => None,
+    }
 }
 
 fn cmp_scores(a: &Value, b: &Value) -> Option<Ordering> {
-    let zero = Value::from(0);
-    let (x, y) = (score(a).unwrap_or(&zero), score(b).unwrap_or(&zero));
-    match (x, y) {
-        (Value::Number(m), Value::Number(n)) => m.as_f64()?.partial_cmp(&n.as_f64()?),
-        (Value::Bool(m), Value::Bool(n)) => Some(m.cmp(n)),
-        (Value::String(m), Value::String(n)) => {
-            // Python compares str by code point, which is UTF-8 byte order.
-            Some(m.as_bytes().cmp(n.as_bytes()))
-        }
+    match (score(a)?, score(b)?) {
+        (Score::Num(x), Score::Num(y)) => x.partial_cmp(&y),
+        // Python compares str by code point, which is UTF-8 byte order.
+        (Score::Str(x), Score::Str(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
         _ => None,
     }
 }
@@ -124,8 +131,9 @@ impl Mapper for StackexchangeAnswerSortModifier {
         if list.iter().any(|a| !a.is_object()) {
             return Verdict::Drop("error:answer_not_an_object");
         }
-        // Score kinds that compare with the first compare with each other.
-        if list.iter().any(|a| cmp_scores(a, &list[0]).is_none()) {
+        // Python compares only when there are two answers or more; kinds that compare with the first compare
+        // with each other.
+        if list.len() > 1 && list.iter().any(|a| cmp_scores(a, &list[0]).is_none()) {
             return Verdict::Drop("error:scores_not_comparable");
         }
         let desc = self.descending;
@@ -150,7 +158,8 @@ pub(crate) fn answer_sort(p: &Params<'_>, _: &BuildContext) -> Result<Stackexcha
 
 /// `stackexchange_qa_formatter`: `text` becomes `Q: {question.text}` followed by `\nA: {answer.text}` per
 /// answer (with an empty `answers` list: a bare `\nA: `); with `remove_qa` the `question` and `answers` keys go.
-/// A page without `question` is dropped (not an error, as in DCLM).
+/// A page without `question` is dropped (not an error, as in DCLM). A non-string question or answer text is
+/// dropped as an error (Python's `join` raises for answers; its f-string would `str()` a question).
 #[derive(Debug)]
 pub struct StackexchangeQaFormatter {
     remove_qa: bool,
@@ -260,6 +269,11 @@ mod tests {
         assert!(desc.apply(&mut page(json!({"question": {}}))).is_keep());
         let mut mixed = page(json!({"answers": [{"score": "1"}, {"score": 2}]}));
         assert_eq!(desc.apply(&mut mixed), Verdict::Drop("error:scores_not_comparable"));
+        // One answer is never compared; booleans are numbers.
+        assert!(desc.apply(&mut page(json!({"answers": [{"score": null}]}))).is_keep());
+        let mut b = page(json!({"answers": [{"text": "f", "score": false}, {"text": "t", "score": true}]}));
+        assert!(desc.apply(&mut b).is_keep());
+        assert_eq!(order(&b), "tf");
     }
 
     #[test]
