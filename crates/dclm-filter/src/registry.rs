@@ -270,11 +270,6 @@ pub type Constructor = Arc<dyn Fn(&Params<'_>, &BuildContext) -> Result<Step> + 
 /// not unknown).
 pub const UNSUPPORTED_DCLM_FUNCS: &[(&str, &str)] = &[
     (
-        "alphabetic_characters_to_tokens_filter",
-        "it counts tokens with a Hugging Face tokenizer fetched from the Hub (default \
-         EleutherAI/pythia-6.9b-deduped); dclm-filter has no tokenizer.json reader",
-    ),
-    (
         "detect_lang_paragraph_enricher",
         "it splits sentences with blingfire or NLTK punkt, which have no port here",
     ),

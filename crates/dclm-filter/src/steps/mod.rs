@@ -1,9 +1,10 @@
 //! The built-in DCLM steps, one module per family, and their registration under DCLM's `func` names.
 //!
 //! Every step reproduces DCLM's mapper at HEAD `361714bd`, including its quirks. The RefinedWeb-chain steps are
-//! checked against DCLM's own Python output in `conformance/heuristics`; the code, arXiv, StackExchange, HTML
-//! and sampling steps ([`code`], [`arxiv`], [`stackexchange`], [`html`], [`sampling`]) are written from DCLM's
-//! source and docstrings, with tests built from them (no reference output of DCLM's for those exists here).
+//! checked against DCLM's own Python output in `conformance/heuristics`; the code, arXiv, StackExchange, HTML,
+//! sampling and token-ratio steps ([`code`], [`arxiv`], [`stackexchange`], [`html`], [`sampling`], [`tokens`])
+//! are written from DCLM's source and docstrings, with tests built from them (no reference output of DCLM's for
+//! those exists here).
 //! Quirks of the RefinedWeb chain (spec §2.3):
 //!
 //! | Quirk | Default (faithful) | Corrected variant |
@@ -32,6 +33,7 @@ pub mod meta;
 pub mod repetition;
 pub mod sampling;
 pub mod stackexchange;
+pub mod tokens;
 pub mod url;
 
 use crate::registry::Registry;
@@ -72,6 +74,7 @@ pub(crate) fn register_builtins(r: &mut Registry) {
     r.register_mapper("join_lines_modifier", c4::join_lines);
     r.register_mapper("exact_dedup", c4::exact_dedup);
     r.register_filter("random_sampling_filter", sampling::random_sampling);
+    r.register_filter("alphabetic_characters_to_tokens_filter", tokens::alpha_to_tokens);
     r.register_mapper("line_counter_enricher", content::line_counter);
     r.register_filter("github_extension_filter", code::github_extension);
     r.register_filter("line_length_filter", code::line_length_filter);
