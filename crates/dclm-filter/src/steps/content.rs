@@ -601,6 +601,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn line_counter_like_split_paragraphs() {
+        let lines = LineCounterEnricher {
+            sep: "\n".into(),
+            remove_empty: true,
+            key: "num_lines".into(),
+            overwrite: false,
+        };
+        // DCLM's docstring example: 'Hello\n\nWorld and all\nand beyond' has 3 lines.
+        let mut d = Document::new("Hello\n\nWorld and all\nand beyond");
+        assert!(lines.apply(&mut d).is_keep());
+        assert_eq!(d.get("num_lines"), Some(&Value::from(3)));
+        // The key exists: DCLM's assertion fails.
+        assert_eq!(lines.apply(&mut d), Verdict::Drop("error:key_exists"));
+        let all = LineCounterEnricher {
+            sep: "\n\n".into(),
+            remove_empty: false,
+            key: "paragraphs".into(),
+            overwrite: true,
+        };
+        let mut d = Document::new("a\n\n\n\nb\n\n");
+        assert!(all.apply(&mut d).is_keep());
+        assert_eq!(d.get("paragraphs"), Some(&Value::from(4)), "'a', '', 'b', ''");
+    }
+
+    #[test]
     fn counts_are_python_like() {
         assert_eq!(count_sub("....", "..."), 1);
         assert_eq!(count_sub("......", "..."), 2);
