@@ -62,6 +62,9 @@ pub struct ExecutorConfig {
     pub accept_partial: bool,
     /// Longest JSONL line read (bytes, decompressed); a longer one is skipped and counted as `line_too_long`.
     pub max_line_bytes: usize,
+    /// Pass pages whose `text` is missing or not a string to the per-document function (DCLM's page model,
+    /// used by the filter stage) instead of counting them as input errors.
+    pub any_text: bool,
 }
 
 /// Error reasons that mean a shard's input stream ended early or broke: the rest of the file was not read.
@@ -85,6 +88,7 @@ impl ExecutorConfig {
             fresh: false,
             accept_partial: false,
             max_line_bytes: crate::io::DEFAULT_MAX_LINE_BYTES,
+            any_text: false,
         }
     }
 
@@ -226,27 +230,40 @@ impl Executor {
     where
         F: Fn(Document, &mut Stats) -> Option<Document> + Sync,
     {
+        self.run_docs_many(inputs, |doc, stats, out| out.extend(f(doc, stats)))
+    }
+
+    /// Like [`Executor::run_docs`], for functions that may turn one document into several (DCLM mappers
+    /// return a list of pages): `f` appends its outputs, in order, to the vector it is given.
+    pub fn run_docs_many<F>(&self, inputs: &[PathBuf], f: F) -> Result<RunSummary>
+    where
+        F: Fn(Document, &mut Stats, &mut Vec<Document>) + Sync,
+    {
         let batch_size = self.cfg.batch_size.max(1);
         self.run_shards(inputs, |task| {
             let mut stats = Stats::new(&self.cfg.stage);
             let reader = ShardReader::open_counted(task.input, task.raw_bytes.clone())?
-                .with_max_line_bytes(self.cfg.max_line_bytes);
+                .with_max_line_bytes(self.cfg.max_line_bytes)
+                .with_any_text(self.cfg.any_text);
             let mut writer = task.writer()?;
             let mut batch: Vec<Document> = Vec::with_capacity(batch_size);
             let flush = |batch: &mut Vec<Document>, stats: &mut Stats, writer: &mut ShardWriter| -> Result<()> {
                 let n = batch.len() as u64;
                 let chunks: Vec<Vec<Document>> = chunk(std::mem::take(batch), 32);
-                let results: Vec<(Vec<Option<Document>>, Stats)> = chunks
+                let results: Vec<(Vec<Document>, Stats)> = chunks
                     .into_par_iter()
                     .map(|docs| {
                         let mut s = Stats::default();
-                        let out = docs.into_iter().map(|d| f(d, &mut s)).collect();
+                        let mut out = Vec::with_capacity(docs.len());
+                        for d in docs {
+                            f(d, &mut s, &mut out);
+                        }
                         (out, s)
                     })
                     .collect();
                 for (docs, s) in results {
                     merge_steps(stats, &s);
-                    for d in docs.into_iter().flatten() {
+                    for d in docs {
                         writer.write(&d)?;
                         stats.docs_out += 1;
                     }

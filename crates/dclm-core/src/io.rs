@@ -99,6 +99,7 @@ pub struct ShardReader {
     done: bool,
     raw_bytes: Arc<AtomicU64>,
     max_line: usize,
+    any_text: bool,
 }
 
 /// Outcome of [`read_line_capped`].
@@ -174,6 +175,7 @@ impl ShardReader {
             done: false,
             raw_bytes,
             max_line: DEFAULT_MAX_LINE_BYTES,
+            any_text: false,
         })
     }
 
@@ -181,6 +183,13 @@ impl ShardReader {
     /// `line_too_long` without being held in memory.
     pub fn with_max_line_bytes(mut self, max: usize) -> Self {
         self.max_line = max.max(1);
+        self
+    }
+
+    /// Keep pages whose `text` is missing or not a string (DCLM's page model, for the filter stage);
+    /// by default they are input errors (`missing_text`, `text_not_string`).
+    pub fn with_any_text(mut self, any_text: bool) -> Self {
+        self.any_text = any_text;
         self
     }
 
@@ -246,7 +255,12 @@ impl Iterator for ShardReader {
                     return Some(Err(self.bad("invalid_utf8", msg)));
                 }
             };
-            return Some(match Document::from_json_line(text) {
+            let parsed = if self.any_text {
+                Document::from_json_line_any(text)
+            } else {
+                Document::from_json_line(text)
+            };
+            return Some(match parsed {
                 Ok(doc) => Ok((self.line, doc)),
                 Err((kind, msg)) => Err(self.bad(kind, msg)),
             });

@@ -23,7 +23,7 @@ pub mod provenance;
 mod stats;
 pub mod testdata;
 
-pub use document::{keys, Document};
+pub use document::{keys, Document, TextRef};
 pub use error::{CoreError, Result};
 pub use executor::{Executor, ExecutorConfig, RunSummary, ShardTask};
 pub use provenance::{Fingerprint, InputIdentity, Provenance};

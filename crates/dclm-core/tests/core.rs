@@ -183,6 +183,49 @@ fn bad_lines_are_reported_with_line_numbers_and_the_rest_is_read() {
 }
 
 #[test]
+fn executor_with_any_text_passes_pages_without_string_text_and_splits() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"content\":\"c\"}\n{\"text\":[\"a\",\"b\"]}\n{\"text\":\"t\"}\nnot json\n",
+    )
+    .unwrap();
+    let mut cfg = ExecutorConfig::new("t", dir.path().join("strict"));
+    cfg.progress = false;
+    cfg.max_printed_errors = 0;
+    let strict = Executor::new(cfg.clone())
+        .unwrap()
+        .run_docs(std::slice::from_ref(&input), |d, _| Some(d))
+        .unwrap();
+    assert_eq!(strict.stats.errors["missing_text"], 1);
+    assert_eq!(strict.stats.errors["text_not_string"], 1);
+    cfg.output_dir = dir.path().join("any");
+    cfg.any_text = true;
+    // Every page comes out twice: a function may return several pages per input, in order.
+    let any = Executor::new(cfg)
+        .unwrap()
+        .run_docs_many(&[input], |d, _, out| {
+            out.push(d.clone());
+            out.push(d);
+        })
+        .unwrap();
+    assert_eq!(
+        any.stats.errors.len(),
+        1,
+        "only the broken line: {:?}",
+        any.stats.errors
+    );
+    assert_eq!((any.stats.docs_in, any.stats.docs_out), (3, 6));
+    let out = std::fs::read_to_string(dir.path().join("any/in.jsonl")).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "{\"content\":\"c\"}");
+    assert_eq!(lines[1], lines[0]);
+    assert_eq!(lines[2], "{\"text\":[\"a\",\"b\"]}");
+    assert_eq!(lines[5], "{\"text\":\"t\"}");
+}
+
+#[test]
 fn executor_counts_bad_input_and_processes_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");

@@ -236,7 +236,10 @@ fn a_stale_part_is_never_spliced_onto_a_changed_file() {
         "the old head must not be kept: {} bytes, head is {}; requests {:?}",
         got.len(),
         if got[..64] == old[..64] { "old" } else { "other" },
-        srv.requests_to("v.bin").iter().map(|r| (r.range.clone(), r.status)).collect::<Vec<_>>()
+        srv.requests_to("v.bin")
+            .iter()
+            .map(|r| (r.range.clone(), r.status))
+            .collect::<Vec<_>>()
     );
     assert_eq!(done.sha256, sha(&new));
     let reqs = srv.requests_to("v.bin");

@@ -245,12 +245,12 @@ mod tests {
             msg.contains("unknown func `no_such_thing`") && msg.contains("stop_word_filter"),
             "{msg}"
         );
-        let c = PipelineConfig::parse("- source: cc\n  steps:\n    - func: github_extension_filter\n", "x").unwrap();
+        let c = PipelineConfig::parse("- source: cc\n  steps:\n    - func: ken_lm_perplexity_enricher\n", "x").unwrap();
         let msg = c
             .build(&Registry::dclm(), &BuildContext::default(), &LoadOptions::default())
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("not supported"), "{msg}");
+        assert!(msg.contains("not supported") && msg.contains("KenLM"), "{msg}");
     }
 
     #[test]

@@ -43,11 +43,13 @@ pub enum FilterError {
         /// Every registered name.
         accepted: Vec<String>,
     },
-    /// A DCLM mapper that this crate does not implement yet.
-    #[error("{loc}: DCLM func `{}` is not supported by dclm-filter yet (supported: {})", loc.func, supported.join(", "))]
+    /// A DCLM mapper that this crate does not implement.
+    #[error("{loc}: DCLM func `{}` is not supported by dclm-filter: {why} (supported: {})", loc.func, supported.join(", "))]
     Unsupported {
         /// The step.
         loc: StepLoc,
+        /// Why not.
+        why: &'static str,
         /// Every registered name.
         supported: Vec<String>,
     },

@@ -1,7 +1,12 @@
 //! dclm-filter: DCLM's heuristic stage (the 26-step "RefinedWeb reproduction" chain of
 //! `dclm_baseline_refinedweb.yaml`, `refinedweb.yaml`, and `c4.yaml` via [`steps::c4`]) with DCLM's semantics, read from DCLM's own
-//! YAML configs, plus the traits to add your own steps.
+//! YAML configs, plus the traits to add your own steps. Every mapper of DCLM's `baselines/mappers/` is here
+//! except those in [`UNSUPPORTED_DCLM_FUNCS`] (each with its reason): the code-data ([`steps::code`]), arXiv
+//! ([`steps::arxiv`]), StackExchange ([`steps::stackexchange`]) and HTML ([`steps::html`]) mappers and the seeded
+//! `random_sampling_filter` ([`steps::sampling`]) too.
 //!
+//! * Pages follow DCLM's page model: `text` may be missing or any JSON value until a step needs a string (see
+//!   [`Pipeline`]; [`run()`] reads shards that way), and a step may split one page into several.
 //! * Traits: [`Filter`] (`check(&Document) -> Verdict`) and [`Mapper`] (`apply(&mut Document) -> Verdict`),
 //!   closure adapters [`FnFilter`] / [`FnMapper`], and [`Pipeline`], which records per-step counters and
 //!   seconds into `dclm_core::Stats`.

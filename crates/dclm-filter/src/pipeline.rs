@@ -1,5 +1,11 @@
 //! The two step traits ([`Filter`], [`Mapper`]), their closure adapters, and [`Pipeline`], an ordered list of
 //! steps that runs a document through them and records per-step counters and timing into `dclm_core::Stats`.
+//!
+//! Pages follow DCLM's page model: `text` may be missing or of any JSON type until a step reads it. Each step
+//! says whether it needs a string `text` ([`Filter::needs_text`], [`Mapper::needs_text`], true unless the step
+//! reads only metadata); the pipeline drops a page without one at the first step that needs it, under that
+//! step's reason `error:missing_text` or `error:text_not_string`, as DCLM's processor counts the `KeyError` /
+//! `TypeError` of that mapper as an error and drops the page.
 
 use dclm_core::{Document, Stats, StepStats, Verdict};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +18,11 @@ pub trait Filter: Send + Sync {
     fn name(&self) -> &str;
     /// Keep or drop (with a short reason).
     fn check(&self, doc: &Document) -> Verdict;
+    /// Whether `check` reads a string `text` (metadata-only filters return `false`; they then also see pages
+    /// whose `text` is missing or not a string).
+    fn needs_text(&self) -> bool {
+        true
+    }
 }
 
 /// Rewrites a document (modifiers change `text`; enrichers add keys) and may drop it. Must not panic.
@@ -25,6 +36,20 @@ pub trait Mapper: Send + Sync {
     fn modifies_text(&self) -> bool {
         true
     }
+    /// Whether `apply` reads a string `text` (see [`Filter::needs_text`]).
+    fn needs_text(&self) -> bool {
+        true
+    }
+    /// Whether the step may turn one page into several ([`Mapper::apply_many`]; DCLM mappers return a list).
+    fn splits(&self) -> bool {
+        false
+    }
+    /// Like `apply`, but a splitting step may append further pages to `more` (they follow `doc`, in order,
+    /// through the remaining steps). Only called when [`Mapper::splits`] is true.
+    fn apply_many(&self, doc: &mut Document, more: &mut Vec<Document>) -> Verdict {
+        let _ = more;
+        self.apply(doc)
+    }
 }
 
 macro_rules! forward {
@@ -32,11 +57,17 @@ macro_rules! forward {
         impl<T: Filter + ?Sized> Filter for $ty {
             fn name(&self) -> &str { (**self).name() }
             fn check(&self, doc: &Document) -> Verdict { (**self).check(doc) }
+            fn needs_text(&self) -> bool { (**self).needs_text() }
         }
         impl<T: Mapper + ?Sized> Mapper for $ty {
             fn name(&self) -> &str { (**self).name() }
             fn apply(&self, doc: &mut Document) -> Verdict { (**self).apply(doc) }
             fn modifies_text(&self) -> bool { (**self).modifies_text() }
+            fn needs_text(&self) -> bool { (**self).needs_text() }
+            fn splits(&self) -> bool { (**self).splits() }
+            fn apply_many(&self, doc: &mut Document, more: &mut Vec<Document>) -> Verdict {
+                (**self).apply_many(doc, more)
+            }
         }
     )*};
 }
@@ -102,6 +133,19 @@ impl Step {
             Step::Mapper(m) => m.name(),
         }
     }
+
+    /// Whether the step needs a string `text`.
+    pub fn needs_text(&self) -> bool {
+        match self {
+            Step::Filter(f) => f.needs_text(),
+            Step::Mapper(m) => m.needs_text(),
+        }
+    }
+
+    /// Whether the step may turn one page into several.
+    pub fn splits(&self) -> bool {
+        matches!(self, Step::Mapper(m) if m.splits())
+    }
 }
 
 impl std::fmt::Debug for Step {
@@ -117,6 +161,8 @@ struct Slot {
     label: String,
     step: Step,
     modified: AtomicU64,
+    needs_text: bool,
+    splits: bool,
 }
 
 /// What happened to one document at each step (for conformance checks and debugging).
@@ -131,6 +177,8 @@ pub struct Trace {
 #[derive(Default)]
 pub struct Pipeline {
     slots: Vec<Slot>,
+    /// Whether any step splits pages (cached: `process` checks it per page).
+    any_split: bool,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -169,11 +217,20 @@ impl Pipeline {
 
     /// Append a step under an explicit stats label (must be unique in the pipeline).
     pub fn push_labeled(&mut self, label: impl Into<String>, step: Step) {
+        let (needs_text, splits) = (step.needs_text(), step.splits());
+        self.any_split |= splits;
         self.slots.push(Slot {
             label: label.into(),
             step,
             modified: AtomicU64::new(0),
+            needs_text,
+            splits,
         });
+    }
+
+    /// True when a step may turn one page into several: run the pipeline with [`Pipeline::process_into`].
+    pub fn splits(&self) -> bool {
+        self.any_split
     }
 
     /// Number of steps.
@@ -205,14 +262,22 @@ impl Pipeline {
     }
 
     /// Run one document through every step, recording counters and seconds per step in `stats`
-    /// (steps are created in pipeline order on first use). `None` when a step dropped it.
-    pub fn process(&self, mut doc: Document, stats: &mut Stats) -> Option<Document> {
+    /// (steps are created in pipeline order on first use). `None` when a step dropped it. A pipeline that
+    /// [`splits`](Pipeline::splits) pages must use [`Pipeline::process_into`]: this keeps only the first page.
+    pub fn process(&self, doc: Document, stats: &mut Stats) -> Option<Document> {
+        if self.splits() {
+            let mut out = Vec::new();
+            self.process_into(doc, stats, &mut out);
+            return out.into_iter().next();
+        }
         if stats.steps.is_empty() {
             stats.steps = self.slots.iter().map(|s| StepStats::new(&s.label)).collect();
         }
+        let mut doc = doc;
+        let mut more = Vec::new();
         for (i, slot) in self.slots.iter().enumerate() {
             let start = Instant::now();
-            let (verdict, changed) = run_step(slot, &mut doc);
+            let (verdict, changed) = run_step(slot, &mut doc, &mut more);
             let secs = start.elapsed().as_secs_f64();
             if changed {
                 slot.modified.fetch_add(1, Ordering::Relaxed);
@@ -225,11 +290,51 @@ impl Pipeline {
         Some(doc)
     }
 
-    /// Run one document without stats, returning the final document (if kept) and a per-step trace.
+    /// Run one document through every step, appending every page that comes out (none when dropped, several
+    /// after a splitting step, in order) to `out`; counters as in [`Pipeline::process`]. A split counts as one
+    /// page in and all its pages out at the splitting step.
+    pub fn process_into(&self, doc: Document, stats: &mut Stats, out: &mut Vec<Document>) {
+        if stats.steps.is_empty() {
+            stats.steps = self.slots.iter().map(|s| StepStats::new(&s.label)).collect();
+        }
+        self.process_from(0, doc, stats, out);
+    }
+
+    fn process_from(&self, first: usize, mut doc: Document, stats: &mut Stats, out: &mut Vec<Document>) {
+        let mut more = Vec::new();
+        for (i, slot) in self.slots.iter().enumerate().skip(first) {
+            let start = Instant::now();
+            let (verdict, changed) = run_step(slot, &mut doc, &mut more);
+            let secs = start.elapsed().as_secs_f64();
+            if changed {
+                slot.modified.fetch_add(1, Ordering::Relaxed);
+            }
+            let st = step_at(stats, i, &slot.label);
+            st.record(verdict, secs);
+            if !verdict.is_keep() {
+                return;
+            }
+            if !more.is_empty() {
+                st.docs_out += more.len() as u64;
+                let rest = std::mem::take(&mut more);
+                self.process_from(i + 1, doc, stats, out);
+                for d in rest {
+                    self.process_from(i + 1, d, stats, out);
+                }
+                return;
+            }
+        }
+        out.push(doc);
+    }
+
+    /// Run one document without stats, returning the final document (if kept) and a per-step trace
+    /// (pages split off by a splitting step are not followed).
     pub fn trace(&self, mut doc: Document) -> (Option<Document>, Trace) {
         let mut steps = Vec::with_capacity(self.slots.len());
+        let mut more = Vec::new();
         for slot in &self.slots {
-            let (verdict, changed) = run_step(slot, &mut doc);
+            let (verdict, changed) = run_step(slot, &mut doc, &mut more);
+            more.clear();
             steps.push((slot.label.clone(), verdict, changed));
             if !verdict.is_keep() {
                 return (None, Trace { steps });
@@ -238,12 +343,21 @@ impl Pipeline {
         (Some(doc), Trace { steps })
     }
 
-    /// Run one document without any bookkeeping.
+    /// Run one document without any bookkeeping (pages split off by a splitting step are not followed).
     pub fn run(&self, mut doc: Document) -> Option<Document> {
+        let mut more = Vec::new();
         for slot in &self.slots {
-            let v = match &slot.step {
-                Step::Filter(f) => f.check(&doc),
-                Step::Mapper(m) => m.apply(&mut doc),
+            let v = match text_gate(slot, &doc) {
+                Some(v) => v,
+                None => match &slot.step {
+                    Step::Filter(f) => f.check(&doc),
+                    Step::Mapper(m) if slot.splits => {
+                        let v = m.apply_many(&mut doc, &mut more);
+                        more.clear();
+                        v
+                    }
+                    Step::Mapper(m) => m.apply(&mut doc),
+                },
             };
             if !v.is_keep() {
                 return None;
@@ -253,16 +367,36 @@ impl Pipeline {
     }
 }
 
-fn run_step(slot: &Slot, doc: &mut Document) -> (Verdict, bool) {
+/// The drop verdict for a page that lacks the string `text` this step needs (`None`: the step may run).
+#[inline]
+fn text_gate(slot: &Slot, doc: &Document) -> Option<Verdict> {
+    if !slot.needs_text || doc.has_string_text() {
+        return None;
+    }
+    Some(Verdict::Drop(match doc.text_problem() {
+        Some("missing_text") => "error:missing_text",
+        _ => "error:text_not_string",
+    }))
+}
+
+fn run_step(slot: &Slot, doc: &mut Document, more: &mut Vec<Document>) -> (Verdict, bool) {
+    if let Some(v) = text_gate(slot, doc) {
+        return (v, false);
+    }
     match &slot.step {
         Step::Filter(f) => (f.check(doc), false),
+        Step::Mapper(m) if slot.splits => (m.apply_many(doc, more), false),
         Step::Mapper(m) if !m.modifies_text() => (m.apply(doc), false),
         Step::Mapper(m) => BEFORE.with(|b| {
             let mut before = b.borrow_mut();
             before.clear();
             before.push_str(&doc.text);
+            let had_string = doc.has_string_text();
             let v = m.apply(doc);
-            (v, v.is_keep() && *before != doc.text)
+            (
+                v,
+                v.is_keep() && (*before != doc.text || had_string != doc.has_string_text()),
+            )
         }),
     }
 }

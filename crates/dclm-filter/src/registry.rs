@@ -266,26 +266,17 @@ impl<'a> Params<'a> {
 /// Builds a step from its parameters.
 pub type Constructor = Arc<dyn Fn(&Params<'_>, &BuildContext) -> Result<Step> + Send + Sync>;
 
-/// DCLM mappers this crate knows of but does not implement yet (reported as unsupported, not unknown).
-pub const UNSUPPORTED_DCLM_FUNCS: &[&str] = &[
-    "alphabetic_characters_to_tokens_filter",
-    "alphanumeric_char_ratio_filter",
-    "arxiv_appendix_modifier",
-    "arxiv_comment_modifier",
-    "arxiv_macro_modifier",
-    "arxiv_section_strip_modifier",
-    "detect_lang_paragraph_enricher",
-    "github_extension_filter",
-    "html_content_extraction_modifier",
-    "line_counter_enricher",
-    "line_length_filter",
-    "random_sampling_filter",
-    "stackexchange_answer_sort_modifier",
-    "stackexchange_html_extraction_modifier",
-    "stackexchange_list_modifier",
-    "stackexchange_qa_formatter",
-    "starcoder_v2_format_modifier",
-    "starcoder_v2_repo_splitter",
+/// DCLM mappers this crate knows of but does not implement, each with the reason (reported as unsupported,
+/// not unknown).
+pub const UNSUPPORTED_DCLM_FUNCS: &[(&str, &str)] = &[
+    (
+        "detect_lang_paragraph_enricher",
+        "it splits sentences with blingfire or NLTK punkt, which have no port here",
+    ),
+    (
+        "ken_lm_perplexity_enricher",
+        "it needs KenLM and a SentencePiece model (edugp/kenlm wikipedia/en), which have no port here",
+    ),
 ];
 
 /// Name → constructor. [`Registry::dclm`] holds every built-in DCLM step; add your own with
@@ -356,14 +347,17 @@ impl Registry {
         let func = params.loc().func.as_str();
         match self.ctors.get(func) {
             Some(c) => c(params, ctx),
-            None if UNSUPPORTED_DCLM_FUNCS.contains(&func) => Err(FilterError::Unsupported {
-                loc: params.loc().clone(),
-                supported: self.names(),
-            }),
-            None => Err(FilterError::UnknownFunc {
-                loc: params.loc().clone(),
-                accepted: self.names(),
-            }),
+            None => match UNSUPPORTED_DCLM_FUNCS.iter().find(|(n, _)| *n == func) {
+                Some((_, why)) => Err(FilterError::Unsupported {
+                    loc: params.loc().clone(),
+                    why,
+                    supported: self.names(),
+                }),
+                None => Err(FilterError::UnknownFunc {
+                    loc: params.loc().clone(),
+                    accepted: self.names(),
+                }),
+            },
         }
     }
 }

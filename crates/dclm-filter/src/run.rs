@@ -1,6 +1,6 @@
 //! The stage entry point for runners (`cargo xtask filter`, the heuristic stage of `cargo xtask baseline`):
-//! build the pipeline from a DCLM config (all steps checked first), then stream JSONL shards through
-//! `dclm_core::Executor::run_docs`, writing output shards, `stats.json`, and `filter_steps.json` (per-step
+//! build the pipeline from a DCLM config (all steps checked first), then stream JSONL shards (pages with any
+//! `text`, or none, as in DCLM) through `dclm_core::Executor::run_docs_many`, writing output shards, `stats.json`, and `filter_steps.json` (per-step
 //! counters plus the number of documents whose text each step changed, which `StepStats` has no field for).
 
 use crate::config::{LoadOptions, PipelineConfig};
@@ -88,10 +88,12 @@ pub fn run(cfg: &FilterRunConfig, registry: &Registry, ctx: BuildContext) -> Res
     for s in &skipped {
         eprintln!("warning: step {s} skipped on request");
     }
-    let mut ecfg = cfg.executor.clone();
-    ecfg.settings = settings_fingerprint(cfg)?;
-    let exec = Executor::new(ecfg)?;
-    let summary = exec.run_docs(&cfg.inputs, |doc, stats| pipeline.process(doc, stats))?;
+    // DCLM's page model: pages without a string `text` reach the steps (a step that needs it drops them).
+    let mut exec_cfg = cfg.executor.clone();
+    exec_cfg.any_text = true;
+    exec_cfg.settings = settings_fingerprint(cfg)?;
+    let exec = Executor::new(exec_cfg)?;
+    let summary = exec.run_docs_many(&cfg.inputs, |doc, stats, out| pipeline.process_into(doc, stats, out))?;
     let modified = pipeline.modified_counts();
     let report: Vec<StepReport> = summary
         .stats

@@ -1,5 +1,6 @@
 //! Property tests: no step panics on arbitrary Unicode documents, modifiers never lengthen text, and the
-//! modifiers that are idempotent in DCLM stay idempotent here.
+//! modifiers that are idempotent in DCLM stay idempotent here; the LaTeX, HTML and code-data mappers do not
+//! panic on arbitrary text mixed with the syntax they look for.
 
 mod common;
 
@@ -100,4 +101,69 @@ proptest! {
             prop_assert_eq!(&twice.text, &once.text);
         }
     }
+
+    #[test]
+    fn latex_html_and_code_mappers_never_panic(
+        pieces in prop::collection::vec(prop_oneof![
+            any::<String>(),
+            Just("\\newcommand{\\a}{b}\n".to_string()),
+            Just("\\newcommand*{\\é}{\\x}".to_string()),
+            Just("\\def \\x {y}\n".to_string()),
+            Just("\\a".to_string()),
+            Just("\\x.".to_string()),
+            Just("\\section*[a]{b}".to_string()),
+            Just("\\paragraph{p}\\subparagraph{q}".to_string()),
+            Just("%c\n".to_string()),
+            Just("a%b".to_string()),
+            Just("\\appendix".to_string()),
+            Just("\\bibliography{".to_string()),
+            Just("\\begin{comment}".to_string()),
+            Just("\\end{comment}".to_string()),
+            Just("<p>".to_string()),
+            Just("<li>".to_string()),
+            Just("<br>".to_string()),
+            Just("&amp;".to_string()),
+            Just("</div>".to_string()),
+            Just("<script>".to_string()),
+            Just("\r\n\u{2028}".to_string()),
+        ], 0..30)
+    ) {
+        let text = pieces.concat();
+        let p = new_mappers();
+        let _ = p.trace(Document::new(text.clone()));
+        for step in p.steps() {
+            let mut d = Document::new(text.clone());
+            match step {
+                Step::Filter(f) => { let _ = f.check(&d); }
+                Step::Mapper(m) => {
+                    if m.apply(&mut d).is_keep() {
+                        prop_assert!(d.has_string_text());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every text step added for DCLM's code, arXiv and HTML data, one after another.
+fn new_mappers() -> &'static Pipeline {
+    static P: OnceLock<Pipeline> = OnceLock::new();
+    P.get_or_init(|| {
+        let steps = [
+            "arxiv_comment_modifier\n      remove_multiline: true",
+            "arxiv_macro_modifier",
+            "arxiv_appendix_modifier",
+            "arxiv_section_strip_modifier",
+            "line_length_filter\n      length_type: avg",
+            "alphanumeric_char_ratio_filter\n      max_alnum_ratio: 0",
+            "html_content_extraction_modifier",
+            "line_counter_enricher",
+            "random_sampling_filter\n      keep_probability: 1",
+        ];
+        let yaml: String = steps.iter().map(|s| format!("    - func: {s}\n")).collect();
+        let cfg = PipelineConfig::parse(&format!("- source: x\n  steps:\n{yaml}"), "props.yaml").unwrap();
+        cfg.build(&Registry::dclm(), &BuildContext::default(), &LoadOptions::default())
+            .unwrap()
+            .pipeline
+    })
 }

@@ -4,10 +4,11 @@
 //! LDNOOBW bad words via `banlist_from_fname` + `exact_word`), `within_page_dedup`, `split_lines_modifier` /
 //! `join_lines_modifier`, and `exact_dedup`.
 //!
+//! `split_lines_modifier` turns `text` into a JSON list of lines as in DCLM; `exact_dedup` on `text` and
+//! `join_lines_modifier` read that list (and a string's `\n`-separated lines). Other text steps drop a page
+//! whose `text` is a list with `error:text_not_string` (see `crate::pipeline`).
+//!
 //! Deviations, all on purpose and documented per step:
-//! * `split_lines_modifier` / `join_lines_modifier`: DCLM turns `text` into a list of lines between them; here
-//!   `text` stays a string and the steps between (`exact_dedup` on `text`) work on its `\n`-separated lines, so
-//!   only `delimiter: "\n"` is accepted.
 //! * `exact_dedup` is a *global* function in DCLM (its processor stops at it; a separate Ray job dedups the
 //!   corpus). Here it is a stateful step shared by every document of one run: the **first document seen**
 //!   keeps a URL / line (DCLM's `selection_key`/`selection_normalize` choice of which copy survives is accepted
@@ -19,7 +20,7 @@ use crate::pipeline::{Filter, Mapper};
 use crate::pyunicode::{is_decimal, is_space, is_word, lower, strip};
 use crate::registry::{BuildContext, Params};
 use crate::tokenize::{for_each_word, WordModel};
-use dclm_core::{Document, Verdict};
+use dclm_core::{Document, TextRef, Verdict};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -50,9 +51,9 @@ fn keep_lines(text: &str, mut keep: impl FnMut(&str) -> bool) -> Option<String> 
 }
 
 /// `key_name_modifier`: rename `old_key` (default `content`) to `new_key` (default `text`). A no-op when
-/// `old_key` is absent; when `new_key` already exists (for `text`: is non-empty) it is only overwritten with
-/// `allow_overwrite` (DCLM warns and keeps the page otherwise). A non-string value moved into `text` drops the
-/// page with `error:key_not_a_string`.
+/// `old_key` is absent; when `new_key` already exists it is only overwritten with `allow_overwrite` (DCLM warns
+/// and keeps the page otherwise). Either key may be `text`, whose value may be of any JSON type (DCLM's page
+/// is a plain dict); text steps later drop a page whose `text` is not a string.
 #[derive(Debug)]
 pub struct KeyNameModifier {
     old: String,
@@ -60,43 +61,35 @@ pub struct KeyNameModifier {
     overwrite: bool,
 }
 
+fn has_key(doc: &Document, key: &str) -> bool {
+    if key == dclm_core::keys::TEXT {
+        doc.has_text_key()
+    } else {
+        doc.fields.contains_key(key)
+    }
+}
+
 impl Mapper for KeyNameModifier {
     fn name(&self) -> &str {
         "key_name_modifier"
     }
+    fn needs_text(&self) -> bool {
+        false
+    }
     fn apply(&self, doc: &mut Document) -> Verdict {
-        if self.old == self.new {
+        if self.old == self.new || !has_key(doc, &self.old) {
             return Verdict::Keep;
         }
-        let present = if self.old == "text" {
-            !doc.text.is_empty()
-        } else {
-            doc.fields.contains_key(&self.old)
-        };
-        if !present {
+        if has_key(doc, &self.new) && !self.overwrite {
             return Verdict::Keep;
         }
-        let new_exists = if self.new == "text" {
-            !doc.text.is_empty()
+        let v = if self.old == dclm_core::keys::TEXT {
+            doc.take_text_value().unwrap_or(Value::Null)
         } else {
-            doc.fields.contains_key(&self.new)
+            doc.fields.shift_remove(&self.old).unwrap_or(Value::Null)
         };
-        if new_exists && !self.overwrite {
-            return Verdict::Keep;
-        }
-        let v = if self.old == "text" {
-            Value::String(std::mem::take(&mut doc.text))
-        } else {
-            doc.fields.remove(&self.old).unwrap_or(Value::Null)
-        };
-        if self.new == "text" {
-            match v {
-                Value::String(s) => doc.text = s,
-                other => {
-                    doc.fields.insert(self.old.clone(), other);
-                    return Verdict::Drop("error:key_not_a_string");
-                }
-            }
+        if self.new == dclm_core::keys::TEXT {
+            doc.set_text_value(v);
         } else {
             doc.fields.insert(self.new.clone(), v);
         }
@@ -271,6 +264,12 @@ enum Loc {
     Suffix,
 }
 
+/// Where C4's bad-words list comes from, for the error a missing `banlist_from_fname` gives.
+pub const LDNOOBW_HINT: &str = "C4's LDNOOBW bad-words list is neither in the shared data nor in DCLM's repository: \
+DCLM's c4.yaml reads it from baselines/mappers/banlists/ldnoobw.txt, the English list `en` of \
+https://github.com/LDNOOBW/List-of-Dirty-Naughty-Obscene-and-Otherwise-Bad-Words (the list TFDS C4 uses); \
+save it at that path under the assets folder, or give its absolute path";
+
 /// `substring_filter`: drop the page when any banlist entry occurs in the (lowercased unless
 /// `case_sensitive`) text; `exact_word` requires a Python `\b` on both sides; `location` `prefix`/`suffix`
 /// anchor at the start / end (`$` also matches before a final `\n`). `banlist_from_fname` (one entry a line,
@@ -343,7 +342,7 @@ pub(crate) fn substring(p: &Params<'_>, ctx: &BuildContext) -> Result<SubstringF
             loc: p.loc().clone(),
             what: "substring_filter banlist",
             path: path.clone(),
-            message: format!("{e} (C4's LDNOOBW list is not in the shared data: give its path)"),
+            message: format!("{e} ({LDNOOBW_HINT})"),
         })?;
         // Python `splitlines()`.
         text.lines()
@@ -427,47 +426,102 @@ pub(crate) fn within_page_dedup(p: &Params<'_>, _: &BuildContext) -> Result<With
     })
 }
 
-fn newline_delimiter(p: &Params<'_>) -> Result<()> {
+fn delimiter(p: &Params<'_>) -> Result<String> {
     p.allow_only(&["delimiter"])?;
-    match p.str_opt("delimiter")? {
-        None | Some("\n") => Ok(()),
-        Some(d) => Err(p.err(
-            "delimiter",
-            format!("{d:?} is not supported; only \"\\n\" (text stays a string of `\\n`-separated lines)"),
-        )),
+    let d = p.str_opt("delimiter")?.unwrap_or("\n");
+    if d.is_empty() {
+        // Python's `str.split('')` raises ValueError on every page.
+        return Err(p.err("delimiter", "must not be empty"));
     }
+    Ok(d.to_string())
 }
 
-/// `split_lines_modifier` / `join_lines_modifier`: the text keeps its `\n` lines, so both only drop an empty
-/// page (DCLM: an empty string is not split; an empty list is not joined).
-#[derive(Debug)]
-pub struct LinesMarker {
-    name: &'static str,
-}
-
-impl Mapper for LinesMarker {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn apply(&self, doc: &mut Document) -> Verdict {
-        Verdict::keep_if(!doc.text.is_empty(), "empty")
-    }
-    fn modifies_text(&self) -> bool {
-        false
-    }
-}
-
-pub(crate) fn split_lines(p: &Params<'_>, _: &BuildContext) -> Result<LinesMarker> {
-    newline_delimiter(p)?;
-    Ok(LinesMarker {
-        name: "split_lines_modifier",
+fn text_error(doc: &Document) -> Verdict {
+    Verdict::Drop(match doc.text_problem() {
+        Some("missing_text") => "error:missing_text",
+        _ => "error:text_not_string",
     })
 }
 
-pub(crate) fn join_lines(p: &Params<'_>, _: &BuildContext) -> Result<LinesMarker> {
-    newline_delimiter(p)?;
-    Ok(LinesMarker {
-        name: "join_lines_modifier",
+/// `split_lines_modifier`: a string `text` becomes the list of its `delimiter`-separated parts (default `\n`,
+/// Python `str.split`); an empty string drops the page; a list is left as it is; any other value is DCLM's
+/// `TypeError` (`error:text_not_string`).
+#[derive(Debug)]
+pub struct SplitLinesModifier {
+    delimiter: String,
+}
+
+impl Mapper for SplitLinesModifier {
+    fn name(&self) -> &str {
+        "split_lines_modifier"
+    }
+    fn needs_text(&self) -> bool {
+        false
+    }
+    fn apply(&self, doc: &mut Document) -> Verdict {
+        match doc.text_ref() {
+            TextRef::Str("") => Verdict::Drop("empty"),
+            TextRef::Str(t) => {
+                let lines = t
+                    .split(self.delimiter.as_str())
+                    .map(|l| Value::String(l.to_string()))
+                    .collect();
+                doc.set_text_value(Value::Array(lines));
+                Verdict::Keep
+            }
+            TextRef::Other(Value::Array(_)) => Verdict::Keep,
+            _ => text_error(doc),
+        }
+    }
+}
+
+pub(crate) fn split_lines(p: &Params<'_>, _: &BuildContext) -> Result<SplitLinesModifier> {
+    Ok(SplitLinesModifier {
+        delimiter: delimiter(p)?,
+    })
+}
+
+/// `join_lines_modifier`: a list `text` is joined with `delimiter` (default `\n`); an empty list drops the page;
+/// a string is left as it is; a non-string element or any other value is DCLM's `TypeError`.
+#[derive(Debug)]
+pub struct JoinLinesModifier {
+    delimiter: String,
+}
+
+impl Mapper for JoinLinesModifier {
+    fn name(&self) -> &str {
+        "join_lines_modifier"
+    }
+    fn needs_text(&self) -> bool {
+        false
+    }
+    fn apply(&self, doc: &mut Document) -> Verdict {
+        let joined = match doc.text_ref() {
+            TextRef::Str(_) => return Verdict::Keep,
+            TextRef::Other(Value::Array(a)) if a.is_empty() => return Verdict::Drop("empty"),
+            TextRef::Other(Value::Array(a)) => {
+                let mut out = String::new();
+                for (i, v) in a.iter().enumerate() {
+                    let Value::String(l) = v else {
+                        return Verdict::Drop("error:line_not_string");
+                    };
+                    if i > 0 {
+                        out.push_str(&self.delimiter);
+                    }
+                    out.push_str(l);
+                }
+                out
+            }
+            _ => return text_error(doc),
+        };
+        doc.set_text(joined);
+        Verdict::Keep
+    }
+}
+
+pub(crate) fn join_lines(p: &Params<'_>, _: &BuildContext) -> Result<JoinLinesModifier> {
+    Ok(JoinLinesModifier {
+        delimiter: delimiter(p)?,
     })
 }
 
@@ -505,7 +559,8 @@ enum DedupKey {
 }
 
 /// `exact_dedup` as a run-wide stateful step: `content_key: url` drops a page whose (normalized) URL was
-/// already seen; `content_key: text` (after `split_lines_modifier`) removes lines whose
+/// already seen; `content_key: text` (a list of lines after `split_lines_modifier`, or a string's `\n` lines)
+/// removes lines whose
 /// `normalize_whitespace_and_lowercase` form was already seen on any page; blank lines are never deduped;
 /// a page left empty is dropped. First seen wins (see the module notes).
 #[derive(Debug)]
@@ -518,6 +573,9 @@ impl Mapper for ExactDedup {
     fn name(&self) -> &str {
         "exact_dedup"
     }
+    fn needs_text(&self) -> bool {
+        false
+    }
     fn apply(&self, doc: &mut Document) -> Verdict {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         match self.key {
@@ -526,6 +584,21 @@ impl Mapper for ExactDedup {
                     return Verdict::Drop("error:missing_url");
                 };
                 Verdict::keep_if(seen.insert(normalize_url(u)), "duplicate_url")
+            }
+            DedupKey::Lines { normalize } if !doc.has_string_text() => {
+                let Some(Value::Array(lines)) = doc.text_other_mut() else {
+                    return text_error(doc);
+                };
+                if lines.iter().any(|l| !l.is_string()) {
+                    return Verdict::Drop("error:line_not_string");
+                }
+                lines.retain(|l| {
+                    let l = l.as_str().unwrap_or_default();
+                    let k = if normalize { lower(strip(l)) } else { l.into() };
+                    k.is_empty() || seen.insert(k.into_owned())
+                });
+                let empty = lines.iter().all(|l| strip(l.as_str().unwrap_or_default()).is_empty());
+                Verdict::keep_if(!empty, "all_lines_duplicate")
             }
             DedupKey::Lines { normalize } => {
                 let out = keep_lines(&doc.text, |l| {
@@ -713,6 +786,13 @@ mod tests {
         );
         assert_eq!(apply(&lines, " shared LINE.\n\nNew.").unwrap(), "\nNew.");
         assert_eq!(apply(&lines, "own one.\n\n"), None);
+        // The list form split_lines_modifier produces.
+        let mut d = Document::new("");
+        d.set_text_value(serde_json::json!(["NEW.", "fresh", ""]));
+        assert!(lines.apply(&mut d).is_keep());
+        assert_eq!(d.text_value(), Some(serde_json::json!(["fresh", ""])));
+        d.set_text_value(serde_json::json!(["fresh"]));
+        assert_eq!(lines.apply(&mut d), Verdict::Drop("all_lines_duplicate"));
     }
 
     #[test]
@@ -722,7 +802,7 @@ mod tests {
             new: "text".into(),
             overwrite: false,
         };
-        let mut d = Document::new("");
+        let mut d = Document::without_text(Default::default());
         d.set("content", Value::String("moved".into()));
         assert!(m.apply(&mut d).is_keep());
         assert_eq!(d.text, "moved");
@@ -731,9 +811,52 @@ mod tests {
         d.set("content", Value::String("other".into()));
         assert!(m.apply(&mut d).is_keep());
         assert_eq!(d.text, "already");
-        let mut d = Document::new("");
+        // DCLM's page is a dict: any value moves, and an empty `text` still counts as present.
+        let mut d = Document::without_text(Default::default());
         d.set("content", Value::from(3));
-        assert_eq!(m.apply(&mut d), Verdict::Drop("error:key_not_a_string"));
+        assert!(m.apply(&mut d).is_keep());
+        assert_eq!(d.to_json_line(), r#"{"text":3}"#);
+        let mut d = Document::new("");
+        d.set("content", Value::String("c".into()));
+        assert!(m.apply(&mut d).is_keep());
+        assert_eq!(d.text, "");
+        let back = KeyNameModifier {
+            old: "text".into(),
+            new: "raw".into(),
+            overwrite: false,
+        };
+        let mut d = Document::new("t");
+        assert!(back.apply(&mut d).is_keep());
+        assert_eq!(d.to_json_line(), r#"{"raw":"t"}"#);
+    }
+
+    #[test]
+    fn split_and_join_lines_like_dclm() {
+        let split = SplitLinesModifier { delimiter: "\n".into() };
+        let join = JoinLinesModifier { delimiter: "\n".into() };
+        let mut d = Document::new("a\n\nb");
+        assert!(split.apply(&mut d).is_keep());
+        assert_eq!(d.text_value(), Some(serde_json::json!(["a", "", "b"])));
+        // Already a list: left alone; then joined back.
+        assert!(split.apply(&mut d).is_keep());
+        assert!(join.apply(&mut d).is_keep());
+        assert_eq!(d.text, "a\n\nb");
+        assert!(join.apply(&mut d).is_keep());
+        assert_eq!(split.apply(&mut Document::new("")), Verdict::Drop("empty"));
+        let mut d = Document::new("");
+        d.set_text_value(serde_json::json!([]));
+        assert_eq!(join.apply(&mut d), Verdict::Drop("empty"));
+        d.set_text_value(serde_json::json!(["a", 1]));
+        assert_eq!(join.apply(&mut d), Verdict::Drop("error:line_not_string"));
+        d.set_text_value(serde_json::json!(7));
+        assert_eq!(split.apply(&mut d), Verdict::Drop("error:text_not_string"));
+        assert_eq!(join.apply(&mut d), Verdict::Drop("error:text_not_string"));
+        let mut none = Document::without_text(Default::default());
+        assert_eq!(split.apply(&mut none), Verdict::Drop("error:missing_text"));
+        let tab = SplitLinesModifier { delimiter: "\t".into() };
+        let mut d = Document::new("x\ty");
+        assert!(tab.apply(&mut d).is_keep());
+        assert_eq!(d.text_value(), Some(serde_json::json!(["x", "y"])));
     }
 
     fn build(yaml_steps: &str, ctx: &BuildContext) -> crate::Result<crate::Pipeline> {
@@ -764,14 +887,20 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("ldnoobw.txt") && e.contains("LDNOOBW"), "{e}");
+        assert!(
+            e.contains("ldnoobw.txt") && e.contains("github.com/LDNOOBW/List-of-Dirty-Naughty-Obscene"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_params_are_rejected_up_front() {
         let ctx = BuildContext::default();
         for (steps, needle) in [
-            ("    - func: split_lines_modifier\n      delimiter: \"\\t\"\n", "only"),
+            (
+                "    - func: split_lines_modifier\n      delimiter: \"\"\n",
+                "must not be empty",
+            ),
             (
                 "    - func: exact_dedup\n      content_key: url\n      normalize: hash_text\n",
                 "not supported",

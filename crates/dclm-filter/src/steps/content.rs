@@ -1,6 +1,6 @@
 //! Gopher/RefinedWeb content filters from DCLM's `content_filters.py`: page length, mean word length, symbol
 //! ratio, bullet and ellipsis lines, alphabetic-word ratio, stop words, word-removal ratio; and the
-//! `word_counter_enricher` that feeds the last one.
+//! `word_counter_enricher` that feeds the last one, and `line_counter_enricher` (DCLM's `enrichers.py`).
 
 use crate::error::Result;
 use crate::pipeline::{Filter, Mapper};
@@ -422,6 +422,61 @@ pub(crate) fn word_counter(p: &Params<'_>, _: &BuildContext) -> Result<WordCount
     })
 }
 
+/// `line_counter_enricher`: `page[key]` (default `num_lines`) = the number of `paragraph_end`-separated parts
+/// of the text (default `\n`; `\n\n` counts paragraphs), stripped and without empty ones unless
+/// `remove_empty: False` (DCLM `split_paragraphs`). Refuses to overwrite an existing key unless `overwrite`
+/// (DCLM's assertion; such a page is dropped as an error).
+#[derive(Debug)]
+pub struct LineCounterEnricher {
+    sep: String,
+    remove_empty: bool,
+    key: String,
+    overwrite: bool,
+}
+
+impl Mapper for LineCounterEnricher {
+    fn name(&self) -> &str {
+        "line_counter_enricher"
+    }
+    fn apply(&self, doc: &mut Document) -> Verdict {
+        if !self.overwrite && doc.fields.contains_key(&self.key) {
+            return Verdict::Drop("error:key_exists");
+        }
+        let n = if self.remove_empty {
+            split_paragraphs(&doc.text, &self.sep).count()
+        } else {
+            doc.text.split(self.sep.as_str()).count()
+        };
+        doc.set(self.key.clone(), Value::from(n as u64));
+        Verdict::Keep
+    }
+    fn modifies_text(&self) -> bool {
+        false
+    }
+}
+
+pub(crate) fn line_counter(p: &Params<'_>, _: &BuildContext) -> Result<LineCounterEnricher> {
+    p.allow_only(&["paragraph_end", "remove_empty", "key", "overwrite"])?;
+    let sep = p.str_opt("paragraph_end")?.unwrap_or("\n");
+    // DCLM splits with `re.split(paragraph_end, ...)`: only separators that are their own regex are taken.
+    if sep.is_empty() || sep.chars().any(|c| "\\.^$*+?{}[]|()".contains(c)) {
+        return Err(p.err(
+            "paragraph_end",
+            "only literal separators without regex metacharacters are supported (e.g. \"\\n\", \"\\n\\n\")",
+        ));
+    }
+    let key = p.str_opt("key")?.unwrap_or("num_lines").to_string();
+    if key == "text" {
+        return Err(p.err("key", "`text` cannot hold a line count"));
+    }
+    Ok(LineCounterEnricher {
+        sep: sep.to_string(),
+        remove_empty: p.bool_or("remove_empty", true)?,
+        key,
+        overwrite: p.bool_or("overwrite", false)?,
+    })
+}
+
 /// `word_removal_ratio_filter`: drop if `(prev - new) / prev > max_removed_ratio`, `prev` read from
 /// `prev_word_count_key` (missing key → error drop, as DCLM's assertion), `new` counted now (or read from
 /// `new_word_count_key` when present).
@@ -436,6 +491,9 @@ pub struct WordRemovalRatioFilter {
 impl Filter for WordRemovalRatioFilter {
     fn name(&self) -> &str {
         "word_removal_ratio_filter"
+    }
+    fn needs_text(&self) -> bool {
+        false
     }
     fn check(&self, doc: &Document) -> Verdict {
         let prev = match doc.get(&self.prev_key) {
@@ -454,7 +512,12 @@ impl Filter for WordRemovalRatioFilter {
                 Some(x) => x,
                 None => return Verdict::Drop("error:new_word_count_not_number"),
             },
-            None => self.opts.count(&doc.text) as f64,
+            // DCLM counts the words of `page[CONTENT]` only here, so only here does it need a string text.
+            None => match doc.text_problem() {
+                None => self.opts.count(&doc.text) as f64,
+                Some("missing_text") => return Verdict::Drop("error:missing_text"),
+                Some(_) => return Verdict::Drop("error:text_not_string"),
+            },
         };
         Verdict::keep_if((prev - new) / prev <= self.max, "too_many_words_removed")
     }
@@ -536,6 +599,31 @@ pub fn count_sentences(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_counter_like_split_paragraphs() {
+        let lines = LineCounterEnricher {
+            sep: "\n".into(),
+            remove_empty: true,
+            key: "num_lines".into(),
+            overwrite: false,
+        };
+        // DCLM's docstring example: 'Hello\n\nWorld and all\nand beyond' has 3 lines.
+        let mut d = Document::new("Hello\n\nWorld and all\nand beyond");
+        assert!(lines.apply(&mut d).is_keep());
+        assert_eq!(d.get("num_lines"), Some(&Value::from(3)));
+        // The key exists: DCLM's assertion fails.
+        assert_eq!(lines.apply(&mut d), Verdict::Drop("error:key_exists"));
+        let all = LineCounterEnricher {
+            sep: "\n\n".into(),
+            remove_empty: false,
+            key: "paragraphs".into(),
+            overwrite: true,
+        };
+        let mut d = Document::new("a\n\n\n\nb\n\n");
+        assert!(all.apply(&mut d).is_keep());
+        assert_eq!(d.get("paragraphs"), Some(&Value::from(4)), "'a', '', 'b', ''");
+    }
 
     #[test]
     fn counts_are_python_like() {

@@ -142,6 +142,9 @@ impl Filter for LanguageFilter {
     fn name(&self) -> &str {
         "language_filter"
     }
+    fn needs_text(&self) -> bool {
+        false
+    }
     fn check(&self, doc: &Document) -> Verdict {
         let Some(v) = doc.get(&self.key) else {
             return Verdict::Drop("error:missing_language_id");
@@ -192,6 +195,9 @@ pub struct QualityFilter {
 impl Filter for QualityFilter {
     fn name(&self) -> &str {
         "quality_filter"
+    }
+    fn needs_text(&self) -> bool {
+        false
     }
     fn check(&self, doc: &Document) -> Verdict {
         let score = match doc.get(&self.key) {

@@ -1,7 +1,11 @@
 //! The built-in DCLM steps, one module per family, and their registration under DCLM's `func` names.
 //!
-//! Every step reproduces DCLM's mapper at HEAD `361714bd` (checked against DCLM's own Python output in
-//! `conformance/heuristics`), including its quirks (spec §2.3):
+//! Every step reproduces DCLM's mapper at HEAD `361714bd`, including its quirks. The RefinedWeb-chain steps are
+//! checked against DCLM's own Python output in `conformance/heuristics`; the code, arXiv, StackExchange, HTML,
+//! sampling and token-ratio steps ([`code`], [`arxiv`], [`stackexchange`], [`html`], [`sampling`], [`tokens`])
+//! are written from DCLM's source and docstrings, with tests built from them (no reference output of DCLM's for
+//! those exists here).
+//! Quirks of the RefinedWeb chain (spec §2.3):
 //!
 //! | Quirk | Default (faithful) | Corrected variant |
 //! |---|---|---|
@@ -19,11 +23,17 @@
 //! counts an exception as an error and drops the page. Parameters DCLM would only reject while processing
 //! (a non-list `keep_languages`, a fastText `seed`) are rejected when the pipeline is built.
 
+pub mod arxiv;
 pub mod c4;
+pub mod code;
 pub mod content;
+pub mod html;
 pub mod lines;
 pub mod meta;
 pub mod repetition;
+pub mod sampling;
+pub mod stackexchange;
+pub mod tokens;
 pub mod url;
 
 use crate::registry::Registry;
@@ -63,4 +73,21 @@ pub(crate) fn register_builtins(r: &mut Registry) {
     r.register_mapper("split_lines_modifier", c4::split_lines);
     r.register_mapper("join_lines_modifier", c4::join_lines);
     r.register_mapper("exact_dedup", c4::exact_dedup);
+    r.register_filter("random_sampling_filter", sampling::random_sampling);
+    r.register_filter("alphabetic_characters_to_tokens_filter", tokens::alpha_to_tokens);
+    r.register_mapper("line_counter_enricher", content::line_counter);
+    r.register_filter("github_extension_filter", code::github_extension);
+    r.register_filter("line_length_filter", code::line_length_filter);
+    r.register_filter("alphanumeric_char_ratio_filter", code::alnum_ratio);
+    r.register_mapper("starcoder_v2_repo_splitter", code::repo_splitter);
+    r.register_mapper("starcoder_v2_format_modifier", code::format_modifier);
+    r.register_mapper("arxiv_appendix_modifier", arxiv::appendix);
+    r.register_mapper("arxiv_comment_modifier", arxiv::comment);
+    r.register_mapper("arxiv_macro_modifier", arxiv::macros);
+    r.register_mapper("arxiv_section_strip_modifier", arxiv::section_strip);
+    r.register_mapper("stackexchange_list_modifier", stackexchange::list_modifier);
+    r.register_mapper("stackexchange_answer_sort_modifier", stackexchange::answer_sort);
+    r.register_mapper("stackexchange_qa_formatter", stackexchange::qa_formatter);
+    r.register_mapper("stackexchange_html_extraction_modifier", html::stackexchange_extraction);
+    r.register_mapper("html_content_extraction_modifier", html::content_extraction);
 }

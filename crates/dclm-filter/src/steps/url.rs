@@ -19,6 +19,9 @@ impl Mapper for MoveUrlModifier {
     fn name(&self) -> &str {
         "move_url_modifier"
     }
+    fn needs_text(&self) -> bool {
+        false
+    }
     fn apply(&self, doc: &mut Document) -> Verdict {
         let v = doc.metadata().and_then(|m| m.get(keys::WARC_TARGET_URI)).cloned();
         match v {
@@ -103,6 +106,9 @@ pub struct UrlSubstringFilter {
 impl Filter for UrlSubstringFilter {
     fn name(&self) -> &str {
         "url_substring_filter"
+    }
+    fn needs_text(&self) -> bool {
+        false
     }
     fn check(&self, doc: &Document) -> Verdict {
         let url = match doc.get(keys::URL) {
