@@ -448,4 +448,20 @@ fn bad_s3_arguments_are_clear_errors() {
         "--no-progress",
     ]);
     assert!(err.contains("mix of local paths and s3:// URLs"), "{err}");
+
+    // An output prefix that overlaps the input prefix is refused before anything is read or written.
+    let store = Store::new("empty", moto.options(None)).unwrap();
+    std::fs::write(&local, b"{\"text\":\"a\"}\n").unwrap();
+    let shard = ObjectUrl::parse("s3://empty/pool/a.jsonl").unwrap();
+    store.upload_from(&local, &shard).unwrap();
+    for (input, output) in [
+        ("s3://empty/pool/", "s3://empty/pool/"),
+        ("s3://empty/pool/", "s3://empty/pool/out"),
+        ("s3://empty/pool/", "s3://empty"),
+        ("s3://empty/pool/a.jsonl", "s3://empty/"),
+    ] {
+        let err = run(&["filter", "--config", "unused.yaml", "-i", input, "-o", output, "--no-progress"]);
+        assert!(err.contains("overlaps the input"), "{input} → {output}: {err}");
+    }
+    assert_eq!(store.list(&ObjectUrl::parse("s3://empty/").unwrap()).unwrap().len(), 1, "nothing written");
 }

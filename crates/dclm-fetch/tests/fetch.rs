@@ -225,6 +225,8 @@ fn a_stale_part_is_never_spliced_onto_a_changed_file() {
         .download(&srv.url("v.bin"), &dest, &Expect::default(), None)
         .is_err());
     assert_eq!(std::fs::metadata(part_path(&dest)).unwrap().len(), 100_000);
+    let meta = std::fs::read_to_string(dir.path().join("v.bin.part.meta")).unwrap_or_default();
+    assert!(meta.contains("\"etag\":\""), "the version of the partial bytes is recorded: {meta:?}");
     // The file changes upstream (same size); no checksum is known (trust on first use).
     srv.add("v.bin", new.clone());
     let done = Downloader::new(fast(1))
@@ -238,7 +240,7 @@ fn a_stale_part_is_never_spliced_onto_a_changed_file() {
         if got[..64] == old[..64] { "old" } else { "other" },
         srv.requests_to("v.bin")
             .iter()
-            .map(|r| (r.range.clone(), r.status))
+            .map(|r| (r.range.clone(), r.if_range.clone(), r.status))
             .collect::<Vec<_>>()
     );
     assert_eq!(done.sha256, sha(&new));

@@ -24,6 +24,7 @@ pub enum Behavior {
 pub struct Logged {
     pub path: String,
     pub range: Option<String>,
+    pub if_range: Option<String>,
     pub status: u16,
     pub at: Instant,
 }
@@ -157,6 +158,7 @@ fn handle(mut conn: TcpStream, st: &State) {
         st.log.lock().unwrap().push(Logged {
             path: path.clone(),
             range: range.clone(),
+            if_range: if_range.clone(),
             status,
             at: Instant::now(),
         })
