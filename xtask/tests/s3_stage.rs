@@ -460,8 +460,21 @@ fn bad_s3_arguments_are_clear_errors() {
         ("s3://empty/pool/", "s3://empty"),
         ("s3://empty/pool/a.jsonl", "s3://empty/"),
     ] {
-        let err = run(&["filter", "--config", "unused.yaml", "-i", input, "-o", output, "--no-progress"]);
+        let err = run(&[
+            "filter",
+            "--config",
+            "unused.yaml",
+            "-i",
+            input,
+            "-o",
+            output,
+            "--no-progress",
+        ]);
         assert!(err.contains("overlaps the input"), "{input} → {output}: {err}");
     }
-    assert_eq!(store.list(&ObjectUrl::parse("s3://empty/").unwrap()).unwrap().len(), 1, "nothing written");
+    assert_eq!(
+        store.list(&ObjectUrl::parse("s3://empty/").unwrap()).unwrap().len(),
+        1,
+        "nothing written"
+    );
 }

@@ -226,7 +226,10 @@ fn a_stale_part_is_never_spliced_onto_a_changed_file() {
         .is_err());
     assert_eq!(std::fs::metadata(part_path(&dest)).unwrap().len(), 100_000);
     let meta = std::fs::read_to_string(dir.path().join("v.bin.part.meta")).unwrap_or_default();
-    assert!(meta.contains("\"etag\":\""), "the version of the partial bytes is recorded: {meta:?}");
+    assert!(
+        meta.contains("\"etag\":\""),
+        "the version of the partial bytes is recorded: {meta:?}"
+    );
     // The file changes upstream (same size); no checksum is known (trust on first use).
     srv.add("v.bin", new.clone());
     let done = Downloader::new(fast(1))
