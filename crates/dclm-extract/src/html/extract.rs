@@ -68,7 +68,8 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
-/// Find the single element matching resiliparse's main-content-zone selector, if exactly one does.
+/// Find the single element below `root` matching resiliparse's main-content-zone selector, if exactly
+/// one does.
 fn main_content_zone(dom: &Dom, root: NodeId) -> Option<NodeId> {
     const CLASSES: &[&[u8]] = &[
         b"article-body",
@@ -83,13 +84,16 @@ fn main_content_zone(dom: &Dom, root: NodeId) -> Option<NodeId> {
     let mut found = None;
     let mut count = 0;
     dom.for_each_descendant(root, |n| {
-        if count > 1 || dom.tag(n).is_none() || !dom.has_attrs(n) {
+        // The selector is evaluated on `<body>`'s descendants; `<body>` itself never matches.
+        if count > 1 || n == root || dom.tag(n).is_none() || !dom.has_attrs(n) {
             return;
         }
+        // lexbor compares class names ASCII-case-insensitively; the `role` value exactly.
         let hit = dom.attr(n, b"role") == Some(b"main")
-            || dom
-                .attr(n, b"class")
-                .is_some_and(|c| c.split(|&b| is_space(b)).any(|tok| CLASSES.contains(&tok)));
+            || dom.attr(n, b"class").is_some_and(|c| {
+                c.split(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r'))
+                    .any(|tok| CLASSES.iter().any(|k| k.eq_ignore_ascii_case(tok)))
+            });
         if hit {
             count += 1;
             found = Some(n);

@@ -15,7 +15,7 @@
 
 use super::dom::{Attr, Dom, Kind, NodeId, Tag, NONE};
 use super::entities::{ENTITIES, MAX_ENTITY_LEN};
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr2, memchr3};
 
 /// How far down the stack of open elements a scope search looks before giving up.
 pub const MAX_SCOPE_SEARCH: usize = 2048;
@@ -290,21 +290,20 @@ impl<'a> Tokenizer<'a> {
             return;
         }
         let name: &[u8] = tag_name_bytes(tag);
-        let mut i = self.pos;
-        let end = loop {
-            match memchr(b'<', &src[i..]) {
-                None => break src.len(),
-                Some(j) => {
-                    let k = i + j;
-                    let after = k + 2 + name.len();
-                    if src.get(k + 1) == Some(&b'/')
-                        && after <= src.len()
-                        && src[k + 2..after].eq_ignore_ascii_case(name)
-                        && (after == src.len() || is_ws(src[after]) || matches!(src[after], b'/' | b'>'))
-                    {
-                        break k;
+        let end = if tag == Tag::Script {
+            script_end(src, self.pos)
+        } else {
+            let mut i = self.pos;
+            loop {
+                match memchr(b'<', &src[i..]) {
+                    None => break src.len(),
+                    Some(j) => {
+                        let k = i + j;
+                        if is_end_tag_of(src, k, name) {
+                            break k;
+                        }
+                        i = k + 1;
                     }
-                    i = k + 1;
                 }
             }
         };
@@ -323,6 +322,96 @@ impl<'a> Tokenizer<'a> {
             b.end_tag(tag);
         }
     }
+}
+
+/// Whether `src[k..]` starts with `</name` followed by white space, `/`, `>` or the end of input
+/// (an "appropriate end tag" for the raw-text element `name`).
+fn is_end_tag_of(src: &[u8], k: usize, name: &[u8]) -> bool {
+    let after = k + 2 + name.len();
+    src.get(k + 1) == Some(&b'/')
+        && after <= src.len()
+        && src[k + 2..after].eq_ignore_ascii_case(name)
+        && (after == src.len() || is_ws(src[after]) || matches!(src[after], b'/' | b'>'))
+}
+
+/// Where the `<script>` content starting at `start` ends: the `<` of its end tag, or the end of input.
+///
+/// Follows the WHATWG script-data states: after `<!--` the content is "escaped", and inside that a
+/// `<script` start tag switches to "double escaped", where `</script>` only returns to "escaped";
+/// `-->` leaves either escaped state. So `<!-- <script></script> -->` inside a script is content.
+fn script_end(src: &[u8], start: usize) -> usize {
+    #[derive(Clone, Copy, PartialEq)]
+    enum S {
+        Data,
+        Escaped,
+        DoubleEscaped,
+    }
+    const NAME: &[u8] = b"script";
+    // Length of an ASCII-case-insensitive `script` at `i` followed by white space, `/` or `>`.
+    let script_word = |i: usize| {
+        let e = i + NAME.len();
+        e < src.len() && src[i..e].eq_ignore_ascii_case(NAME) && (is_ws(src[e]) || matches!(src[e], b'/' | b'>'))
+    };
+    let mut state = S::Data;
+    let mut i = start;
+    // Number of `-` seen immediately before `i` inside an escaped state (capped at 2).
+    let mut dashes = 0u8;
+    while i < src.len() {
+        if state == S::Data {
+            let Some(j) = memchr(b'<', &src[i..]) else {
+                return src.len();
+            };
+            let k = i + j;
+            if is_end_tag_of(src, k, NAME) {
+                return k;
+            }
+            if src[k + 1..].starts_with(b"!--") {
+                // `<!--` enters the escaped state with two dashes already seen (so `<!-->` leaves it).
+                state = S::Escaped;
+                dashes = 2;
+                i = k + 4;
+            } else {
+                i = k + 1;
+            }
+            continue;
+        }
+        let c = src[i];
+        match c {
+            b'-' => {
+                dashes = (dashes + 1).min(2);
+                i += 1;
+            }
+            b'>' if dashes == 2 => {
+                state = S::Data;
+                dashes = 0;
+                i += 1;
+            }
+            b'<' => {
+                dashes = 0;
+                if state == S::Escaped {
+                    if is_end_tag_of(src, i, NAME) {
+                        return i;
+                    }
+                    if script_word(i + 1) {
+                        state = S::DoubleEscaped;
+                        i += 1 + NAME.len();
+                        continue;
+                    }
+                } else if src.get(i + 1) == Some(&b'/') && script_word(i + 2) {
+                    state = S::Escaped;
+                    i += 2 + NAME.len();
+                    continue;
+                }
+                i += 1;
+            }
+            _ => {
+                dashes = 0;
+                // Skip ahead to the next byte that can change the state.
+                i += 1 + memchr3(b'-', b'<', b'>', &src[i + 1..]).unwrap_or(src.len() - i - 1);
+            }
+        }
+    }
+    src.len()
 }
 
 fn tag_name_bytes(tag: Tag) -> &'static [u8] {
@@ -1571,6 +1660,19 @@ mod tests {
     fn body_text(html: &str) -> String {
         let d = parse(html.as_bytes());
         String::from_utf8(d.text_content(d.body)).unwrap()
+    }
+
+    #[test]
+    fn script_data_escapes() {
+        let end = |s: &str| script_end(s.as_bytes(), 0);
+        assert_eq!(end("x()</script>"), 3);
+        assert_eq!(end("<!-- <script></script> --></script>"), 26);
+        assert_eq!(end("<!-- </script> -->"), 5);
+        assert_eq!(end("<!--></script>"), 5);
+        assert_eq!(end("<!-- <scripts></script>"), 14);
+        assert_eq!(end("<!-- <script>"), 13);
+        assert_eq!(end("<!-- -> </script>"), 8);
+        assert_eq!(body_text("<script><!-- <script></script> --></script>after"), "after");
     }
 
     #[test]

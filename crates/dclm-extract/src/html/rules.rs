@@ -242,23 +242,16 @@ impl LinkStats {
     }
 }
 
+/// `s` without leading and trailing white space (C `isspace`).
+fn strip(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&c| !is_space(c)).unwrap_or(s.len());
+    let end = s.iter().rposition(|&c| !is_space(c)).map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
 /// Whether a text node holds only a pilcrow or a single private-use-area character (icon fonts).
 pub(crate) fn is_unprintable_pua(text: &[u8]) -> bool {
-    let mut s = text;
-    while let [c, rest @ ..] = s {
-        if is_space(*c) {
-            s = rest;
-        } else {
-            break;
-        }
-    }
-    while let [rest @ .., c] = s {
-        if is_space(*c) {
-            s = rest;
-        } else {
-            break;
-        }
-    }
+    let s = strip(text);
     if s.len() > 3 {
         return false;
     }
@@ -331,20 +324,21 @@ pub(crate) fn is_main_content(
     if dom.attr(id, b"hidden").is_some() {
         return false;
     }
-    let rel = dom.attr_or_empty(id, b"rel");
+    // resiliparse strips surrounding white space from `rel`, `itemprop`, `aria-*` and `role` values.
+    let rel = strip(dom.attr_or_empty(id, b"rel"));
     if matches!(rel, b"author" | b"icon" | b"search" | b"prev" | b"next" | b"tag") {
         return false;
     }
     if matches!(
-        dom.attr_or_empty(id, b"itemprop"),
+        strip(dom.attr_or_empty(id, b"itemprop")),
         b"datePublished" | b"author" | b"url"
     ) {
         return false;
     }
-    if dom.attr_or_empty(id, b"aria-hidden") == b"true" {
+    if strip(dom.attr_or_empty(id, b"aria-hidden")) == b"true" {
         return false;
     }
-    if dom.attr_or_empty(id, b"aria-expanded") == b"false" {
+    if strip(dom.attr_or_empty(id, b"aria-expanded")) == b"false" {
         return false;
     }
 
@@ -394,7 +388,7 @@ pub(crate) fn is_main_content(
     if rel == b"main" {
         return true;
     }
-    let role = dom.attr_or_empty(id, b"role");
+    let role = strip(dom.attr_or_empty(id, b"role"));
     if !role.is_empty() && BLACKLIST_ROLES.contains(&role) {
         return false;
     }

@@ -1,0 +1,106 @@
+"""Generate small pages (run with resiliparse==0.14.5 installed: `python gen_rules_oracle.py OUT.jsonl`) exercising each resiliparse 0.14.5 main-content rule; record the oracle's output."""
+import json, sys
+from resiliparse.extract.html2text import extract_plain_text
+
+P = "<p>Main paragraph with enough words to be content.</p>"
+def deep(inner, d):
+    return "<div>" * d + inner + "</div>" * d
+def page(body):
+    return "<!doctype html><html><head><title>t</title></head><body>" + body + "</body></html>"
+
+cases = []
+def add(name, body, raw=False):
+    cases.append((name, body if raw else page(body)))
+
+# Section 1: tags
+for d in range(0, 6):
+    add(f"footer_depth{d}", deep(P + "<footer>Footer text</footer><p>after</p>", d))
+    add(f"footer_last_depth{d}", deep(P + "<footer>Footer text</footer>", d))
+    add(f"ul_depth{d}", deep("<ul><li>one item</li><li>two items</li></ul>", d))
+    add(f"ul_links_depth{d}", deep("<ul><li><a href=x>one link</a></li><li>two items here</li></ul>", d))
+    add(f"article_links_depth{d}", deep("<article><a href=x>teaser link text</a> short</article>" + P, d))
+    add(f"div_links_depth{d}", deep("<div><a href=x>link one</a> <a href=y>link two</a> x</div>" + P, d))
+    add(f"div_cls_links_depth{d}", deep("<div class=foo><a href=x>link one</a> <a href=y>link two</a> x</div>" + P, d))
+add("footer_links", deep(P + "<footer><a href=x>Home</a> about us</footer><p>after</p>", 4))
+add("footer_text_sibling", deep(P + "<div><footer>F</footer> trailing text</div><p>x</p>", 3))
+for t in ["nav", "aside", "audio", "video", "time", "main", "h1", "header", "section", "article", "figure", "details"]:
+    add(f"tag_{t}", deep(f"<{t}>Inside {t}</{t}>" + P, 3))
+# Section 2: attributes
+for a in ["hidden", "rel=author", "rel=icon", "rel=search", "rel=prev", "rel=next", "rel=tag", "rel=' tag '",
+          "rel=nofollow", "itemprop=datePublished", "itemprop=author", "itemprop=url", "itemprop=' url'",
+          "itemprop=name", "aria-hidden=true", "aria-hidden=' true '", "aria-hidden=false",
+          "aria-expanded=false", "aria-expanded=true", "data-ad", "data-advertisement", "data-text-ad",
+          "style='display:none'", "style='display: none'", "style='color:red; display:none'",
+          "style='visibility:hidden;'", "style='display :none'", "role=main", "rel=main"]:
+    for t in ["span", "div", "p"]:
+        add(f"attr_{t}_{a}", deep(f"<{t} {a}>Attr text</{t}>" + P, 3))
+# Roles (block only)
+for r in ["alert", "banner", "checkbox", "comment", "complementary", "contentinfo", "dialog", "img", "menu",
+          "menubar", "menuitem", "navigation", "presentation", "radio", "search", "searchbox", "separator",
+          "tab", "toolbar", "tooltip", "article", " navigation ", "Navigation"]:
+    for t in ["span", "div", "td"]:
+        add(f"role_{t}_{r}", deep(f"<table><tr><td>cell</td></tr></table><{t} role='{r}'>Role text</{t}>" + P, 3))
+# Section 3/4: classes and ids
+words = ["article", "entry-content", "post-body", "story", "single-post", "main-content", "main_content",
+         "nav", "navigation", "main-nav", "menu", "menu-item", "dropdown", "breadcrumbs", "links", "link-list",
+         "sublinks", "trending", "related", "read-next", "more-stories", "header", "site-header", "wp-header-wrapper",
+         "footer", "site-footer", "copyright", "cookie", "consent", "legal", "fcontainer", "post-meta", "entry-date",
+         "byline", "dateline", "submitted-by", "metadata", "article-info", "sidebar", "left-sidebar", "one-third",
+         "sticky-box", "search", "search-box", "searchbar", "skip", "skip-link", "next", "previous", "permalink",
+         "pagination", "link-skip", "scroll-up", "hidden", "is-hidden", "display-none", "collapsed", "h-0",
+         "nocontent", "expandable", "hidden-xs", "hidden-2xl", "modal", "popup", "wp-modal", "lightbox-box",
+         "gallery", "carousel", "login", "sign-up", "account", "user-info", "ads", "ad", "advert", "ad_f00",
+         "google-ad", "sponsored", "promoted", "paid", "banner", "widebanner", "donate", "social", "share",
+         "sharedaddy", "syndication", "newsletter", "sharing", "follow", "email", "likes", "feedback",
+         "engagement", "facebook", "twitter", "subscribe", "wa", "jp", "aptf-follow", "c-share-links",
+         "social__icons", "mobile-share", "comments", "comment", "no-comments", "comment-list", "reply",
+         "user-comments", "logo", "brand-logo", "site-logo", "print-only", "print", "Footer", "SIDEBAR",
+         "article footer", "footer article", "content", "wrapper", "nav-wrapper", "post-tags", "header right"]
+for w in words:
+    for attr in ["class", "id"]:
+        for t in ["div", "span", "a", "li", "td", "section"]:
+            inner = f"<{t} {attr}='{w}'>Classed text</{t}>"
+            if t == "li":
+                inner = f"<ul><li>first</li>{inner}</ul>"
+            if t == "td":
+                inner = f"<table><tr>{inner}<td>other</td></tr></table>"
+            for d in ([1, 4] if t == "div" else [4]):
+                add(f"cls_{attr}_{t}_{w}_d{d}", deep(inner + P, d))
+# ids only (landmarks)
+for w in ["header", "footer", "head", "foot", "right", "page-footer", "wp_header", "sticky-foot", "righter"]:
+    add(f"landmark_{w}", deep(f"<div id='{w}'>Landmark</div>" + P, 3))
+# main content zone
+for sel in ["class=article-body", "class=articleBody", "class=ARTICLEBODY", "class=contentBody", "class='x article-text'",
+            "class=main-content", "class=postcontent", "class=post-content", "class=single-post", "role=main",
+            "role=MAIN", "class=post-content-x"]:
+    add(f"zone_{sel}", "<div>Outside text</div>" + deep(f"<div {sel}><p>Zone text</p><footer>f</footer></div>", 2) + "<p>After</p>")
+    add(f"zone2_{sel}", f"<div {sel}>One</div><div {sel}>Two</div>")
+    add(f"zone_quirks_{sel}", f"<div>Outside</div><div {sel}><p>Zone text</p></div>", raw=True)
+add("zone_body", "<body class=article-body><p>a</p><div>b</div></body>", raw=True)
+# formatting
+add("pua", deep("<p>Text <span>\ue001</span> more</p><p>\ue001</p><p>\u00b6</p><p>\u20ac</p><p>x\ue001</p>", 3))
+add("pre", deep("<pre>  line1\n    line2\n</pre><p>x</p><ul><li><pre>a\n b</pre></li></ul>", 4))
+add("br", deep("<p>a<br>b<br><br>c</p><div>d<br></div><br><hr>e", 3))
+add("lists", deep("<ul><li>a<ul><li>b</li><li><p>c</p></li></ul></li><li></li><li>d</li></ul><ol><li>x</li><li>y<ol><li>z</li></ol></li></ol>", 4))
+add("list_plain_li", deep("<li>orphan</li><li>two</li><p>x</p>", 4))
+add("headings", deep("<h1>H1</h1>text<h2>H2</h2><h3>H3</h3><h5>H5</h5><h6>H6</h6><p>p</p>", 3))
+add("table", deep("<table><tr><th>a</th><td>b</td></tr><tr><td>c<p>d</p></td><td></td></tr></table>after", 3))
+add("whitespace", deep("<p>  a \n\t b  <b> c </b> d</p>   <span> e </span>  <div>\u00a0f\u00a0</div>", 3))
+add("skipped", deep("<p>a<script>x</script><style>y</style><noscript>z</noscript><textarea>t</textarea><button>b</button><select><option>o</select><label>l</label><input value=v>c</p><template>tt</template><iframe>i</iframe>", 3))
+add("alt", deep("<p>a<img alt='Alt'>b<area alt=' A2 '></p>", 3))
+# script data: `<!--` escapes, `<script>` inside an escaped comment, unterminated cases
+for i, sc in enumerate(["<!-- <script></script> --> x", "<!-- </script> <p>gone", "<!--> </script>",
+                        "a<!-- b --> </script>", "<!-- <script> --> </script> <p>in script", "<!-- <scripts></script>",
+                        "<!-- <script></SCRIPT > --> </script>", "<!-- <script>", "<!-- -> </script>", "<!-- --!> </script>"]):
+    add(f"script_escape_{i}", "<p>a</p><script>" + sc + "</script><p>after</p>")
+add("nested_footer_in_article", "<div><article><p>a</p><footer>fa</footer></article><p>b</p></div>")
+
+seen = set()
+with open(sys.argv[1] if len(sys.argv) > 1 else "rules_oracle.jsonl", "w") as f:
+    for name, html in cases:
+        assert name not in seen, name
+        seen.add(name)
+        f.write(json.dumps({"name": name, "html": html,
+                            "main": extract_plain_text(html, main_content=True),
+                            "plain": extract_plain_text(html, main_content=False)}, ensure_ascii=False) + "\n")
+print(len(cases))
