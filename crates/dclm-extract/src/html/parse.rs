@@ -86,10 +86,13 @@ impl<'a> Tokenizer<'a> {
                             let mark = b.attrs.len();
                             let tmp = b.text_buf.len();
                             b.attr_mark = mark;
-                            self.attributes(b);
+                            let complete = self.attributes(b).is_some();
                             b.attrs.truncate(mark);
                             b.text_buf.truncate(tmp);
-                            b.end_tag(name);
+                            // An end tag cut off by the end of input is dropped.
+                            if complete {
+                                b.end_tag(name);
+                            }
                         }
                         Some(b'>') => self.pos += 3,
                         None => {
@@ -143,7 +146,12 @@ impl<'a> Tokenizer<'a> {
         let attrs_start = b.attrs.len();
         let text_start = b.text_buf.len();
         b.attr_mark = attrs_start;
-        let self_closing = self.attributes(b);
+        let Some(self_closing) = self.attributes(b) else {
+            // A start tag cut off by the end of input is dropped (WHATWG "EOF in tag").
+            b.attrs.truncate(attrs_start);
+            b.text_buf.truncate(text_start);
+            return None;
+        };
         Some(TagToken {
             name,
             self_closing,
@@ -152,8 +160,9 @@ impl<'a> Tokenizer<'a> {
         })
     }
 
-    /// Parse attributes until '>' (consumed) or EOF; returns the self-closing flag.
-    fn attributes(&mut self, b: &mut Builder) -> bool {
+    /// Parse attributes until '>' (consumed); returns the self-closing flag, or `None` when the input
+    /// ends before the tag does.
+    fn attributes(&mut self, b: &mut Builder) -> Option<bool> {
         let src = self.src;
         let mut self_closing = false;
         loop {
@@ -161,12 +170,12 @@ impl<'a> Tokenizer<'a> {
                 self.pos += 1;
             }
             if self.pos >= src.len() {
-                return self_closing;
+                return None;
             }
             match src[self.pos] {
                 b'>' => {
                     self.pos += 1;
-                    return self_closing;
+                    return Some(self_closing);
                 }
                 b'/' => {
                     self.pos += 1;

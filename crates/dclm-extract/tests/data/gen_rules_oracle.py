@@ -93,6 +93,9 @@ for i, sc in enumerate(["<!-- <script></script> --> x", "<!-- </script> <p>gone"
                         "a<!-- b --> </script>", "<!-- <script> --> </script> <p>in script", "<!-- <scripts></script>",
                         "<!-- <script></SCRIPT > --> </script>", "<!-- <script>", "<!-- -> </script>", "<!-- --!> </script>"]):
     add(f"script_escape_{i}", "<p>a</p><script>" + sc + "</script><p>after</p>")
+# input ending inside a tag
+for i, tail in enumerate(['<img alt="Alt text" src="y', '<div class="x', '<p', '</p', '<a href=x>link</a', '<img alt=z']):
+    add(f"eof_in_tag_{i}", "<body><ul><li>a</li><li>b " + tail, raw=True)
 add("nested_footer_in_article", "<div><article><p>a</p><footer>fa</footer></article><p>b</p></div>")
 
 seen = set()
