@@ -221,6 +221,52 @@ impl Dom {
         }
     }
 
+    /// Unlink `child` from its parent (a no-op for a node without one).
+    pub(crate) fn detach(&mut self, child: NodeId) {
+        let Node { parent, prev, next, .. } = self.nodes[child as usize];
+        if parent == NONE {
+            return;
+        }
+        if prev == NONE {
+            self.nodes[parent as usize].first_child = next;
+        } else {
+            self.nodes[prev as usize].next = next;
+        }
+        if next == NONE {
+            self.nodes[parent as usize].last_child = prev;
+        } else {
+            self.nodes[next as usize].prev = prev;
+        }
+        let c = &mut self.nodes[child as usize];
+        c.parent = NONE;
+        c.prev = NONE;
+        c.next = NONE;
+    }
+
+    /// Move all children of `from`, in order, to the end of `to`'s children.
+    pub(crate) fn move_children(&mut self, from: NodeId, to: NodeId) {
+        let first = self.nodes[from as usize].first_child;
+        if first == NONE {
+            return;
+        }
+        let last = self.nodes[from as usize].last_child;
+        let mut c = first;
+        while c != NONE {
+            self.nodes[c as usize].parent = to;
+            c = self.nodes[c as usize].next;
+        }
+        let to_last = self.nodes[to as usize].last_child;
+        if to_last == NONE {
+            self.nodes[to as usize].first_child = first;
+        } else {
+            self.nodes[to_last as usize].next = first;
+            self.nodes[first as usize].prev = to_last;
+        }
+        self.nodes[to as usize].last_child = last;
+        self.nodes[from as usize].first_child = NONE;
+        self.nodes[from as usize].last_child = NONE;
+    }
+
     /// Concatenated text of all text nodes below `id` (the DOM `textContent`).
     pub fn text_content(&self, id: NodeId) -> Vec<u8> {
         let mut out = Vec::new();

@@ -5,10 +5,11 @@
 //! raw-text and RCDATA elements (`script`, `style`, `textarea`, `title`, …), character references
 //! (all 2,231 named ones, numeric ones with the Windows-1252 remapping), implied end tags (`p`, `li`,
 //! `dd`/`dt`, `option`, headings, table parts), element scopes, implicit `tbody`/`tr`, and foster
-//! parenting of stray content in tables, "in select" and foreign (SVG/MathML) content. It omits
-//! the adoption agency algorithm and the reconstruction of active formatting elements, which
-//! mostly re-parent inline formatting elements (`<b>`, `<i>`, …); on misnested markup this can put
-//! text in a different block than a browser would.
+//! parenting of stray content in tables, "in select" and foreign (SVG/MathML) content, and the list
+//! of active formatting elements: formatting elements (`<a>`, `<b>`, `<i>`, …) closed by a block
+//! boundary are re-opened before the next text or inline element, and misnested end tags go
+//! through the adoption agency algorithm. Elements created that way are capped per document
+//! (half the input length plus a constant), so the tree stays linear in the input.
 //!
 //! The tokenizer works on bytes (UTF-8 in, UTF-8 out), never recurses and never panics; scope
 //! searches are capped at [`MAX_SCOPE_SEARCH`] open elements so hostile nesting stays linear.
@@ -567,6 +568,123 @@ struct Builder {
     quirks: bool,
     /// Open elements per tag (index `Tag as usize`), for O(1) "is any open" checks.
     open_counts: Vec<u32>,
+    /// The list of active formatting elements (WHATWG), at most [`MAX_ACTIVE_FORMATTING`] long.
+    active: Vec<Active>,
+    /// Whether a node (by id) is on the stack of open elements.
+    open: Vec<bool>,
+    /// Elements that reconstruction and the adoption agency may still create (keeps the tree
+    /// linear in the input on adversarial markup).
+    clone_budget: usize,
+}
+
+/// An entry of the list of active formatting elements.
+#[derive(Clone, Copy, PartialEq)]
+enum Active {
+    /// Scope marker (pushed by table cells, captions, `applet`, `marquee`, `object`, `template`).
+    Marker,
+    /// A formatting element: its node, tag and attribute range (reused by the clones).
+    Elem { node: NodeId, tag: Tag, attrs: (u32, u32) },
+}
+
+/// Cap on the list of active formatting elements; beyond it the oldest entry is forgotten (only
+/// reached by pathological markup, and keeps every search of the list short).
+const MAX_ACTIVE_FORMATTING: usize = 256;
+
+/// Formatting elements: kept in the list of active formatting elements, re-opened after block
+/// boundaries and re-nested by the adoption agency algorithm.
+fn is_formatting(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        A | B | Big | Code | Em | Font | I | Nobr | S | Small | Strike | Strong | Tt | U
+    )
+}
+
+/// Elements that put a marker on the list of active formatting elements.
+fn pushes_marker(t: Tag) -> bool {
+    use Tag::*;
+    matches!(t, Td | Th | Caption | Applet | Marquee | Object | Template)
+}
+
+/// Start tags handled "in body" without first reconstructing the active formatting elements.
+fn starts_without_reconstruct(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        Html | Base
+            | Basefont
+            | Bgsound
+            | Link
+            | Meta
+            | Noframes
+            | Script
+            | Style
+            | Template
+            | Title
+            | Body
+            | Frameset
+            | Address
+            | Article
+            | Aside
+            | Blockquote
+            | Center
+            | Details
+            | Dialog
+            | Dir
+            | Div
+            | Dl
+            | Fieldset
+            | Figcaption
+            | Figure
+            | Footer
+            | Header
+            | Hgroup
+            | Main
+            | Menu
+            | Nav
+            | Ol
+            | P
+            | Search
+            | Section
+            | Summary
+            | Ul
+            | H1
+            | H2
+            | H3
+            | H4
+            | H5
+            | H6
+            | Pre
+            | Listing
+            | Form
+            | Li
+            | Dd
+            | Dt
+            | Plaintext
+            | Table
+            | Hr
+            | Textarea
+            | Iframe
+            | Noembed
+            | Rb
+            | Rtc
+            | Rp
+            | Rt
+            | Caption
+            | Col
+            | Colgroup
+            | Frame
+            | Head
+            | Tbody
+            | Td
+            | Tfoot
+            | Th
+            | Thead
+            | Tr
+            | Param
+            | Source
+            | Track
+    )
 }
 
 fn is_special(t: Tag) -> bool {
@@ -834,6 +952,9 @@ impl Builder {
             skip_newline: false,
             quirks: true,
             open_counts: vec![0; Tag::Other as usize + 1],
+            active: Vec::new(),
+            open: Vec::with_capacity(len / 40 + 8),
+            clone_budget: len / 2 + 4096,
         }
     }
 
@@ -988,6 +1109,12 @@ impl Builder {
             self.ensure_body();
         }
         let foster = !all_ws;
+        // Text "in body" (and non-blank text fostered out of a table) re-opens closed formatting
+        // elements first; text in `<select>` and SVG/MathML does not.
+        let in_table = self.current_tag().is_some_and(is_table_context);
+        if !((all_ws && in_table) || self.any_open(&[Tag::Select]) || self.in_foreign()) {
+            self.reconstruct_active();
+        }
         self.append_text(s as u32..end as u32, foster);
     }
 
@@ -1074,18 +1201,291 @@ impl Builder {
     }
 
     fn push_open(&mut self, id: NodeId) {
-        if let Some(t) = self.dom.tag(id) {
-            self.open_counts[t as usize] += 1;
-        }
-        self.stack.push(id);
+        self.stack_insert(self.stack.len(), id);
     }
 
     fn pop_open(&mut self) {
-        if let Some(id) = self.stack.pop() {
-            if let Some(t) = self.dom.tag(id) {
-                self.open_counts[t as usize] -= 1;
+        if !self.stack.is_empty() {
+            self.stack_remove(self.stack.len() - 1);
+        }
+    }
+
+    fn set_open(&mut self, id: NodeId, open: bool) {
+        let i = id as usize;
+        if i >= self.open.len() {
+            self.open.resize(i + 1, false);
+        }
+        self.open[i] = open;
+    }
+
+    fn is_open(&self, id: NodeId) -> bool {
+        self.open.get(id as usize).copied().unwrap_or(false)
+    }
+
+    /// Put `id` at position `i` of the stack of open elements.
+    fn stack_insert(&mut self, i: usize, id: NodeId) {
+        if let Some(t) = self.dom.tag(id) {
+            self.open_counts[t as usize] += 1;
+        }
+        self.set_open(id, true);
+        self.stack.insert(i, id);
+    }
+
+    /// Take the element at position `i` off the stack of open elements. Closing a cell, caption,
+    /// `applet`, `marquee`, `object` or `template` also clears the active formatting elements
+    /// back to its marker.
+    fn stack_remove(&mut self, i: usize) {
+        let id = self.stack.remove(i);
+        self.set_open(id, false);
+        if let Some(t) = self.dom.tag(id) {
+            self.open_counts[t as usize] -= 1;
+            if pushes_marker(t) {
+                while let Some(e) = self.active.pop() {
+                    if e == Active::Marker {
+                        break;
+                    }
+                }
             }
         }
+    }
+
+    /// Add a formatting element to the list (with the "Noah's Ark" limit of three equal entries
+    /// after the last marker).
+    fn push_active(&mut self, node: NodeId, tag: Tag, attrs: (u32, u32)) {
+        let mut same = 0;
+        let mut earliest = None;
+        for i in (0..self.active.len()).rev() {
+            match self.active[i] {
+                Active::Marker => break,
+                Active::Elem { tag: t, attrs: a, .. } if t == tag && self.same_attrs(a, attrs) => {
+                    same += 1;
+                    earliest = Some(i);
+                }
+                Active::Elem { .. } => {}
+            }
+        }
+        if same >= 3 {
+            if let Some(i) = earliest {
+                self.active.remove(i);
+            }
+        }
+        if self.active.len() >= MAX_ACTIVE_FORMATTING {
+            self.active.remove(0);
+        }
+        self.active.push(Active::Elem { node, tag, attrs });
+    }
+
+    /// Whether two attribute ranges hold the same name/value pairs, in any order.
+    fn same_attrs(&self, a: (u32, u32), b: (u32, u32)) -> bool {
+        if a.1 - a.0 != b.1 - b.0 {
+            return false;
+        }
+        let bytes = |r: &std::ops::Range<u32>| &self.text_buf[r.start as usize..r.end as usize];
+        self.attrs[a.0 as usize..a.1 as usize].iter().all(|x| {
+            self.attrs[b.0 as usize..b.1 as usize]
+                .iter()
+                .any(|y| bytes(&x.name) == bytes(&y.name) && bytes(&x.value) == bytes(&y.value))
+        })
+    }
+
+    /// Index in the list of the entry for `node`.
+    fn active_index(&self, node: NodeId) -> Option<usize> {
+        self.active
+            .iter()
+            .rposition(|e| matches!(e, Active::Elem { node: n, .. } if *n == node))
+    }
+
+    /// Re-open the formatting elements that block boundaries closed (WHATWG "reconstruct the
+    /// active formatting elements").
+    fn reconstruct_active(&mut self) {
+        let mut i = self.active.len();
+        while i > 0 {
+            match self.active[i - 1] {
+                Active::Marker => break,
+                Active::Elem { node, .. } if self.is_open(node) => break,
+                Active::Elem { .. } => i -= 1,
+            }
+        }
+        for j in i..self.active.len() {
+            if self.clone_budget == 0 {
+                return;
+            }
+            let Active::Elem { tag, attrs, .. } = self.active[j] else {
+                continue;
+            };
+            self.clone_budget -= 1;
+            let e = self.dom.new_node(Kind::Element(tag), attrs.0..attrs.1);
+            self.insert(e, true);
+            self.push_open(e);
+            self.active[j] = Active::Elem { node: e, tag, attrs };
+        }
+    }
+
+    /// The WHATWG adoption agency algorithm for an end tag (or a repeated `<a>`/`<nobr>`) of the
+    /// formatting element `subject`. Returns `false` when the end tag should instead be handled
+    /// as "any other end tag".
+    fn adoption_agency(&mut self, subject: Tag) -> bool {
+        let cur = self.current();
+        if self.dom.tag(cur) == Some(subject) && self.active_index(cur).is_none() {
+            self.pop_open();
+            return true;
+        }
+        for _ in 0..8 {
+            // The last formatting element with this tag after the last marker.
+            let mut fi = None;
+            for i in (0..self.active.len()).rev() {
+                match self.active[i] {
+                    Active::Marker => break,
+                    Active::Elem { tag, .. } if tag == subject => {
+                        fi = Some(i);
+                        break;
+                    }
+                    Active::Elem { .. } => {}
+                }
+            }
+            let Some(fi) = fi else { return false };
+            let Active::Elem {
+                node: fe,
+                attrs: fe_attrs,
+                ..
+            } = self.active[fi]
+            else {
+                return false;
+            };
+            if !self.is_open(fe) {
+                self.active.remove(fi);
+                return true;
+            }
+            // Its stack position, and whether it is in (default) scope.
+            let mut si = None;
+            for i in (0..self.stack.len()).rev().take(MAX_SCOPE_SEARCH) {
+                let n = self.stack[i];
+                if n == fe {
+                    si = Some(i);
+                    break;
+                }
+                if matches!(
+                    self.dom.tag(n),
+                    Some(
+                        Tag::Applet
+                            | Tag::Caption
+                            | Tag::Html
+                            | Tag::Table
+                            | Tag::Td
+                            | Tag::Th
+                            | Tag::Marquee
+                            | Tag::Object
+                            | Tag::Template
+                    )
+                ) {
+                    break;
+                }
+            }
+            let Some(si) = si else { return true };
+            let Some(mut fbi) =
+                (si + 1..self.stack.len()).find(|&i| self.dom.tag(self.stack[i]).is_some_and(is_special))
+            else {
+                // No furthest block: pop up to and including the formatting element.
+                self.truncate_open(si);
+                if let Some(i) = self.active_index(fe) {
+                    self.active.remove(i);
+                }
+                return true;
+            };
+            if si == 0 {
+                return true;
+            }
+            let common = self.stack[si - 1];
+            let fb = self.stack[fbi];
+            let mut bookmark = fi;
+            let mut node_i = fbi;
+            let mut last = fb;
+            let mut inner = 0;
+            loop {
+                inner += 1;
+                node_i -= 1;
+                let node = self.stack[node_i];
+                if node == fe {
+                    break;
+                }
+                let mut ai = self.active_index(node);
+                if inner > 3 {
+                    if let Some(i) = ai.take() {
+                        self.active.remove(i);
+                        if i < bookmark {
+                            bookmark -= 1;
+                        }
+                    }
+                }
+                let Some(ai) = ai else {
+                    self.stack_remove(node_i);
+                    fbi -= 1;
+                    continue;
+                };
+                if self.clone_budget == 0 {
+                    return true;
+                }
+                self.clone_budget -= 1;
+                let Active::Elem { tag, attrs, .. } = self.active[ai] else {
+                    return true;
+                };
+                let new = self.dom.new_node(Kind::Element(tag), attrs.0..attrs.1);
+                self.active[ai] = Active::Elem { node: new, tag, attrs };
+                self.set_open(node, false);
+                self.set_open(new, true);
+                self.stack[node_i] = new;
+                if last == fb {
+                    bookmark = ai + 1;
+                }
+                self.dom.detach(last);
+                self.dom.append(new, last);
+                last = new;
+            }
+            // Insert `last` where it belongs under the common ancestor (foster parented if that is
+            // a table part).
+            self.dom.detach(last);
+            let table = if self.dom.tag(common).is_some_and(is_table_context) {
+                self.stack
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|&n| self.dom.tag(n) == Some(Tag::Table))
+                    .filter(|&t| self.dom.node(t).parent != NONE)
+            } else {
+                None
+            };
+            match table {
+                Some(t) => self.dom.insert_before(t, last),
+                None => self.dom.append(common, last),
+            }
+            if self.clone_budget == 0 {
+                return true;
+            }
+            self.clone_budget -= 1;
+            let nf = self.dom.new_node(Kind::Element(subject), fe_attrs.0..fe_attrs.1);
+            self.dom.move_children(fb, nf);
+            self.dom.append(fb, nf);
+            if let Some(i) = self.active_index(fe) {
+                self.active.remove(i);
+                if i < bookmark {
+                    bookmark -= 1;
+                }
+            }
+            let bookmark = bookmark.min(self.active.len());
+            self.active.insert(
+                bookmark,
+                Active::Elem {
+                    node: nf,
+                    tag: subject,
+                    attrs: fe_attrs,
+                },
+            );
+            // `fe` is still at `si` (only elements above it were removed).
+            self.stack_remove(si);
+            fbi -= 1;
+            self.stack_insert(fbi + 1, nf);
+        }
+        true
     }
 
     fn truncate_open(&mut self, len: usize) {
@@ -1382,12 +1782,6 @@ impl Builder {
             t if is_heading(t) && self.current_tag().is_some_and(is_heading) => {
                 self.pop_open();
             }
-            Tag::A => {
-                // A nested <a> closes the open one.
-                if let Some(i) = self.in_scope(&[Tag::A], Scope::Default) {
-                    self.pop_to(i);
-                }
-            }
             Tag::Option if self.current_tag() == Some(Tag::Option) => {
                 self.pop_open();
             }
@@ -1399,7 +1793,7 @@ impl Builder {
                     self.pop_open();
                 }
             }
-            Tag::Nobr | Tag::Button => {
+            Tag::Button => {
                 if let Some(i) = self.in_scope(&[name], Scope::Default) {
                     self.pop_to(i);
                 }
@@ -1407,6 +1801,35 @@ impl Builder {
             _ => {}
         }
 
+        match name {
+            Tag::A => {
+                // An `<a>` still active closes through the adoption agency and is forgotten.
+                let open_a = self.active.iter().rev().find_map(|e| match e {
+                    Active::Marker => Some(None),
+                    Active::Elem { node, tag: Tag::A, .. } => Some(Some(*node)),
+                    Active::Elem { .. } => None,
+                });
+                if let Some(Some(a)) = open_a {
+                    self.adoption_agency(Tag::A);
+                    if let Some(i) = self.active_index(a) {
+                        self.active.remove(i);
+                    }
+                    if let Some(i) = self.stack.iter().rposition(|&n| n == a) {
+                        self.stack_remove(i);
+                    }
+                }
+            }
+            Tag::Nobr => {
+                self.reconstruct_active();
+                if self.in_scope(&[Tag::Nobr], Scope::Default).is_some() {
+                    self.adoption_agency(Tag::Nobr);
+                }
+            }
+            _ => {}
+        }
+        if !starts_without_reconstruct(name) {
+            self.reconstruct_active();
+        }
         let foster = !is_table_part(name);
         let e = self.new_element(tok);
         self.insert(e, foster);
@@ -1417,6 +1840,13 @@ impl Builder {
             return None;
         }
         self.push_open(e);
+        if is_formatting(name) {
+            let n = self.dom.node(e);
+            let attrs = (n.data.start, n.data.end);
+            self.push_active(e, name, attrs);
+        } else if pushes_marker(name) {
+            self.active.push(Active::Marker);
+        }
         match name {
             Tag::Svg | Tag::Math => {
                 if tok.self_closing {
@@ -1575,6 +2005,7 @@ impl Builder {
                 }
             }
             Tag::Br => {
+                self.reconstruct_active();
                 let start = self.attrs.len() as u32;
                 let e = self.dom.new_node(Kind::Element(Tag::Br), start..start);
                 self.insert(e, true);
@@ -1613,6 +2044,11 @@ impl Builder {
                 // Unknown element names all map to `Other`; close the nearest one unless a special
                 // element comes first.
                 self.any_other_end(Tag::Other);
+            }
+            t if is_formatting(t) => {
+                if !self.adoption_agency(t) {
+                    self.any_other_end(t);
+                }
             }
             _ => {
                 if is_special(tag) {
@@ -1682,6 +2118,28 @@ mod tests {
         assert_eq!(end("<!-- <script>"), 13);
         assert_eq!(end("<!-- -> </script>"), 8);
         assert_eq!(body_text("<script><!-- <script></script> --></script>after"), "after");
+    }
+
+    #[test]
+    fn formatting_elements_reopen_and_stay_bounded() {
+        // `</p>` closes the `<b>`, which the next text re-opens (a browser shows "y" bold).
+        let d = parse(b"<p><b>x</p>y");
+        let b_count = d.nodes.iter().filter(|n| n.kind == Kind::Element(Tag::B)).count();
+        assert_eq!(b_count, 2);
+        // Many distinct open formatting elements re-opened after every paragraph: the clones are
+        // capped, so the tree stays linear in the input.
+        let mut html = String::from("<p>");
+        for i in 0..200 {
+            html.push_str(&format!("<b id={i}>"));
+        }
+        html.push_str(&"</p>x".repeat(20_000));
+        let d = parse(html.as_bytes());
+        assert!(
+            d.nodes.len() < 2 * html.len(),
+            "{} nodes for {} bytes",
+            d.nodes.len(),
+            html.len()
+        );
     }
 
     #[test]

@@ -93,6 +93,16 @@ for i, sc in enumerate(["<!-- <script></script> --> x", "<!-- </script> <p>gone"
                         "a<!-- b --> </script>", "<!-- <script> --> </script> <p>in script", "<!-- <scripts></script>",
                         "<!-- <script></SCRIPT > --> </script>", "<!-- <script>", "<!-- -> </script>", "<!-- --!> </script>"]):
     add(f"script_escape_{i}", "<p>a</p><script>" + sc + "</script><p>after</p>")
+# misnested markup: active formatting elements re-opened after block boundaries, adoption agency
+for i, h in enumerate(["<ul><li><a href=x>A<li>B</ul>", "<p><b>x<p>y", "<b>1<p>2</b>3</p>", "<a href=x>1<div>2</a>3</div>",
+                       "<p><i><b>x</p>y</b>z</i>", "<a href=1>one<a href=2>two</a>", "<table><tr><td><b>x</td><td>y</b></td></tr></table>z",
+                       "<b><table><tr><td>x</b>y</td></tr></table>z", "<div><nobr>a<nobr>b</nobr></div>",
+                       "<p><em>" + "<b>" * 5 + "x</p>y", "<p>" + "<b class=c>" * 5 + "x</p>y",
+                       "<div class=nav-links><a href=x>Home<div>Tail text after link</div></div>",
+                       "<ul><li><a href=x>Item<li><a href=y>Item two</ul><p>plain</p>",
+                       "<font color=red><p>a</font>b</p><p>c", "<table><b>x<tr><td>y</td></tr></table>",
+                       "<s>a<div>b<s>c</div>d</s>"]):
+    add(f"misnested_{i}", deep(h, 4))
 # input ending inside a tag
 for i, tail in enumerate(['<img alt="Alt text" src="y', '<div class="x', '<p', '</p', '<a href=x>link</a', '<img alt=z']):
     add(f"eof_in_tag_{i}", "<body><ul><li>a</li><li>b " + tail, raw=True)
