@@ -28,7 +28,12 @@ const MERGE_COPY_LIMIT: usize = 4096;
 /// Parse a UTF-8 (or any ASCII-compatible) HTML document.
 pub fn parse(html: &[u8]) -> Dom {
     let mut b = Builder::new(html.len());
-    Tokenizer { src: html, pos: 0 }.run(&mut b);
+    Tokenizer {
+        src: html,
+        pos: 0,
+        other_name: 0,
+    }
+    .run(&mut b);
     b.finish()
 }
 
@@ -39,11 +44,15 @@ pub fn parse(html: &[u8]) -> Dom {
 struct Tokenizer<'a> {
     src: &'a [u8],
     pos: usize,
+    /// Hash of the last tag name read when it is not a known [`Tag`] (0 otherwise).
+    other_name: u32,
 }
 
 /// Attribute as produced by the tokenizer: ranges into the builder's text buffer.
 struct TagToken {
     name: Tag,
+    /// For [`Tag::Other`]: a hash of the lower-case name, so that end tags match by name.
+    other_name: u32,
     self_closing: bool,
     attrs_start: usize,
     /// Length of the builder's text buffer before this tag's attributes were stored.
@@ -83,6 +92,7 @@ impl<'a> Tokenizer<'a> {
                         Some(c) if c.is_ascii_alphabetic() => {
                             self.pos += 2;
                             let name = self.tag_name();
+                            b.end_other_name = self.other_name;
                             // Attributes on end tags are parsed and dropped.
                             let mark = b.attrs.len();
                             let tmp = b.text_buf.len();
@@ -131,19 +141,31 @@ impl<'a> Tokenizer<'a> {
             self.pos += 1;
         }
         let raw = &src[start..self.pos];
-        if raw.len() > 16 {
-            return Tag::Other;
+        self.other_name = 0;
+        let tag = if raw.len() > 16 {
+            Tag::Other
+        } else {
+            let mut lower = [0u8; 16];
+            for (d, s) in lower.iter_mut().zip(raw) {
+                *d = s.to_ascii_lowercase();
+            }
+            Tag::from_lower(&lower[..raw.len()])
+        };
+        if tag == Tag::Other {
+            // FNV-1a of the lower-case name; never 0, which means "no name".
+            let mut h: u32 = 0x811c_9dc5;
+            for &c in raw {
+                h = (h ^ u32::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
+            }
+            self.other_name = h | 1;
         }
-        let mut lower = [0u8; 16];
-        for (d, s) in lower.iter_mut().zip(raw) {
-            *d = s.to_ascii_lowercase();
-        }
-        Tag::from_lower(&lower[..raw.len()])
+        tag
     }
 
     fn start_tag(&mut self, b: &mut Builder) -> Option<TagToken> {
         self.pos += 1;
         let name = self.tag_name();
+        let other_name = self.other_name;
         let attrs_start = b.attrs.len();
         let text_start = b.text_buf.len();
         b.attr_mark = attrs_start;
@@ -155,6 +177,7 @@ impl<'a> Tokenizer<'a> {
         };
         Some(TagToken {
             name,
+            other_name,
             self_closing,
             attrs_start,
             text_start,
@@ -572,6 +595,10 @@ struct Builder {
     active: Vec<Active>,
     /// Whether a node (by id) is on the stack of open elements.
     open: Vec<bool>,
+    /// Name hashes of open elements with unknown names ([`Tag::Other`]), by node id.
+    other_names: std::collections::HashMap<NodeId, u32>,
+    /// Name hash of the end tag being handled when it is [`Tag::Other`].
+    end_other_name: u32,
     /// Elements that reconstruction and the adoption agency may still create (keeps the tree
     /// linear in the input on adversarial markup).
     clone_budget: usize,
@@ -597,6 +624,47 @@ fn is_formatting(t: Tag) -> bool {
     matches!(
         t,
         A | B | Big | Code | Em | Font | I | Nobr | S | Small | Strike | Strong | Tt | U
+    )
+}
+
+/// End tags that "in body" close their element when it is in scope, popping whatever is open inside
+/// it; every other end tag without a rule of its own closes only up to the first special element
+/// ("any other end tag"), so e.g. `</noscript>` with a `<div>` still open inside is ignored.
+fn closes_by_scope(t: Tag) -> bool {
+    use Tag::*;
+    matches!(
+        t,
+        Address
+            | Article
+            | Aside
+            | Blockquote
+            | Button
+            | Center
+            | Details
+            | Dialog
+            | Dir
+            | Div
+            | Dl
+            | Fieldset
+            | Figcaption
+            | Figure
+            | Footer
+            | Header
+            | Hgroup
+            | Listing
+            | Main
+            | Menu
+            | Nav
+            | Ol
+            | Pre
+            | Search
+            | Section
+            | Summary
+            | Ul
+            | Form
+            | Applet
+            | Marquee
+            | Object
     )
 }
 
@@ -955,6 +1023,8 @@ impl Builder {
             active: Vec::new(),
             open: Vec::with_capacity(len / 40 + 8),
             clone_budget: len / 2 + 4096,
+            other_names: std::collections::HashMap::new(),
+            end_other_name: 0,
         }
     }
 
@@ -1549,7 +1619,18 @@ impl Builder {
     fn new_element(&mut self, tag: &TagToken) -> NodeId {
         let start = tag.attrs_start as u32;
         let end = self.attrs.len() as u32;
-        self.dom.new_node(Kind::Element(tag.name), start..end)
+        let e = self.dom.new_node(Kind::Element(tag.name), start..end);
+        if tag.name == Tag::Other {
+            self.other_names.insert(e, tag.other_name);
+        }
+        e
+    }
+
+    /// Whether the open element at stack position `i` has the end tag's name.
+    fn stack_matches(&self, i: usize, tag: Tag) -> bool {
+        let n = self.stack[i];
+        self.dom.tag(n) == Some(tag)
+            && (tag != Tag::Other || self.other_names.get(&n).copied().unwrap_or(0) == self.end_other_name)
     }
 
     /// Handle a start tag; returns the raw-text mode when the tokenizer must switch.
@@ -1978,10 +2059,7 @@ impl Builder {
                     .iter()
                     .position(|&n| matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
                     .unwrap_or(self.stack.len());
-                if let Some(i) = (root..self.stack.len())
-                    .rev()
-                    .find(|&i| self.dom.tag(self.stack[i]) == Some(tag))
-                {
+                if let Some(i) = (root..self.stack.len()).rev().find(|&i| self.stack_matches(i, tag)) {
                     self.pop_to(i);
                     return;
                 }
@@ -2041,8 +2119,8 @@ impl Builder {
                 }
             }
             Tag::Other => {
-                // Unknown element names all map to `Other`; close the nearest one unless a special
-                // element comes first.
+                // Unknown element names all map to `Other`: close the nearest open one with the same
+                // name unless a special element comes first.
                 self.any_other_end(Tag::Other);
             }
             t if is_formatting(t) => {
@@ -2051,7 +2129,7 @@ impl Builder {
                 }
             }
             _ => {
-                if is_special(tag) {
+                if closes_by_scope(tag) {
                     if let Some(i) = self.in_scope(&[tag], Scope::Default) {
                         self.generate_implied_end(Some(tag));
                         self.pop_to(i);
@@ -2067,10 +2145,9 @@ impl Builder {
         if !self.any_open(&[target]) {
             return;
         }
-        let is_target = |t: Tag| t == target;
         for i in (0..self.stack.len()).rev().take(MAX_SCOPE_SEARCH) {
             let Some(t) = self.dom.tag(self.stack[i]) else { continue };
-            if is_target(t) {
+            if self.stack_matches(i, target) {
                 if i >= 2 {
                     self.pop_to(i);
                 }
