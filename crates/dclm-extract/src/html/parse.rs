@@ -595,6 +595,8 @@ struct Builder {
     active: Vec<Active>,
     /// Whether a node (by id) is on the stack of open elements.
     open: Vec<bool>,
+    /// The WHATWG form element pointer is set: a `<form>` was opened and no `</form>` seen since.
+    form_pointer: bool,
     /// Name hashes of open elements with unknown names ([`Tag::Other`]), by node id.
     other_names: std::collections::HashMap<NodeId, u32>,
     /// Name hash of the end tag being handled when it is [`Tag::Other`].
@@ -661,7 +663,6 @@ fn closes_by_scope(t: Tag) -> bool {
             | Section
             | Summary
             | Ul
-            | Form
             | Applet
             | Marquee
             | Object
@@ -1025,6 +1026,7 @@ impl Builder {
             clone_budget: len / 2 + 4096,
             other_names: std::collections::HashMap::new(),
             end_other_name: 0,
+            form_pointer: false,
         }
     }
 
@@ -1771,7 +1773,7 @@ impl Builder {
             self.drop_token(tok);
             return None;
         }
-        if name == Tag::Form && self.any_open(&[Tag::Form]) {
+        if name == Tag::Form && (self.form_pointer || self.any_open(&[Tag::Form])) {
             // The form element pointer is set: a nested <form> is ignored.
             self.drop_token(tok);
             return None;
@@ -1837,14 +1839,15 @@ impl Builder {
                 return None;
             }
             Tag::Table => {
-                if !self.quirks {
-                    self.close_p_if_open();
-                }
-                if matches!(self.current_tag(), Some(t) if is_table_context(t)) {
-                    // Nested <table> directly in a table: closes the outer one.
+                if self.in_table_mode() {
+                    // A <table> in table context (also inside content fostered out of the table)
+                    // closes the open table.
                     if let Some(i) = self.in_scope(&[Tag::Table], Scope::Table) {
                         self.pop_to(i);
                     }
+                }
+                if !self.quirks {
+                    self.close_p_if_open();
                 }
             }
             _ => {}
@@ -1921,6 +1924,9 @@ impl Builder {
             return None;
         }
         self.push_open(e);
+        if name == Tag::Form && !self.any_open(&[Tag::Template]) {
+            self.form_pointer = true;
+        }
         if is_formatting(name) {
             let n = self.dom.node(e);
             let attrs = (n.data.start, n.data.end);
@@ -1948,6 +1954,19 @@ impl Builder {
             Tag::Plaintext => Some(RawMode::Plaintext),
             _ => None,
         }
+    }
+
+    /// Whether the WHATWG insertion mode is "in table" (or a table-part mode): the nearest table,
+    /// cell, caption or template on the stack is a table.
+    fn in_table_mode(&self) -> bool {
+        for &n in self.stack.iter().rev().take(MAX_SCOPE_SEARCH) {
+            match self.dom.tag(n) {
+                Some(Tag::Table) => return true,
+                Some(Tag::Td | Tag::Th | Tag::Caption | Tag::Template | Tag::Html) => return false,
+                _ => {}
+            }
+        }
+        false
     }
 
     fn table_open(&self) -> bool {
@@ -2110,6 +2129,14 @@ impl Builder {
             Tag::Table => {
                 if let Some(i) = self.in_scope(&[Tag::Table], Scope::Table) {
                     self.pop_to(i);
+                }
+            }
+            Tag::Form => {
+                // Only the form element itself leaves the stack; what is open inside it stays open.
+                self.form_pointer = false;
+                if let Some(i) = self.in_scope(&[Tag::Form], Scope::Default) {
+                    self.generate_implied_end(None);
+                    self.stack_remove(i);
                 }
             }
             Tag::Tbody | Tag::Thead | Tag::Tfoot | Tag::Tr | Tag::Td | Tag::Th | Tag::Caption | Tag::Colgroup => {

@@ -103,7 +103,9 @@ for i, h in enumerate(["<ul><li><a href=x>A<li>B</ul>", "<p><b>x<p>y", "<b>1<p>2
                        "<font color=red><p>a</font>b</p><p>c", "<table><b>x<tr><td>y</td></tr></table>",
                        "<s>a<div>b<s>c</div>d</s>", "<div><noscript><div>x</noscript>y</div>z<p>after</p>",
                        "<foo>a<bar>b</foo>c</bar>d<p>e", "<x-card><x-body><p>a</x-card><p>b", "<dialog><div>x</dialog>y",
-                       "<section><span>a<div>b</section>c", "<svg><g><path></g><text>t</text></svg>after"]):
+                       "<section><span>a<div>b</section>c", "<table><tr><td>a</td></tr></tbody><h2>x</h2><p>y<table><tr><td>q</td></tr></table>z",
+                       "<form><p><input name=s><button>Go</p></form><ul><li>a</li></ul>b<div>c</div>",
+                       "<div><form>a</div><form><p>b</p></form>c", "<form><div>a</form>b</div>c", "<svg><g><path></g><text>t</text></svg>after"]):
     add(f"misnested_{i}", deep(h, 4))
 # input ending inside a tag
 for i, tail in enumerate(['<img alt="Alt text" src="y', '<div class="x', '<p', '</p', '<a href=x>link</a', '<img alt=z']):
