@@ -138,6 +138,9 @@ pub fn extract_from_dom(dom: &Dom, opts: &ExtractOptions) -> String {
     while node != NONE {
         let kind = dom.node(node).kind;
         let skip = match kind {
+            // The end visit of an element: its start visit accepted it (the walk only descends into
+            // accepted elements), and the same checks would accept it again.
+            Kind::Element(_) if is_end => false,
             Kind::Element(t) => {
                 is_skipped(t)
                     || stats

@@ -7,7 +7,7 @@
 //! with `\s` meaning ASCII whitespace, as in RE2.
 
 use super::dom::{Dom, Kind, NodeId, Tag, NONE};
-use regex::bytes::Regex;
+use regex::bytes::{Regex, RegexSet};
 use std::sync::OnceLock;
 
 /// Compiled class/ID patterns.
@@ -64,6 +64,51 @@ pub(crate) fn patterns() -> &'static Patterns {
         logo: re(r"(?:brand(?:ing)?[_-]*)?logo(?:$|\s)"),
         print: re(r"(?:^|\s)print[_-]"),
     })
+}
+
+/// The class/ID patterns grouped by the attribute they read and the section that applies them, so
+/// that one scan of the attribute answers every pattern of the group.
+pub(crate) struct PatternSets {
+    /// On `class`: display-class, sign-in, post-meta, social (bits 0–3).
+    cls: RegexSet,
+    /// On class + ID, every element: skip-link, logo, ads (bits 0–2).
+    both_all: RegexSet,
+    /// On class + ID, block elements: article, header, footer, navigation, recommended, comments,
+    /// search, sidebar, modal, gallery, print (bits 0–10).
+    both_block: RegexSet,
+}
+
+fn pattern_sets() -> &'static PatternSets {
+    static S: OnceLock<PatternSets> = OnceLock::new();
+    S.get_or_init(|| {
+        let p = patterns();
+        let set = |rs: &[&Regex]| RegexSet::new(rs.iter().map(|r| r.as_str())).expect("valid built-in patterns");
+        PatternSets {
+            cls: set(&[&p.display_cls, &p.signin, &p.post_meta, &p.social]),
+            both_all: set(&[&p.skip_link, &p.logo, &p.ads]),
+            both_block: set(&[
+                &p.article,
+                &p.header,
+                &p.footer,
+                &p.nav,
+                &p.recommended,
+                &p.comments,
+                &p.search,
+                &p.sidebar,
+                &p.modal,
+                &p.gallery,
+                &p.print,
+            ]),
+        }
+    })
+}
+
+/// Bit `i` set when pattern `i` of `set` matches somewhere in `s` (never for an empty `s`).
+fn hits(set: &RegexSet, s: &[u8]) -> u32 {
+    if s.is_empty() {
+        return 0;
+    }
+    set.matches(s).iter().fold(0, |acc, i| acc | (1 << i))
 }
 
 #[inline]
@@ -359,20 +404,21 @@ pub(crate) fn is_main_content(
     both.extend_from_slice(idv);
     let both = &both[..];
     let p = patterns();
+    let sets = pattern_sets();
+    let cls_hits = hits(&sets.cls, cls);
+    let both_hits = hits(&sets.both_all, both);
 
-    if m(&p.display_cls, cls) || m(&p.display_css, dom.attr_or_empty(id, b"style")) {
+    // Every rule of this section rejects, so their order does not matter.
+    if cls_hits & 1 != 0 || m(&p.display_css, dom.attr_or_empty(id, b"style")) {
         return false;
     }
-    if matches!(tag, Tag::A | Tag::Div | Tag::Li) && m(&p.skip_link, both) {
+    if matches!(tag, Tag::A | Tag::Div | Tag::Li) && both_hits & 1 != 0 {
         return false;
     }
-    if body_depth > 2 && (m(&p.signin, cls) || m(&p.post_meta, cls) || m(&p.social, cls)) {
+    if body_depth > 2 && cls_hits & 0b1110 != 0 {
         return false;
     }
-    if m(&p.logo, both) {
-        return false;
-    }
-    if m(&p.ads, both)
+    if both_hits & 0b110 != 0
         || dom.attr(id, b"data-ad").is_some()
         || dom.attr(id, b"data-advertisement").is_some()
         || dom.attr(id, b"data-text-ad").is_some()
@@ -392,19 +438,23 @@ pub(crate) fn is_main_content(
     if !role.is_empty() && BLACKLIST_ROLES.contains(&role) {
         return false;
     }
-    if m(&p.article, both) {
+    let block_hits = hits(&sets.both_block, both);
+    if block_hits & 1 != 0 {
         return true;
     }
     if m(&p.landmark_id, idv) {
         return false;
     }
-    if m(&p.header, both) || m(&p.footer, both) || m(&p.nav, both) || m(&p.recommended, both) {
-        return false;
-    }
-    if !allow_comments && m(&p.comments, both) {
-        return false;
-    }
-    if m(&p.search, both) || m(&p.sidebar, both) || m(&p.modal, both) || m(&p.gallery, both) || m(&p.print, both) {
+    // Header, footer, navigation, recommended; comments (unless allowed); search, sidebar, modal,
+    // gallery, print.
+    let comments = 1 << 5;
+    let reject = if allow_comments {
+        0b111_1101_1110
+    } else {
+        0b111_1111_1110
+    };
+    debug_assert_eq!(reject & comments != 0, !allow_comments);
+    if block_hits & reject != 0 {
         return false;
     }
     if body_depth > 2 && tag == Tag::Div && stats.is_link_cluster(id, 0.6, 1500) {
