@@ -159,6 +159,22 @@ impl Dom {
             .map(|a| &self.text[a.value.start as usize..a.value.end as usize])
     }
 
+    /// All attributes of an element as (name, value) pairs, in source order (none for other nodes).
+    pub(crate) fn attrs_of(&self, id: NodeId) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let n = &self.nodes[id as usize];
+        let range = if matches!(n.kind, Kind::Element(_)) {
+            n.data.start as usize..n.data.end as usize
+        } else {
+            0..0
+        };
+        self.attrs[range].iter().map(|a| {
+            (
+                &self.text[a.name.start as usize..a.name.end as usize],
+                &self.text[a.value.start as usize..a.value.end as usize],
+            )
+        })
+    }
+
     /// Attribute value, empty when absent.
     #[inline]
     pub fn attr_or_empty(&self, id: NodeId, name: &[u8]) -> &[u8] {

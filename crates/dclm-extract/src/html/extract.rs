@@ -235,19 +235,14 @@ fn extract_cb(
             if last.is_pre && opts.preserve_formatting {
                 t.extend_from_slice(data);
             } else {
-                let mut collapsed = Vec::with_capacity(data.len());
-                collapse(data, &mut collapsed);
-                let mut s = &collapsed[..];
+                // Collapse white space straight into the block's text; leading white space goes
+                // when the text is empty or already ends in white space.
+                let mut s = data;
                 if t.last().is_none_or(|&c| is_space(c)) {
-                    while let [c, rest @ ..] = s {
-                        if is_space(*c) {
-                            s = rest;
-                        } else {
-                            break;
-                        }
-                    }
+                    let skip = s.iter().position(|&c| !is_space(c)).unwrap_or(s.len());
+                    s = &s[skip..];
                 }
-                t.extend_from_slice(s);
+                collapse(s, t);
             }
         }
         Kind::Element(Tag::Br | Tag::Hr) => {

@@ -200,13 +200,12 @@ impl Collapsed {
         if s.is_empty() {
             return Collapsed::default();
         }
+        // Every byte counts except white space directly after white space (branch-free).
         let mut len = 0;
         let mut prev_ws = false;
         for &c in s {
             let ws = is_space(c);
-            if !ws || !prev_ws {
-                len += 1;
-            }
+            len += usize::from(!(ws & prev_ws));
             prev_ws = ws;
         }
         Collapsed {
@@ -310,6 +309,44 @@ pub(crate) fn is_unprintable_pua(text: &[u8]) -> bool {
     false
 }
 
+/// The attributes read by the main-content rules (empty when absent).
+#[derive(Default)]
+struct RuleAttrs<'a> {
+    hidden: bool,
+    data_ad: bool,
+    rel: &'a [u8],
+    itemprop: &'a [u8],
+    aria_hidden: &'a [u8],
+    aria_expanded: &'a [u8],
+    class: &'a [u8],
+    id: &'a [u8],
+    style: &'a [u8],
+    role: &'a [u8],
+}
+
+impl<'a> RuleAttrs<'a> {
+    fn of(dom: &'a Dom, id: NodeId) -> Self {
+        let mut r = RuleAttrs::default();
+        // The tokenizer keeps only the first of duplicate attributes, so each name appears once.
+        for (name, value) in dom.attrs_of(id) {
+            match name {
+                b"hidden" => r.hidden = true,
+                b"data-ad" | b"data-advertisement" | b"data-text-ad" => r.data_ad = true,
+                b"rel" => r.rel = value,
+                b"itemprop" => r.itemprop = value,
+                b"aria-hidden" => r.aria_hidden = value,
+                b"aria-expanded" => r.aria_expanded = value,
+                b"class" => r.class = value,
+                b"id" => r.id = value,
+                b"style" => r.style = value,
+                b"role" => r.role = value,
+                _ => {}
+            }
+        }
+        r
+    }
+}
+
 /// The main-content decision for one node at `body_depth` below `<body>`.
 pub(crate) fn is_main_content(
     dom: &Dom,
@@ -365,31 +402,31 @@ pub(crate) fn is_main_content(
         return true;
     }
 
+    // The attributes the rules read, in one pass over the element's attributes.
+    let a = RuleAttrs::of(dom, id);
+
     // Section 2: rel and ARIA attributes.
-    if dom.attr(id, b"hidden").is_some() {
+    if a.hidden {
         return false;
     }
     // resiliparse strips surrounding white space from `rel`, `itemprop`, `aria-*` and `role` values.
-    let rel = strip(dom.attr_or_empty(id, b"rel"));
+    let rel = strip(a.rel);
     if matches!(rel, b"author" | b"icon" | b"search" | b"prev" | b"next" | b"tag") {
         return false;
     }
-    if matches!(
-        strip(dom.attr_or_empty(id, b"itemprop")),
-        b"datePublished" | b"author" | b"url"
-    ) {
+    if matches!(strip(a.itemprop), b"datePublished" | b"author" | b"url") {
         return false;
     }
-    if strip(dom.attr_or_empty(id, b"aria-hidden")) == b"true" {
+    if strip(a.aria_hidden) == b"true" {
         return false;
     }
-    if strip(dom.attr_or_empty(id, b"aria-expanded")) == b"false" {
+    if strip(a.aria_expanded) == b"false" {
         return false;
     }
 
     // Section 3: class and ID.
-    let cls = dom.attr_or_empty(id, b"class");
-    let idv = dom.attr_or_empty(id, b"id");
+    let cls = a.class;
+    let idv = a.id;
     if cls.is_empty() && idv.is_empty() {
         if tag == Tag::Div {
             return body_depth <= 5 || !stats.is_link_cluster(id, 0.6, 800);
@@ -409,7 +446,7 @@ pub(crate) fn is_main_content(
     let both_hits = hits(&sets.both_all, both);
 
     // Every rule of this section rejects, so their order does not matter.
-    if cls_hits & 1 != 0 || m(&p.display_css, dom.attr_or_empty(id, b"style")) {
+    if cls_hits & 1 != 0 || m(&p.display_css, a.style) {
         return false;
     }
     if matches!(tag, Tag::A | Tag::Div | Tag::Li) && both_hits & 1 != 0 {
@@ -418,11 +455,7 @@ pub(crate) fn is_main_content(
     if body_depth > 2 && cls_hits & 0b1110 != 0 {
         return false;
     }
-    if both_hits & 0b110 != 0
-        || dom.attr(id, b"data-ad").is_some()
-        || dom.attr(id, b"data-advertisement").is_some()
-        || dom.attr(id, b"data-text-ad").is_some()
-    {
+    if both_hits & 0b110 != 0 || a.data_ad {
         return false;
     }
 
@@ -434,7 +467,7 @@ pub(crate) fn is_main_content(
     if rel == b"main" {
         return true;
     }
-    let role = strip(dom.attr_or_empty(id, b"role"));
+    let role = strip(a.role);
     if !role.is_empty() && BLACKLIST_ROLES.contains(&role) {
         return false;
     }
