@@ -297,6 +297,14 @@ impl<'a> Tokenizer<'a> {
                 }
             }
             b.comment();
+        } else if rest.starts_with(b"[CDATA[") && b.in_foreign() {
+            // A CDATA section in SVG/MathML content is text up to `]]>`; in HTML it is a bogus comment.
+            let start = self.pos + 7;
+            let end = memchr::memmem::find(&src[start..], b"]]>").map_or(src.len(), |i| start + i);
+            if end > start {
+                b.text(&src[start..end], false);
+            }
+            self.pos = (end + 3).min(src.len());
         } else if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"doctype") {
             let end = memchr(b'>', rest).map(|i| self.pos + i).unwrap_or(src.len());
             b.doctype(&src[self.pos + 7..end]);
@@ -945,7 +953,6 @@ fn breaks_out_of_foreign(t: Tag) -> bool {
             | Hr
             | I
             | Img
-            | Image
             | Li
             | Listing
             | Menu
@@ -1621,7 +1628,13 @@ impl Builder {
     fn new_element(&mut self, tag: &TagToken) -> NodeId {
         let start = tag.attrs_start as u32;
         let end = self.attrs.len() as u32;
-        let e = self.dom.new_node(Kind::Element(tag.name), start..end);
+        // An HTML `<image>` is inserted as `<img>`; SVG's `<image>` stays what it is.
+        let name = if tag.name == Tag::Image && !self.in_foreign() {
+            Tag::Img
+        } else {
+            tag.name
+        };
+        let e = self.dom.new_node(Kind::Element(name), start..end);
         if tag.name == Tag::Other {
             self.other_names.insert(e, tag.other_name);
         }
@@ -1757,7 +1770,8 @@ impl Builder {
         self.ensure_body();
 
         if self.in_foreign() {
-            if breaks_out_of_foreign(name) || (name == Tag::Font && self.font_breaks_out(tok)) {
+            // By the token's own name: `<image>` (SVG's image element) does not break out.
+            if breaks_out_of_foreign(tok.name) || (name == Tag::Font && self.font_breaks_out(tok)) {
                 self.pop_foreign();
             } else {
                 let e = self.new_element(tok);

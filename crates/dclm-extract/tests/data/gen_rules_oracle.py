@@ -110,6 +110,62 @@ for i, h in enumerate(["<ul><li><a href=x>A<li>B</ul>", "<p><b>x<p>y", "<b>1<p>2
 # input ending inside a tag
 for i, tail in enumerate(['<img alt="Alt text" src="y', '<div class="x', '<p', '</p', '<a href=x>link</a', '<img alt=z']):
     add(f"eof_in_tag_{i}", "<body><ul><li>a</li><li>b " + tail, raw=True)
+# parser edge cases (raw text, tables, lists, select, template, foreign content, entities, …); SVG
+# foreignObject/desc are left out: HTML integration points are not implemented.
+edge_cases = {
+ 'pre_nl': '<pre>\nfirst\n  second</pre><listing>\nL</listing><textarea>\nT</textarea>x',
+ 'table_text': '<table>loose text<tr><td>a</td></tr>more</table>after',
+ 'caption': '<table><caption>Cap <b>bold</caption><tr><td>c</td></tr></table>',
+ 'colgroup': '<table><colgroup><col></colgroup><thead><tr><th>h</th></tr></thead><tbody><tr><td>d</td></tr></tbody><tfoot><tr><td>f</td></tr></tfoot></table>',
+ 'dl': '<dl><dt>term<dd>def<dt>t2<dd>d2</dl>',
+ 'select': '<p>a<select><option>o1<option>o2<optgroup label=g><option>o3</select>b</p>',
+ 'template': '<div>a<template><p>hidden</p></template>b</div>',
+ 'xmp': '<xmp><b>raw</b></xmp>x',
+ 'plaintext': '<p>a</p><plaintext><b>x</b></p>y',
+ 'frameset': '<frameset><frame src=x></frameset>',
+ 'nested_lists': '<ol><li>a<ol><li>b</li></ol></li><li>c</li></ol><ul><li><ol><li>x</ol></ul>',
+ 'headings_in_li': '<ul><li><h3>T</h3>text</li><li><p>p1</p><p>p2</p></li></ul>',
+ 'br_in_li': '<ul><li>a<br>b</li></ul><p>x<br></p><p><br>y</p>',
+ 'entities': '<p>&amp;&nbsp;&lt;&copy;&#x1F600;&#128512;&bogus; &amp</p>',
+ 'nul': '<p>a\x00b</p>',
+ 'cr': '<p>a\r\nb\rc</p><pre>x\r\ny</pre>',
+ 'comment_weird': '<p>a<!-- x -- y -->b<!--->c<!---->d<!-- -!>e--!>f</p>',
+ 'cdata': '<p>a<![CDATA[x]]>b</p><svg><![CDATA[svgcdata]]></svg>',
+ 'doctype_late': '<p>a</p><!doctype html><p>b</p>',
+ 'body_attrs_twice': '<body class=a><p>x</p><body class=article-body><p>y</p>',
+ 'head_content_after': '<html><head></head><p>x</p></html><p>after html</p>',
+ 'math': '<p>E = <math><mi>m</mi><msup><mi>c</mi><mn>2</mn></msup></math> ok</p>',
+ 'svg_desc': '<svg><desc><div>d</div></desc></svg>z',
+ 'button_nested': '<button>a<button>b</button>c',
+ 'a_in_table': '<a href=x><table><tr><td>t</td></tr></table></a>tail',
+ 'image': '<p><image alt=IMG>x</p>',
+ 'ruby': '<p><ruby>漢<rp>(</rp><rt>kan</rt><rp>)</rp></ruby></p>',
+ 'pua_spans': '<p>a<i class=icon>\ue900</i>b</p>',
+ 'whitespace_only_blocks': '<div> </div><div>\n</div><p> </p>x',
+ 'hr': '<p>a</p><hr><p>b</p><hr/>c',
+ 'td_blocks': '<table><tr><td><p>a</p><p>b</p></td><td>c</td></tr><tr><td></td><td>d</td></tr></table>',
+ 'inline_block_mix': '<span>a<div>b</div>c</span>d',
+ 'deep_text': '<div>' * 40 + 'deep' + '</div>' * 40 + 'tail',
+ 'nobr': '<nobr>a<nobr>b</nobr>c</nobr>',
+ 'marquee': '<marquee><b>m</marquee>after',
+ 'object': '<object><param name=x><b>fallback</object>after',
+ 'label_input': '<label>L<input value=v></label><p>t</p>',
+ 'iframe_text': '<iframe><p>x</p></iframe>after',
+ 'noembed': '<noembed><p>x</p></noembed>after',
+ 'noframes': '<noframes><p>x</p></noframes>after',
+ 'style_in_body': '<p>a<style>p{}</style>b</p>',
+ 'title_in_body': '<p>a<title>T</title>b</p>',
+ 'meta_in_body': '<p>a<meta name=x>b<link rel=x>c</p>',
+ 'li_outside': '<li>x</li><li>y',
+ 'main_in_main': '<main><main>x</main></main>',
+ 'p_in_button': '<p>a<button><p>b</button>c',
+ 'svg_image': '<p>a<svg><image alt=SVGALT href=x></image></svg>b</p>',
+ 'math_cdata': '<p><math><mi><![CDATA[x<y]]></mi></math>z</p>',
+ 'uppercase': '<DIV CLASS="FOOTER">F</DIV><P>text</P>',
+}
+for name, body in edge_cases.items():
+    add(f"edge_{name}", body, raw=True)
+    add(f"edge_{name}_deep", "<!doctype html><body>" + deep(body, 4), raw=True)
 add("nested_footer_in_article", "<div><article><p>a</p><footer>fa</footer></article><p>b</p></div>")
 
 seen = set()
