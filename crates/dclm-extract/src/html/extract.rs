@@ -83,22 +83,44 @@ fn main_content_zone(dom: &Dom, root: NodeId) -> Option<NodeId> {
     ];
     let mut found = None;
     let mut count = 0;
-    dom.for_each_descendant(root, |n| {
-        // The selector is evaluated on `<body>`'s descendants; `<body>` itself never matches.
-        if count > 1 || n == root || dom.tag(n).is_none() || !dom.has_attrs(n) {
-            return;
+    // Pre-order walk of `root`'s descendants (`<body>` itself never matches). `<template>` content
+    // is skipped: lexbor keeps it in a separate fragment that selectors do not see.
+    let mut cur = dom.node(root).first_child;
+    while cur != NONE && count <= 1 {
+        let node = dom.node(cur);
+        if dom.has_attrs(cur) {
+            // Each selector of the list that matches counts once, as lexbor collects per selector;
+            // class names compare ASCII-case-insensitively, the `role` value exactly.
+            let mut hits = usize::from(dom.attr(cur, b"role") == Some(b"main"));
+            if let Some(c) = dom.attr(cur, b"class") {
+                let tokens = c.split(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r'));
+                hits += CLASSES
+                    .iter()
+                    .filter(|k| tokens.clone().any(|tok| k.eq_ignore_ascii_case(tok)))
+                    .count();
+            }
+            if hits > 0 {
+                count += hits;
+                found = Some(cur);
+            }
         }
-        // lexbor compares class names ASCII-case-insensitively; the `role` value exactly.
-        let hit = dom.attr(n, b"role") == Some(b"main")
-            || dom.attr(n, b"class").is_some_and(|c| {
-                c.split(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r'))
-                    .any(|tok| CLASSES.iter().any(|k| k.eq_ignore_ascii_case(tok)))
-            });
-        if hit {
-            count += 1;
-            found = Some(n);
-        }
-    });
+        cur = if node.first_child != NONE && dom.tag(cur) != Some(Tag::Template) {
+            node.first_child
+        } else {
+            // Next in pre-order: the next sibling of the nearest ancestor (or self) that has one.
+            let mut up = cur;
+            loop {
+                if up == root {
+                    break NONE;
+                }
+                let n = dom.node(up);
+                if n.next != NONE {
+                    break n.next;
+                }
+                up = n.parent;
+            }
+        };
+    }
     if count == 1 {
         found
     } else {

@@ -246,7 +246,9 @@ impl LinkStats {
         let mut cur = root;
         'outer: loop {
             let node = dom.node(cur);
-            if node.first_child != NONE {
+            // `<template>` content is not part of lexbor's DOM tree (it lives in a fragment), so it
+            // adds neither text nor links to its ancestors.
+            if node.first_child != NONE && dom.tag(cur) != Some(Tag::Template) {
                 cur = node.first_child;
                 continue;
             }

@@ -69,7 +69,14 @@ for w in words:
 # ids only (landmarks)
 for w in ["header", "footer", "head", "foot", "right", "page-footer", "wp_header", "sticky-foot", "righter"]:
     add(f"landmark_{w}", deep(f"<div id='{w}'>Landmark</div>" + P, 3))
-# main content zone
+# main content zone: an element matching two selectors counts twice; template content is not searched
+add("zone_two_selectors_role", "<div class=article-body role=main>x</div><div>out</div>")
+add("zone_two_selectors_cls", "<div class='article-body post-content'>x</div><div>out</div>")
+add("zone_two_selectors_dup", "<div class='article-body ARTICLE-BODY'>x</div><div>out</div>")
+add("zone_in_template", "<template><div class=article-body>t</div></template><div>out</div>")
+add("zone_svg", "<svg class=article-body><text>s</text></svg><div>out</div>")
+add("template_link_density", deep("<div><template>" + "long template text " * 20 + "</template><a href=x>link</a> t</div>" + P, 6))
+add("template_link_density2", deep("<div><template><a href=y>" + "long template link " * 20 + "</a></template><a href=x>link</a> plain text here ok</div>" + P, 6))
 for sel in ["class=article-body", "class=articleBody", "class=ARTICLEBODY", "class=contentBody", "class='x article-text'",
             "class=main-content", "class=postcontent", "class=post-content", "class=single-post", "role=main",
             "role=MAIN", "class=post-content-x"]:
