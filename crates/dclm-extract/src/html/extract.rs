@@ -164,7 +164,8 @@ pub fn extract_from_dom(dom: &Dom, opts: &ExtractOptions) -> String {
             // accepted elements), and the same checks would accept it again.
             Kind::Element(_) if is_end => false,
             Kind::Element(t) => {
-                is_skipped(t)
+                // The skip list is looked up below the root, so a zone root is never skipped.
+                (is_skipped(t) && node != root)
                     || stats
                         .as_ref()
                         .is_some_and(|s| !is_main_content(dom, s, node, depth + base_depth, opts.comments))

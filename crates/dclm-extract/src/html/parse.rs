@@ -603,8 +603,8 @@ struct Builder {
     active: Vec<Active>,
     /// Whether a node (by id) is on the stack of open elements.
     open: Vec<bool>,
-    /// The WHATWG form element pointer is set: a `<form>` was opened and no `</form>` seen since.
-    form_pointer: bool,
+    /// The WHATWG form element pointer: the last `<form>` opened, until a `</form>` (NONE when unset).
+    form_pointer: NodeId,
     /// Name hashes of open elements with unknown names ([`Tag::Other`]), by node id.
     other_names: std::collections::HashMap<NodeId, u32>,
     /// Name hash of the end tag being handled when it is [`Tag::Other`].
@@ -1033,7 +1033,7 @@ impl Builder {
             clone_budget: len / 2 + 4096,
             other_names: std::collections::HashMap::new(),
             end_other_name: 0,
-            form_pointer: false,
+            form_pointer: NONE,
         }
     }
 
@@ -1487,13 +1487,14 @@ impl Builder {
                 if node == fe {
                     break;
                 }
-                let mut ai = self.active_index(node);
+                let ai = self.active_index(node);
+                // As lexbor does: past the third step an active element is only forgotten by the
+                // list and stays open (the WHATWG text would also take it off the stack), and the
+                // bookmark is a plain index that removals do not shift.
                 if inner > 3 {
-                    if let Some(i) = ai.take() {
+                    if let Some(i) = ai {
                         self.active.remove(i);
-                        if i < bookmark {
-                            bookmark -= 1;
-                        }
+                        continue;
                     }
                 }
                 let Some(ai) = ai else {
@@ -1544,11 +1545,8 @@ impl Builder {
             let nf = self.dom.new_node(Kind::Element(subject), fe_attrs.0..fe_attrs.1);
             self.dom.move_children(fb, nf);
             self.dom.append(fb, nf);
-            if let Some(i) = self.active_index(fe) {
-                self.active.remove(i);
-                if i < bookmark {
-                    bookmark -= 1;
-                }
+            if fi < self.active.len() {
+                self.active.remove(fi);
             }
             let bookmark = bookmark.min(self.active.len());
             self.active.insert(
@@ -1562,6 +1560,7 @@ impl Builder {
             // `fe` is still at `si` (only elements above it were removed).
             self.stack_remove(si);
             fbi -= 1;
+            debug_assert_eq!(self.stack[fbi], fb);
             self.stack_insert(fbi + 1, nf);
         }
         true
@@ -1787,10 +1786,20 @@ impl Builder {
             self.drop_token(tok);
             return None;
         }
-        if name == Tag::Form && (self.form_pointer || self.any_open(&[Tag::Form])) {
-            // The form element pointer is set: a nested <form> is ignored.
-            self.drop_token(tok);
-            return None;
+        if name == Tag::Form {
+            if self.form_pointer != NONE {
+                // The form element pointer is set: another <form> is ignored.
+                self.drop_token(tok);
+                return None;
+            }
+            if self.in_table_mode() {
+                // A <form> in table mode is inserted where it stands (not fostered) as an empty
+                // element: it sets the form element pointer and leaves the stack at once.
+                let e = self.new_element(tok);
+                self.insert(e, false);
+                self.form_pointer = e;
+                return None;
+            }
         }
 
         // Table structure.
@@ -1938,8 +1947,8 @@ impl Builder {
             return None;
         }
         self.push_open(e);
-        if name == Tag::Form && !self.any_open(&[Tag::Template]) {
-            self.form_pointer = true;
+        if name == Tag::Form {
+            self.form_pointer = e;
         }
         if is_formatting(name) {
             let n = self.dom.node(e);
@@ -2146,11 +2155,14 @@ impl Builder {
                 }
             }
             Tag::Form => {
-                // Only the form element itself leaves the stack; what is open inside it stays open.
-                self.form_pointer = false;
-                if let Some(i) = self.in_scope(&[Tag::Form], Scope::Default) {
+                // Closes the form the pointer names, if it is in scope (the pointer is cleared either
+                // way); only the form leaves the stack, what is open inside it stays open.
+                let form = std::mem::replace(&mut self.form_pointer, NONE);
+                if form != NONE && self.in_scope(&[Tag::Form], Scope::Default).is_some() {
                     self.generate_implied_end(None);
-                    self.stack_remove(i);
+                    if let Some(i) = self.stack.iter().rposition(|&n| n == form) {
+                        self.stack_remove(i);
+                    }
                 }
             }
             Tag::Tbody | Tag::Thead | Tag::Tfoot | Tag::Tr | Tag::Td | Tag::Th | Tag::Caption | Tag::Colgroup => {

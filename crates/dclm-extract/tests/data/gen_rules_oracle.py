@@ -114,6 +114,16 @@ for i, h in enumerate(["<ul><li><a href=x>A<li>B</ul>", "<p><b>x<p>y", "<b>1<p>2
                        "<form><p><input name=s><button>Go</p></form><ul><li>a</li></ul>b<div>c</div>",
                        "<div><form>a</div><form><p>b</p></form>c", "<form><div>a</form>b</div>c", "<svg><g><path></g><text>t</text></svg>after"]):
     add(f"misnested_{i}", deep(h, 4))
+# minimised from random pages: form in table mode, zone on a skipped element, adoption agency past step 3
+for i, h in enumerate(['<table class="comment"><label class="sidebar"><form class="pagination"></label>x',
+                       '<table class="foo author" id="site-header">x<form class="footer">x',
+                       '<form class="related tags">x<label class="content wrapper"><table></form></table></label></form>x',
+                       '<form id="next"><table></form><div>x<form>x',
+                       '<label class="text article-body" id="share">x', '<ul id="foo"><noscript class="bar" role="main">x',
+                       '<a href=x><b><em><b><b><noscript></a></noscript>x</em>news story',
+                       '<a href=x><b><em><b><b><div></a></div>x</em>news story']):
+    add(f"minimised_{i}", h, raw=True)
+    add(f"minimised_{i}_doctype", "<!doctype html>" + h, raw=True)
 # input ending inside a tag
 for i, tail in enumerate(['<img alt="Alt text" src="y', '<div class="x', '<p', '</p', '<a href=x>link</a', '<img alt=z']):
     add(f"eof_in_tag_{i}", "<body><ul><li>a</li><li>b " + tail, raw=True)
