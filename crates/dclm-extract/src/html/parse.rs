@@ -1876,16 +1876,16 @@ impl Builder {
             _ => {}
         }
 
+        // List items first close an open item (up to a special element), then an open <p>.
+        match name {
+            Tag::Li => self.close_list_item(&[Tag::Li]),
+            Tag::Dd | Tag::Dt => self.close_list_item(&[Tag::Dd, Tag::Dt]),
+            _ => {}
+        }
         if closes_p(name) && name != Tag::Table {
             self.close_p_if_open();
         }
         match name {
-            Tag::Li => {
-                self.close_list_item(&[Tag::Li]);
-            }
-            Tag::Dd | Tag::Dt => {
-                self.close_list_item(&[Tag::Dd, Tag::Dt]);
-            }
             t if is_heading(t) && self.current_tag().is_some_and(is_heading) => {
                 self.pop_open();
             }

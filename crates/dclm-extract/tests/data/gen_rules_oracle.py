@@ -121,7 +121,9 @@ for i, h in enumerate(['<table class="comment"><label class="sidebar"><form clas
                        '<form id="next"><table></form><div>x<form>x',
                        '<label class="text article-body" id="share">x', '<ul id="foo"><noscript class="bar" role="main">x',
                        '<a href=x><b><em><b><b><noscript></a></noscript>x</em>news story',
-                       '<a href=x><b><em><b><b><div></a></div>x</em>news story']):
+                       '<a href=x><b><em><b><b><div></a></div>x</em>news story',
+                       '<li class="byline"><p itemprop="author"><noscript class="skip meta"><li data-ad="1"></li>x</li>x',
+                       '<li><p><noscript><li>y', '<dd><p><object><dt>y', '<ul><li><p>a<li>b</ul>']):
     add(f"minimised_{i}", h, raw=True)
     add(f"minimised_{i}_doctype", "<!doctype html>" + h, raw=True)
 # input ending inside a tag
