@@ -93,11 +93,18 @@ fn main_content_zone(dom: &Dom, root: NodeId) -> Option<NodeId> {
             // class names compare ASCII-case-insensitively, the `role` value exactly.
             let mut hits = usize::from(dom.attr(cur, b"role") == Some(b"main"));
             if let Some(c) = dom.attr(cur, b"class") {
-                let tokens = c.split(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r'));
-                hits += CLASSES
-                    .iter()
-                    .filter(|k| tokens.clone().any(|tok| k.eq_ignore_ascii_case(tok)))
-                    .count();
+                // One bit per zone class present (all are 11 or 12 bytes long).
+                let mut seen = 0u32;
+                for tok in c.split(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r')) {
+                    if matches!(tok.len(), 11 | 12) {
+                        for (i, k) in CLASSES.iter().enumerate() {
+                            if k.eq_ignore_ascii_case(tok) {
+                                seen |= 1 << i;
+                            }
+                        }
+                    }
+                }
+                hits += seen.count_ones() as usize;
             }
             if hits > 0 {
                 count += hits;
@@ -214,15 +221,25 @@ fn next_node(dom: &Dom, root: NodeId, node: NodeId, depth: &mut usize, end: &mut
 }
 
 fn collapse(input: &[u8], out: &mut Vec<u8>) {
-    for &c in input {
+    // Copies runs of non-white-space bytes whole; each white-space run becomes one space unless the
+    // output already ends in white space.
+    out.reserve(input.len());
+    let mut prev_ws = out.last().is_some_and(|&l| is_space(l));
+    let mut start = 0;
+    for (i, &c) in input.iter().enumerate() {
         if is_space(c) {
-            if out.last().is_none_or(|&l| !is_space(l)) {
-                out.push(b' ');
+            if i > start {
+                out.extend_from_slice(&input[start..i]);
+                prev_ws = false;
             }
-        } else {
-            out.push(c);
+            if !prev_ws {
+                out.push(b' ');
+                prev_ws = true;
+            }
+            start = i + 1;
         }
     }
+    out.extend_from_slice(&input[start..]);
 }
 
 fn extract_cb(
