@@ -5,7 +5,9 @@
 //! raw-text and RCDATA elements (`script`, `style`, `textarea`, `title`, …), character references
 //! (all 2,231 named ones, numeric ones with the Windows-1252 remapping), implied end tags (`p`, `li`,
 //! `dd`/`dt`, `option`, headings, table parts), element scopes, implicit `tbody`/`tr`, and foster
-//! parenting of stray content in tables, "in select" and foreign (SVG/MathML) content, and the list
+//! parenting of stray content in tables, "in select", foreign (SVG/MathML) content with element
+//! namespaces and HTML/MathML-text integration points (`foreignObject`, `desc`, `title`, `mi`, …,
+//! `annotation-xml`), and the list
 //! of active formatting elements: formatting elements (`<a>`, `<b>`, `<i>`, …) closed by a block
 //! boundary are re-opened before the next text or inline element, and misnested end tags go
 //! through the adoption agency algorithm. Elements created that way are capped per document
@@ -152,12 +154,7 @@ impl<'a> Tokenizer<'a> {
             Tag::from_lower(&lower[..raw.len()])
         };
         if tag == Tag::Other {
-            // FNV-1a of the lower-case name; never 0, which means "no name".
-            let mut h: u32 = 0x811c_9dc5;
-            for &c in raw {
-                h = (h ^ u32::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
-            }
-            self.other_name = h | 1;
+            self.other_name = name_hash(raw);
         }
         tag
     }
@@ -297,7 +294,7 @@ impl<'a> Tokenizer<'a> {
                 }
             }
             b.comment();
-        } else if rest.starts_with(b"[CDATA[") && b.in_foreign() {
+        } else if rest.starts_with(b"[CDATA[") && b.in_foreign() && b.ns_of(b.current()) != NS_HTML {
             // A CDATA section in SVG/MathML content is text up to `]]>`; in HTML it is a bogus comment.
             let start = self.pos + 7;
             let end = memchr::memmem::find(&src[start..], b"]]>").map_or(src.len(), |i| start + i);
@@ -455,6 +452,21 @@ fn script_end(src: &[u8], start: usize) -> usize {
     src.len()
 }
 
+/// Hash of an element name for [`Tag::Other`] elements: FNV-1a of the ASCII-lower-cased name, never
+/// 0 (which means "no name").
+fn name_hash(raw: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &c in raw {
+        h = (h ^ u32::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
+    }
+    h | 1
+}
+
+/// Element namespaces the tree builder distinguishes.
+const NS_HTML: u8 = 0;
+const NS_SVG: u8 = 1;
+const NS_MATH: u8 = 2;
+
 fn tag_name_bytes(tag: Tag) -> &'static [u8] {
     match tag {
         Tag::Script => b"script",
@@ -603,6 +615,8 @@ struct Builder {
     active: Vec<Active>,
     /// Whether a node (by id) is on the stack of open elements.
     open: Vec<bool>,
+    /// Namespace of each element by node id ([`NS_HTML`] when absent): SVG and MathML elements.
+    ns: Vec<u8>,
     /// The WHATWG form element pointer: the last `<form>` opened, until a `</form>` (NONE when unset).
     form_pointer: NodeId,
     /// Name hashes of open elements with unknown names ([`Tag::Other`]), by node id.
@@ -1034,6 +1048,7 @@ impl Builder {
             other_names: std::collections::HashMap::new(),
             end_other_name: 0,
             form_pointer: NONE,
+            ns: Vec::new(),
         }
     }
 
@@ -1191,7 +1206,8 @@ impl Builder {
         // Text "in body" (and non-blank text fostered out of a table) re-opens closed formatting
         // elements first; text in `<select>` and SVG/MathML does not.
         let in_table = self.current_tag().is_some_and(is_table_context);
-        if !((all_ws && in_table) || self.any_open(&[Tag::Select]) || self.in_foreign()) {
+        let foreign = self.in_foreign() && self.foreign_content(None);
+        if !((all_ws && in_table) || self.any_open(&[Tag::Select]) || foreign) {
             self.reconstruct_active();
         }
         self.append_text(s as u32..end as u32, foster);
@@ -1242,8 +1258,19 @@ impl Builder {
             return None;
         }
         let target = |t: Tag| tags.contains(&t);
+        let foreign = self.in_foreign();
         for (i, &n) in self.stack.iter().enumerate().rev().take(MAX_SCOPE_SEARCH) {
             let Some(t) = self.dom.tag(n) else { continue };
+            if foreign && self.ns_of(n) != NS_HTML {
+                // SVG/MathML elements never match HTML targets; integration points bound every scope
+                // but the table scope.
+                if !matches!(scope, Scope::Table)
+                    && (self.is_text_integration_point(n) || self.is_html_integration_point(n))
+                {
+                    return None;
+                }
+                continue;
+            }
             if target(t) {
                 return Some(i);
             }
@@ -1443,27 +1470,30 @@ impl Builder {
                     si = Some(i);
                     break;
                 }
-                if matches!(
-                    self.dom.tag(n),
-                    Some(
-                        Tag::Applet
-                            | Tag::Caption
-                            | Tag::Html
-                            | Tag::Table
-                            | Tag::Td
-                            | Tag::Th
-                            | Tag::Marquee
-                            | Tag::Object
-                            | Tag::Template
+                let foreign_boundary = self.in_foreign()
+                    && self.ns_of(n) != NS_HTML
+                    && (self.is_text_integration_point(n) || self.is_html_integration_point(n));
+                if foreign_boundary
+                    || matches!(
+                        self.dom.tag(n),
+                        Some(
+                            Tag::Applet
+                                | Tag::Caption
+                                | Tag::Html
+                                | Tag::Table
+                                | Tag::Td
+                                | Tag::Th
+                                | Tag::Marquee
+                                | Tag::Object
+                                | Tag::Template
+                        )
                     )
-                ) {
+                {
                     break;
                 }
             }
             let Some(si) = si else { return true };
-            let Some(mut fbi) =
-                (si + 1..self.stack.len()).find(|&i| self.dom.tag(self.stack[i]).is_some_and(is_special))
-            else {
+            let Some(mut fbi) = (si + 1..self.stack.len()).find(|&i| self.is_special_node(self.stack[i])) else {
                 // No furthest block: pop up to and including the formatting element.
                 self.truncate_open(si);
                 if let Some(i) = self.active_index(fe) {
@@ -1572,15 +1602,104 @@ impl Builder {
         }
     }
 
-    /// Pop every open element of the foreign (SVG/MathML) subtree.
+    /// Pop open SVG/MathML elements until the current node is an HTML element or an integration
+    /// point (WHATWG "in foreign content", breakout start tags and `</br>`, `</p>`).
     fn pop_foreign(&mut self) {
-        if let Some(i) = self
-            .stack
-            .iter()
-            .position(|&n| matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
-        {
-            self.pop_to(i);
+        while self.stack.len() > 2 {
+            let c = self.current();
+            if self.ns_of(c) == NS_HTML || self.is_text_integration_point(c) || self.is_html_integration_point(c) {
+                break;
+            }
+            self.pop_open();
         }
+    }
+
+    /// An attribute of an element built so far (the attributes move into the DOM at the end).
+    fn attr_value(&self, id: NodeId, name: &[u8]) -> Option<&[u8]> {
+        let r = self.dom.node(id).data.clone();
+        self.attrs
+            .get(r.start as usize..r.end as usize)?
+            .iter()
+            .find(|a| &self.text_buf[a.name.start as usize..a.name.end as usize] == name)
+            .map(|a| &self.text_buf[a.value.start as usize..a.value.end as usize])
+    }
+
+    fn ns_of(&self, id: NodeId) -> u8 {
+        self.ns.get(id as usize).copied().unwrap_or(NS_HTML)
+    }
+
+    fn set_ns(&mut self, id: NodeId, ns: u8) {
+        let i = id as usize;
+        if ns != NS_HTML || i < self.ns.len() {
+            if i >= self.ns.len() {
+                self.ns.resize(i + 1, NS_HTML);
+            }
+            self.ns[i] = ns;
+        }
+    }
+
+    /// Whether the element is `Other` with exactly this (lower-case) name.
+    fn other_named(&self, id: NodeId, name: &[u8]) -> bool {
+        self.dom.tag(id) == Some(Tag::Other) && self.other_names.get(&id).copied() == Some(name_hash(name))
+    }
+
+    /// The WHATWG "special" category by namespace: HTML elements by tag; of SVG/MathML elements only
+    /// the integration points (and every MathML `annotation-xml`).
+    fn is_special_node(&self, id: NodeId) -> bool {
+        if self.in_foreign() && self.ns_of(id) != NS_HTML {
+            return self.is_text_integration_point(id)
+                || self.is_html_integration_point(id)
+                || (self.ns_of(id) == NS_MATH && self.other_named(id, b"annotation-xml"));
+        }
+        self.dom.tag(id).is_some_and(is_special)
+    }
+
+    /// MathML `mi`, `mo`, `mn`, `ms`, `mtext`.
+    fn is_text_integration_point(&self, id: NodeId) -> bool {
+        self.ns_of(id) == NS_MATH
+            && [&b"mi"[..], b"mo", b"mn", b"ms", b"mtext"]
+                .iter()
+                .any(|n| self.other_named(id, n))
+    }
+
+    /// SVG `foreignObject`, `desc`, `title`; MathML `annotation-xml` with an HTML encoding.
+    fn is_html_integration_point(&self, id: NodeId) -> bool {
+        match self.ns_of(id) {
+            NS_SVG => {
+                self.dom.tag(id) == Some(Tag::Title)
+                    || self.other_named(id, b"foreignobject")
+                    || self.other_named(id, b"desc")
+            }
+            NS_MATH => {
+                self.other_named(id, b"annotation-xml")
+                    && self.attr_value(id, b"encoding").is_some_and(|v| {
+                        v.eq_ignore_ascii_case(b"text/html") || v.eq_ignore_ascii_case(b"application/xhtml+xml")
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a start tag (`Some`) or text (`None`) is handled by the "in foreign content" rules:
+    /// the current node is SVG/MathML and not an integration point that lets it through.
+    fn foreign_content(&self, start: Option<&TagToken>) -> bool {
+        let c = self.current();
+        if self.ns_of(c) == NS_HTML {
+            return false;
+        }
+        if self.is_text_integration_point(c) {
+            let glyph = start.is_some_and(|t| {
+                t.name == Tag::Other
+                    && (t.other_name == name_hash(b"mglyph") || t.other_name == name_hash(b"malignmark"))
+            });
+            if !glyph {
+                return false;
+            }
+        }
+        if start.is_some_and(|t| t.name == Tag::Svg) && self.other_named(c, b"annotation-xml") {
+            return false;
+        }
+        !self.is_html_integration_point(c)
     }
 
     /// `<font>` leaves foreign content only with a `color`, `face` or `size` attribute.
@@ -1603,6 +1722,7 @@ impl Builder {
         tags.iter().any(|&t| self.open_counts[t as usize] > 0)
     }
 
+    /// Whether any SVG/MathML element is open (a cheap precondition for the namespace checks).
     fn in_foreign(&self) -> bool {
         self.any_open(&[Tag::Svg, Tag::Math])
     }
@@ -1627,16 +1747,29 @@ impl Builder {
     fn new_element(&mut self, tag: &TagToken) -> NodeId {
         let start = tag.attrs_start as u32;
         let end = self.attrs.len() as u32;
-        // An HTML `<image>` is inserted as `<img>`; SVG's `<image>` stays what it is.
-        let name = if tag.name == Tag::Image && !self.in_foreign() {
-            Tag::Img
-        } else {
-            tag.name
-        };
+        // An HTML `<image>` is inserted as `<img>` (SVG elements are made by `new_foreign_element`).
+        let name = if tag.name == Tag::Image { Tag::Img } else { tag.name };
         let e = self.dom.new_node(Kind::Element(name), start..end);
         if tag.name == Tag::Other {
             self.other_names.insert(e, tag.other_name);
         }
+        e
+    }
+
+    /// An SVG/MathML element for a start tag in foreign content (namespace of the current node).
+    fn new_foreign_element(&mut self, tag: &TagToken) -> NodeId {
+        let start = tag.attrs_start as u32;
+        let end = self.attrs.len() as u32;
+        let e = self.dom.new_node(Kind::Element(tag.name), start..end);
+        if tag.name == Tag::Other {
+            self.other_names.insert(e, tag.other_name);
+        }
+        let ns = match tag.name {
+            Tag::Svg => NS_SVG,
+            Tag::Math => NS_MATH,
+            _ => self.ns_of(self.current()),
+        };
+        self.set_ns(e, ns.max(NS_SVG));
         e
     }
 
@@ -1768,12 +1901,12 @@ impl Builder {
         }
         self.ensure_body();
 
-        if self.in_foreign() {
+        if self.in_foreign() && self.foreign_content(Some(tok)) {
             // By the token's own name: `<image>` (SVG's image element) does not break out.
             if breaks_out_of_foreign(tok.name) || (name == Tag::Font && self.font_breaks_out(tok)) {
                 self.pop_foreign();
             } else {
-                let e = self.new_element(tok);
+                let e = self.new_foreign_element(tok);
                 self.insert(e, false);
                 if !tok.self_closing {
                     self.push_open(e);
@@ -1959,6 +2092,7 @@ impl Builder {
         }
         match name {
             Tag::Svg | Tag::Math => {
+                self.set_ns(e, if name == Tag::Svg { NS_SVG } else { NS_MATH });
                 if tok.self_closing {
                     self.pop_open();
                 }
@@ -2033,7 +2167,7 @@ impl Builder {
                 self.pop_to(i);
                 return;
             }
-            if is_special(t) && !matches!(t, Tag::Address | Tag::Div | Tag::P) {
+            if self.is_special_node(self.stack[i]) && !matches!(t, Tag::Address | Tag::Div | Tag::P) {
                 return;
             }
         }
@@ -2090,18 +2224,15 @@ impl Builder {
             }
             return;
         }
-        if self.in_foreign() {
-            if matches!(tag, Tag::Br | Tag::P) {
-                self.pop_foreign();
-            } else {
-                // Match within the foreign subtree (down to its outermost <svg>/<math>); otherwise the
-                // end tag is handled by the HTML rules below.
-                let root = self
-                    .stack
-                    .iter()
-                    .position(|&n| matches!(self.dom.tag(n), Some(Tag::Svg | Tag::Math)))
-                    .unwrap_or(self.stack.len());
-                if let Some(i) = (root..self.stack.len()).rev().find(|&i| self.stack_matches(i, tag)) {
+        if self.in_foreign() && self.ns_of(self.current()) != NS_HTML {
+            // Walk down from the current node: an SVG/MathML element with this name is closed;
+            // reaching an HTML element hands the end tag to the HTML rules below. (lexbor has no
+            // special case for `</br>` and `</p>` here: they reach the HTML rules the same way.)
+            for i in (2..self.stack.len()).rev().take(MAX_SCOPE_SEARCH) {
+                if self.ns_of(self.stack[i]) == NS_HTML {
+                    break;
+                }
+                if self.stack_matches(i, tag) {
                     self.pop_to(i);
                     return;
                 }
@@ -2199,14 +2330,13 @@ impl Builder {
             return;
         }
         for i in (0..self.stack.len()).rev().take(MAX_SCOPE_SEARCH) {
-            let Some(t) = self.dom.tag(self.stack[i]) else { continue };
             if self.stack_matches(i, target) {
                 if i >= 2 {
                     self.pop_to(i);
                 }
                 return;
             }
-            if is_special(t) {
+            if self.is_special_node(self.stack[i]) {
                 return;
             }
         }

@@ -129,8 +129,8 @@ for i, h in enumerate(['<table class="comment"><label class="sidebar"><form clas
 # input ending inside a tag
 for i, tail in enumerate(['<img alt="Alt text" src="y', '<div class="x', '<p', '</p', '<a href=x>link</a', '<img alt=z']):
     add(f"eof_in_tag_{i}", "<body><ul><li>a</li><li>b " + tail, raw=True)
-# parser edge cases (raw text, tables, lists, select, template, foreign content, entities, …); SVG
-# foreignObject/desc are left out: HTML integration points are not implemented.
+# parser edge cases (raw text, tables, lists, select, template, foreign content and its integration
+# points, entities, …)
 edge_cases = {
  'pre_nl': '<pre>\nfirst\n  second</pre><listing>\nL</listing><textarea>\nT</textarea>x',
  'table_text': '<table>loose text<tr><td>a</td></tr>more</table>after',
@@ -154,6 +154,7 @@ edge_cases = {
  'body_attrs_twice': '<body class=a><p>x</p><body class=article-body><p>y</p>',
  'head_content_after': '<html><head></head><p>x</p></html><p>after html</p>',
  'math': '<p>E = <math><mi>m</mi><msup><mi>c</mi><mn>2</mn></msup></math> ok</p>',
+ 'svg_fo': '<div><svg><foreignObject><p>inside fo</p></foreignObject><text>svgtext</text></svg>after</div>',
  'svg_desc': '<svg><desc><div>d</div></desc></svg>z',
  'button_nested': '<button>a<button>b</button>c',
  'a_in_table': '<a href=x><table><tr><td>t</td></tr></table></a>tail',
@@ -180,6 +181,17 @@ edge_cases = {
  'p_in_button': '<p>a<button><p>b</button>c',
  'svg_image': '<p>a<svg><image alt=SVGALT href=x></image></svg>b</p>',
  'math_cdata': '<p><math><mi><![CDATA[x<y]]></mi></math>z</p>',
+ 'svg_title_html': '<div><svg><title><p>in title</p></title><desc><b>d</b><div>dd</div></desc></svg>after</div>',
+ 'math_text_ip': '<p><math><mi><b>bold</b><div>blk</div></mi><mo>+</mo><mtext><span>t</span><mglyph>g</mglyph></mtext></math>z</p>',
+ 'math_annot': '<math><semantics><mi>x</mi><annotation-xml encoding="text/html"><div>h</div></annotation-xml><annotation-xml><div>n</div></annotation-xml></semantics></math>after',
+ 'math_annot_svg': '<math><annotation-xml><svg><desc><p>p</p></desc></svg></annotation-xml></math>z',
+ 'svg_fo_p_end': '<svg><foreignObject><div><p>a</div></p>b</foreignObject></svg>c<p>d',
+ 'svg_br_end': '<svg><g></br>x</g></svg>y',
+ 'svg_fo_table': '<table><tr><td><svg><foreignObject><table><tr><td>in</td></tr></table></foreignObject></svg></td></tr></table>out',
+ 'svg_p_end': '<svg><g></p>x</g></svg>y', 'math_br_end': '<p><math><mi>a</br>b</mi></math>c',
+ 'math_a_in_mi': '<ul><a href="#x"><math><mi><a rel="nofollow" href="y"></ul>x',
+ 'math_li_in_mi': '<ul><li class="toclevel-1"><math><mi><li></ul>x',
+ 'svg_style_not_special': '<div><svg><style>s{}</style><g><p>x</div>y',
  'uppercase': '<DIV CLASS="FOOTER">F</DIV><P>text</P>',
 }
 for name, body in edge_cases.items():
