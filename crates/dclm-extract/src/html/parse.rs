@@ -1330,11 +1330,19 @@ impl Builder {
 
     /// Put `id` at position `i` of the stack of open elements.
     fn stack_insert(&mut self, i: usize, id: NodeId) {
-        if let Some(t) = self.dom.tag(id) {
+        if let Some(t) = self.counted_tag(id) {
             self.open_counts[t as usize] += 1;
         }
         self.set_open(id, true);
         self.stack.insert(i, id);
+    }
+
+    /// The tag under which an open element counts in `open_counts`: HTML elements by tag, and
+    /// `<svg>`/`<math>` themselves; other SVG/MathML elements (a MathML `<template>`, an SVG
+    /// `<title>`) are not the HTML elements of that name.
+    fn counted_tag(&self, id: NodeId) -> Option<Tag> {
+        let t = self.dom.tag(id)?;
+        (matches!(t, Tag::Svg | Tag::Math) || self.ns_of(id) == NS_HTML).then_some(t)
     }
 
     /// Take the element at position `i` off the stack of open elements. Closing a cell, caption,
@@ -1343,7 +1351,7 @@ impl Builder {
     fn stack_remove(&mut self, i: usize) {
         let id = self.stack.remove(i);
         self.set_open(id, false);
-        if let Some(t) = self.dom.tag(id) {
+        if let Some(t) = self.counted_tag(id) {
             self.open_counts[t as usize] -= 1;
             if pushes_marker(t) {
                 while let Some(e) = self.active.pop() {
@@ -1775,6 +1783,11 @@ impl Builder {
 
     /// Whether the open element at stack position `i` has the end tag's name.
     fn stack_matches(&self, i: usize, tag: Tag) -> bool {
+        self.ns_of(self.stack[i]) == NS_HTML && self.stack_matches_any_ns(i, tag)
+    }
+
+    /// [`Self::stack_matches`] for SVG/MathML elements too (end tags in foreign content).
+    fn stack_matches_any_ns(&self, i: usize, tag: Tag) -> bool {
         let n = self.stack[i];
         self.dom.tag(n) == Some(tag)
             && (tag != Tag::Other || self.other_names.get(&n).copied().unwrap_or(0) == self.end_other_name)
@@ -1829,6 +1842,14 @@ impl Builder {
                     }
                 }
                 Tag::Script | Tag::Template => {}
+                Tag::Caption | Tag::Table | Tag::Tbody | Tag::Tfoot | Tag::Thead | Tag::Tr | Tag::Td | Tag::Th
+                    if self.select_in_table() =>
+                {
+                    // "in select in table": a table tag closes the select and is handled as usual.
+                    if let Some(i) = self.stack.iter().rposition(|&n| self.dom.tag(n) == Some(Tag::Select)) {
+                        self.pop_to(i);
+                    }
+                }
                 _ => {
                     self.drop_token(tok);
                     return None;
@@ -2113,6 +2134,19 @@ impl Builder {
         }
     }
 
+    /// Whether the open `<select>` was opened in table context ("in select in table"): a table part
+    /// is open below it.
+    fn select_in_table(&self) -> bool {
+        let Some(i) = self.stack.iter().rposition(|&n| self.dom.tag(n) == Some(Tag::Select)) else {
+            return false;
+        };
+        self.stack[..i]
+            .iter()
+            .rev()
+            .take(MAX_SCOPE_SEARCH)
+            .any(|&n| matches!(self.dom.tag(n), Some(Tag::Table | Tag::Td | Tag::Th | Tag::Caption)))
+    }
+
     /// Whether the WHATWG insertion mode is "in table" (or a table-part mode): the nearest table,
     /// cell, caption or template on the stack is a table.
     fn in_table_mode(&self) -> bool {
@@ -2194,6 +2228,16 @@ impl Builder {
                 Tag::Script if self.current_tag() == Some(Tag::Script) => {
                     self.pop_open();
                 }
+                Tag::Caption | Tag::Table | Tag::Tbody | Tag::Tfoot | Tag::Thead | Tag::Tr | Tag::Td | Tag::Th
+                    if self.select_in_table() && self.in_scope(&[tag], Scope::Table).is_some() =>
+                {
+                    // "in select in table": a table end tag in table scope closes the select, then
+                    // is handled as usual.
+                    if let Some(i) = self.stack.iter().rposition(|&n| self.dom.tag(n) == Some(Tag::Select)) {
+                        self.pop_to(i);
+                    }
+                    return self.end_tag(tag);
+                }
                 _ => {}
             }
             return;
@@ -2232,7 +2276,7 @@ impl Builder {
                 if self.ns_of(self.stack[i]) == NS_HTML {
                     break;
                 }
-                if self.stack_matches(i, tag) {
+                if self.stack_matches_any_ns(i, tag) {
                     self.pop_to(i);
                     return;
                 }
