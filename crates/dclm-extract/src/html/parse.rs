@@ -1345,20 +1345,27 @@ impl Builder {
         (matches!(t, Tag::Svg | Tag::Math) || self.ns_of(id) == NS_HTML).then_some(t)
     }
 
-    /// Take the element at position `i` off the stack of open elements. Closing a cell, caption,
-    /// `applet`, `marquee`, `object` or `template` also clears the active formatting elements
-    /// back to its marker.
+    /// Take the element at position `i` off the stack of open elements (a cell, caption or template
+    /// also clears the active formatting elements back to its marker).
     fn stack_remove(&mut self, i: usize) {
         let id = self.stack.remove(i);
         self.set_open(id, false);
         if let Some(t) = self.counted_tag(id) {
             self.open_counts[t as usize] -= 1;
-            if pushes_marker(t) {
-                while let Some(e) = self.active.pop() {
-                    if e == Active::Marker {
-                        break;
-                    }
-                }
+            // Cells, captions and templates leave the stack only where WHATWG also clears the
+            // list ("close the cell", </caption>, </template>); applet/marquee/object only clear it
+            // on their own end tag.
+            if matches!(t, Tag::Td | Tag::Th | Tag::Caption | Tag::Template) {
+                self.clear_active_to_marker();
+            }
+        }
+    }
+
+    /// Drop active formatting elements up to and including the last marker.
+    fn clear_active_to_marker(&mut self) {
+        while let Some(e) = self.active.pop() {
+            if e == Active::Marker {
+                break;
             }
         }
     }
@@ -1802,8 +1809,24 @@ impl Builder {
         }
         self.skip_newline = false;
         if self.any_open(&[Tag::Template]) {
-            // Template contents: kept as plain nesting (the extractor skips templates wholesale).
+            // Template contents: kept as plain nesting (the extractor skips templates wholesale),
+            // except that SVG/MathML content stays foreign (no raw-text `<title>`, `<style>`, …).
+            if self.in_foreign() && self.foreign_content(Some(tok)) {
+                if breaks_out_of_foreign(tok.name) || (name == Tag::Font && self.font_breaks_out(tok)) {
+                    self.pop_foreign();
+                } else {
+                    let e = self.new_foreign_element(tok);
+                    self.dom.append(self.current(), e);
+                    if !tok.self_closing {
+                        self.push_open(e);
+                    }
+                    return None;
+                }
+            }
             let e = self.new_element(tok);
+            if matches!(name, Tag::Svg | Tag::Math) {
+                self.set_ns(e, if name == Tag::Svg { NS_SVG } else { NS_MATH });
+            }
             self.dom.append(self.current(), e);
             if !is_void(name) && !tok.self_closing {
                 self.push_open(e);
@@ -2361,6 +2384,9 @@ impl Builder {
                     if let Some(i) = self.in_scope(&[tag], Scope::Default) {
                         self.generate_implied_end(Some(tag));
                         self.pop_to(i);
+                        if matches!(tag, Tag::Applet | Tag::Marquee | Tag::Object) {
+                            self.clear_active_to_marker();
+                        }
                     }
                 } else {
                     self.any_other_end(tag);
