@@ -4,14 +4,14 @@
 //! text extraction observes: implied `<html>/<head>/<body>`, head-only elements before the body,
 //! raw-text and RCDATA elements (`script`, `style`, `textarea`, `title`, …), character references
 //! (all 2,231 named ones, numeric ones with the Windows-1252 remapping), implied end tags (`p`, `li`,
-//! `dd`/`dt`, `option`, headings, table parts), element scopes, implicit `tbody`/`tr`, and foster
-//! parenting of stray content in tables, "in select", foreign (SVG/MathML) content with element
-//! namespaces and HTML/MathML-text integration points (`foreignObject`, `desc`, `title`, `mi`, …,
-//! `annotation-xml`), and the list
-//! of active formatting elements: formatting elements (`<a>`, `<b>`, `<i>`, …) closed by a block
-//! boundary are re-opened before the next text or inline element, and misnested end tags go
-//! through the adoption agency algorithm. Elements created that way are capped per document
-//! (half the input length plus a constant), so the tree stays linear in the input.
+//! `dd`/`dt`, `option`, headings, table parts), element scopes, implicit `tbody`/`tr`, foster
+//! parenting of stray content in tables, "in select", and foreign (SVG/MathML) content with
+//! element namespaces and integration points (`foreignObject`, `desc`, `title`, `mi`, …,
+//! `annotation-xml`). It keeps the list of active formatting elements: formatting elements (`<a>`,
+//! `<b>`, `<i>`, …) closed by a block boundary are re-opened before the next text or inline
+//! element, and misnested end tags go through the adoption agency algorithm (as lexbor runs it).
+//! Elements created that way are capped per document (half the input length plus a constant), so
+//! the tree stays linear in the input.
 //!
 //! The tokenizer works on bytes (UTF-8 in, UTF-8 out), never recurses and never panics; scope
 //! searches are capped at [`MAX_SCOPE_SEARCH`] open elements so hostile nesting stays linear.
