@@ -143,6 +143,11 @@ pub fn extract_from_dom(dom: &Dom, opts: &ExtractOptions) -> String {
     let mut root = dom.body;
     if opts.main_content {
         if let Some(z) = main_content_zone(dom, root) {
+            // A `<template>` zone has no children in lexbor's tree (its content is a separate
+            // fragment), so nothing is extracted.
+            if dom.tag(z) == Some(Tag::Template) {
+                return String::new();
+            }
             root = z;
         }
     }

@@ -1100,7 +1100,7 @@ impl Builder {
     /// Where new content goes: the current node, or before the table when foster parenting.
     fn insert(&mut self, node: NodeId, foster_candidate: bool) {
         let cur = self.current();
-        if foster_candidate && self.dom.tag(cur).is_some_and(is_table_context) {
+        if foster_candidate && self.is_table_context_node(cur) {
             // Foster parent: before the last table on the stack.
             if let Some(&table) = self.stack.iter().rev().find(|&&n| self.dom.tag(n) == Some(Tag::Table)) {
                 if self.dom.node(table).parent != NONE {
@@ -1205,7 +1205,7 @@ impl Builder {
         let foster = !all_ws;
         // Text "in body" (and non-blank text fostered out of a table) re-opens closed formatting
         // elements first; text in `<select>` and SVG/MathML does not.
-        let in_table = self.current_tag().is_some_and(is_table_context);
+        let in_table = self.is_table_context_node(self.current());
         let foreign = self.in_foreign() && self.foreign_content(None);
         if !((all_ws && in_table) || self.any_open(&[Tag::Select]) || foreign) {
             self.reconstruct_active();
@@ -1215,7 +1215,7 @@ impl Builder {
 
     fn append_text(&mut self, range: std::ops::Range<u32>, foster: bool) {
         let cur = self.current();
-        let fostering = foster && self.dom.tag(cur).is_some_and(is_table_context);
+        let fostering = foster && self.is_table_context_node(cur);
         let target_last = if fostering {
             // Last node before the table in its parent.
             self.stack
@@ -1569,7 +1569,7 @@ impl Builder {
             // Insert `last` where it belongs under the common ancestor (foster parented if that is
             // a table part).
             self.dom.detach(last);
-            let table = if self.dom.tag(common).is_some_and(is_table_context) {
+            let table = if self.is_table_context_node(common) {
                 self.stack
                     .iter()
                     .rev()
@@ -1637,6 +1637,12 @@ impl Builder {
             .iter()
             .find(|a| &self.text_buf[a.name.start as usize..a.name.end as usize] == name)
             .map(|a| &self.text_buf[a.value.start as usize..a.value.end as usize])
+    }
+
+    /// An HTML `table`, `tbody`, `thead`, `tfoot` or `tr` (where foster parenting applies; SVG/MathML
+    /// elements of those names are not).
+    fn is_table_context_node(&self, id: NodeId) -> bool {
+        self.dom.tag(id).is_some_and(is_table_context) && self.ns_of(id) == NS_HTML
     }
 
     fn ns_of(&self, id: NodeId) -> u8 {

@@ -73,6 +73,8 @@ for w in ["header", "footer", "head", "foot", "right", "page-footer", "wp_header
 add("zone_two_selectors_role", "<div class=article-body role=main>x</div><div>out</div>")
 add("zone_two_selectors_cls", "<div class='article-body post-content'>x</div><div>out</div>")
 add("zone_two_selectors_dup", "<div class='article-body ARTICLE-BODY'>x</div><div>out</div>")
+add("zone_is_template", "x<template class='article-body widget'>x")
+add("svg_tr_not_table", deep("<table><tr><td>c</td></tr></table><div><svg class=gallery><tr>x</tr></svg></div>" + P, 3), raw=True)
 add("zone_in_template", "<template><div class=article-body>t</div></template><div>out</div>")
 add("zone_svg", "<svg class=article-body><text>s</text></svg><div>out</div>")
 add("template_link_density", deep("<div><template>" + "long template text " * 20 + "</template><a href=x>link</a> t</div>" + P, 6))
