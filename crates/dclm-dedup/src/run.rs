@@ -631,6 +631,9 @@ impl LineBatcher {
 /// A rendered output line (if written) with its decision, or an input error.
 type Rendered = std::result::Result<(Option<Vec<u8>>, Decision), CoreError>;
 
+/// One parsed input line of a batch. Items live in the batch's vector only until they are rendered, so the
+/// size of the document variant costs nothing next to a heap allocation per document that boxing would add.
+#[allow(clippy::large_enum_variant)]
 enum Item {
     Doc(Document, Prepared),
     Bad(CoreError),

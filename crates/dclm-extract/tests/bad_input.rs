@@ -146,6 +146,11 @@ fn deep_nesting_and_huge_pages_are_bounded() {
     let _ = extract_plain_text(&deep_lists, &opts);
     let unclosed = "<b><i><span><p>".repeat(30_000);
     let _ = extract_plain_text(&unclosed, &opts);
+    // Misnested formatting elements re-opened and re-nested over and over.
+    let misnested = "<a href=x><b id=1><i><div>".repeat(20_000) + &"</a></b>t</i></div>".repeat(20_000);
+    let _ = extract_plain_text(&misnested, &opts);
+    let reopened = "<p>".to_string() + &"<b class=k><i>".repeat(2_000) + &"</p><p>x".repeat(50_000);
+    let _ = extract_plain_text(&reopened, &opts);
     let big = "<p>".to_string() + &"word ".repeat(10_000_000) + "</p>";
     assert_eq!(big.len(), 50_000_007);
     let text = extract_plain_text(&big, &opts);
@@ -170,6 +175,11 @@ proptest! {
         Just("<td>"), Just("</table>"), Just("<pre>\n x\n</pre>"), Just("<br>"), Just("<img alt='i'>"),
         Just("text "), Just("&amp;&#x0;&#99999999;&notin"), Just("<!-- c -->"), Just("<script>x</script>"),
         Just("<footer>"), Just("<svg><path/></svg>"), Just("<h1>"), Just("</h2>"), Just("\u{e000}"), Just("<a>"),
+        Just("</a>"), Just("<b>"), Just("</b>"), Just("<i class=x>"), Just("</i>"), Just("<nobr>"), Just("</nobr>"),
+        Just("<font color=red>"), Just("</font>"), Just("<form>"), Just("</form>"), Just("<button>"), Just("</td>"),
+        Just("<caption>"), Just("<object>"), Just("</object>"), Just("<x-y>"), Just("</x-y>"), Just("<noscript>"),
+        Just("</noscript>"), Just("<select><option>"), Just("<template>"), Just("</template>"), Just("<math><mi>"),
+        Just("<svg><![CDATA[c]]>"), Just("<image alt=m>"), Just("<script><!--<script>"), Just("</script>"),
     ], 0..200)) {
         let html: String = parts.concat();
         let _ = extract_plain_text(&html, &ExtractOptions::default());

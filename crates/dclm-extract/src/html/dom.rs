@@ -159,6 +159,22 @@ impl Dom {
             .map(|a| &self.text[a.value.start as usize..a.value.end as usize])
     }
 
+    /// All attributes of an element as (name, value) pairs, in source order (none for other nodes).
+    pub(crate) fn attrs_of(&self, id: NodeId) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let n = &self.nodes[id as usize];
+        let range = if matches!(n.kind, Kind::Element(_)) {
+            n.data.start as usize..n.data.end as usize
+        } else {
+            0..0
+        };
+        self.attrs[range].iter().map(|a| {
+            (
+                &self.text[a.name.start as usize..a.name.end as usize],
+                &self.text[a.value.start as usize..a.value.end as usize],
+            )
+        })
+    }
+
     /// Attribute value, empty when absent.
     #[inline]
     pub fn attr_or_empty(&self, id: NodeId, name: &[u8]) -> &[u8] {
@@ -219,6 +235,52 @@ impl Dom {
         } else {
             self.nodes[prev as usize].next = child;
         }
+    }
+
+    /// Unlink `child` from its parent (a no-op for a node without one).
+    pub(crate) fn detach(&mut self, child: NodeId) {
+        let Node { parent, prev, next, .. } = self.nodes[child as usize];
+        if parent == NONE {
+            return;
+        }
+        if prev == NONE {
+            self.nodes[parent as usize].first_child = next;
+        } else {
+            self.nodes[prev as usize].next = next;
+        }
+        if next == NONE {
+            self.nodes[parent as usize].last_child = prev;
+        } else {
+            self.nodes[next as usize].prev = prev;
+        }
+        let c = &mut self.nodes[child as usize];
+        c.parent = NONE;
+        c.prev = NONE;
+        c.next = NONE;
+    }
+
+    /// Move all children of `from`, in order, to the end of `to`'s children.
+    pub(crate) fn move_children(&mut self, from: NodeId, to: NodeId) {
+        let first = self.nodes[from as usize].first_child;
+        if first == NONE {
+            return;
+        }
+        let last = self.nodes[from as usize].last_child;
+        let mut c = first;
+        while c != NONE {
+            self.nodes[c as usize].parent = to;
+            c = self.nodes[c as usize].next;
+        }
+        let to_last = self.nodes[to as usize].last_child;
+        if to_last == NONE {
+            self.nodes[to as usize].first_child = first;
+        } else {
+            self.nodes[to_last as usize].next = first;
+            self.nodes[first as usize].prev = to_last;
+        }
+        self.nodes[to as usize].last_child = last;
+        self.nodes[from as usize].first_child = NONE;
+        self.nodes[from as usize].last_child = NONE;
     }
 
     /// Concatenated text of all text nodes below `id` (the DOM `textContent`).

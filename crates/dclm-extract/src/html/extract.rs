@@ -83,7 +83,8 @@ fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
-/// Find the single element matching resiliparse's main-content-zone selector, if exactly one does.
+/// Find the single element below `root` matching resiliparse's main-content-zone selector, if exactly
+/// one does.
 fn main_content_zone(dom: &Dom, root: NodeId) -> Option<NodeId> {
     const CLASSES: &[&[u8]] = &[
         b"article-body",
@@ -97,19 +98,51 @@ fn main_content_zone(dom: &Dom, root: NodeId) -> Option<NodeId> {
     ];
     let mut found = None;
     let mut count = 0;
-    dom.for_each_descendant(root, |n| {
-        if count > 1 || dom.tag(n).is_none() || !dom.has_attrs(n) {
-            return;
+    // Pre-order walk of `root`'s descendants (`<body>` itself never matches). `<template>` content
+    // is skipped: lexbor keeps it in a separate fragment that selectors do not see.
+    let mut cur = dom.node(root).first_child;
+    while cur != NONE && count <= 1 {
+        let node = dom.node(cur);
+        if dom.has_attrs(cur) {
+            // Each selector of the list that matches counts once, as lexbor collects per selector;
+            // class names compare ASCII-case-insensitively, the `role` value exactly.
+            let mut hits = usize::from(dom.attr(cur, b"role") == Some(b"main"));
+            if let Some(c) = dom.attr(cur, b"class") {
+                // One bit per zone class present (all are 11 or 12 bytes long).
+                let mut seen = 0u32;
+                for tok in c.split(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r')) {
+                    if matches!(tok.len(), 11 | 12) {
+                        for (i, k) in CLASSES.iter().enumerate() {
+                            if k.eq_ignore_ascii_case(tok) {
+                                seen |= 1 << i;
+                            }
+                        }
+                    }
+                }
+                hits += seen.count_ones() as usize;
+            }
+            if hits > 0 {
+                count += hits;
+                found = Some(cur);
+            }
         }
-        let hit = dom.attr(n, b"role") == Some(b"main")
-            || dom
-                .attr(n, b"class")
-                .is_some_and(|c| c.split(|&b| is_space(b)).any(|tok| CLASSES.contains(&tok)));
-        if hit {
-            count += 1;
-            found = Some(n);
-        }
-    });
+        cur = if node.first_child != NONE && dom.tag(cur) != Some(Tag::Template) {
+            node.first_child
+        } else {
+            // Next in pre-order: the next sibling of the nearest ancestor (or self) that has one.
+            let mut up = cur;
+            loop {
+                if up == root {
+                    break NONE;
+                }
+                let n = dom.node(up);
+                if n.next != NONE {
+                    break n.next;
+                }
+                up = n.parent;
+            }
+        };
+    }
     if count == 1 {
         found
     } else {
@@ -130,6 +163,11 @@ pub fn extract_from_dom_limited(dom: &Dom, opts: &ExtractOptions, limit: usize) 
     let mut root = dom.body;
     if opts.main_content {
         if let Some(z) = main_content_zone(dom, root) {
+            // A `<template>` zone has no children in lexbor's tree (its content is a separate
+            // fragment), so nothing is extracted.
+            if dom.tag(z) == Some(Tag::Template) {
+                return String::new();
+            }
             root = z;
         }
     }
@@ -154,8 +192,12 @@ pub fn extract_from_dom_limited(dom: &Dom, opts: &ExtractOptions, limit: usize) 
     while node != NONE {
         let kind = dom.node(node).kind;
         let skip = match kind {
+            // The end visit of an element: its start visit accepted it (the walk only descends into
+            // accepted elements), and the same checks would accept it again.
+            Kind::Element(_) if is_end => false,
             Kind::Element(t) => {
-                is_skipped(t)
+                // The skip list is looked up below the root, so a zone root is never skipped.
+                (is_skipped(t) && node != root)
                     || stats
                         .as_ref()
                         .is_some_and(|s| !is_main_content(dom, s, node, depth + base_depth, opts.comments))
@@ -204,15 +246,25 @@ fn next_node(dom: &Dom, root: NodeId, node: NodeId, depth: &mut usize, end: &mut
 }
 
 fn collapse(input: &[u8], out: &mut Vec<u8>) {
-    for &c in input {
+    // Copies runs of non-white-space bytes whole; each white-space run becomes one space unless the
+    // output already ends in white space.
+    out.reserve(input.len());
+    let mut prev_ws = out.last().is_some_and(|&l| is_space(l));
+    let mut start = 0;
+    for (i, &c) in input.iter().enumerate() {
         if is_space(c) {
-            if out.last().is_none_or(|&l| !is_space(l)) {
-                out.push(b' ');
+            if i > start {
+                out.extend_from_slice(&input[start..i]);
+                prev_ws = false;
             }
-        } else {
-            out.push(c);
+            if !prev_ws {
+                out.push(b' ');
+                prev_ws = true;
+            }
+            start = i + 1;
         }
     }
+    out.extend_from_slice(&input[start..]);
 }
 
 fn extract_cb(
@@ -248,19 +300,14 @@ fn extract_cb(
             if last.is_pre && opts.preserve_formatting {
                 t.extend_from_slice(data);
             } else {
-                let mut collapsed = Vec::with_capacity(data.len());
-                collapse(data, &mut collapsed);
-                let mut s = &collapsed[..];
+                // Collapse white space straight into the block's text; leading white space goes
+                // when the text is empty or already ends in white space.
+                let mut s = data;
                 if t.last().is_none_or(|&c| is_space(c)) {
-                    while let [c, rest @ ..] = s {
-                        if is_space(*c) {
-                            s = rest;
-                        } else {
-                            break;
-                        }
-                    }
+                    let skip = s.iter().position(|&c| !is_space(c)).unwrap_or(s.len());
+                    s = &s[skip..];
                 }
-                t.extend_from_slice(s);
+                collapse(s, t);
             }
         }
         Kind::Element(Tag::Br | Tag::Hr) => {

@@ -5,8 +5,9 @@
 //! (implied `<body>`, `<p>`/`<li>` auto-closing, table foster parenting, raw-text elements), so a
 //! tokenizer-only crate (`tl`, `lol_html`) is not enough, and html5ever's `RcDom` allocates a
 //! reference-counted node per element. This parser builds flat vectors in one pass with no
-//! recursion. Measured (see `examples/bench_warc.rs`): WARC reading + extraction at 28–32 MB/s of
-//! HTML on one loaded core, 3.2–4.1× resiliparse in the same runs; html5ever was not benchmarked.
+//! recursion. Measured (see `examples/bench_warc.rs`, 2026-12, one pinned core of a loaded 2-core
+//! machine): WARC reading + extraction at 170–190 MB/s of HTML, 2.4–2.8× resiliparse 2.0.1's
+//! FastWARC + `extract_plain_text` in alternated runs; html5ever was not benchmarked.
 
 mod dom;
 mod entities;

@@ -7,7 +7,7 @@
 //! with `\s` meaning ASCII whitespace, as in RE2.
 
 use super::dom::{Dom, Kind, NodeId, Tag, NONE};
-use regex::bytes::Regex;
+use regex::bytes::{Regex, RegexSet};
 use std::sync::OnceLock;
 
 /// Compiled class/ID patterns.
@@ -64,6 +64,51 @@ pub(crate) fn patterns() -> &'static Patterns {
         logo: re(r"(?:brand(?:ing)?[_-]*)?logo(?:$|\s)"),
         print: re(r"(?:^|\s)print[_-]"),
     })
+}
+
+/// The class/ID patterns grouped by the attribute they read and the section that applies them, so
+/// that one scan of the attribute answers every pattern of the group.
+pub(crate) struct PatternSets {
+    /// On `class`: display-class, sign-in, post-meta, social (bits 0–3).
+    cls: RegexSet,
+    /// On class + ID, every element: skip-link, logo, ads (bits 0–2).
+    both_all: RegexSet,
+    /// On class + ID, block elements: article, header, footer, navigation, recommended, comments,
+    /// search, sidebar, modal, gallery, print (bits 0–10).
+    both_block: RegexSet,
+}
+
+fn pattern_sets() -> &'static PatternSets {
+    static S: OnceLock<PatternSets> = OnceLock::new();
+    S.get_or_init(|| {
+        let p = patterns();
+        let set = |rs: &[&Regex]| RegexSet::new(rs.iter().map(|r| r.as_str())).expect("valid built-in patterns");
+        PatternSets {
+            cls: set(&[&p.display_cls, &p.signin, &p.post_meta, &p.social]),
+            both_all: set(&[&p.skip_link, &p.logo, &p.ads]),
+            both_block: set(&[
+                &p.article,
+                &p.header,
+                &p.footer,
+                &p.nav,
+                &p.recommended,
+                &p.comments,
+                &p.search,
+                &p.sidebar,
+                &p.modal,
+                &p.gallery,
+                &p.print,
+            ]),
+        }
+    })
+}
+
+/// Bit `i` set when pattern `i` of `set` matches somewhere in `s` (never for an empty `s`).
+fn hits(set: &RegexSet, s: &[u8]) -> u32 {
+    if s.is_empty() {
+        return 0;
+    }
+    set.matches(s).iter().fold(0, |acc, i| acc | (1 << i))
 }
 
 #[inline]
@@ -157,13 +202,12 @@ impl Collapsed {
         if s.is_empty() {
             return Collapsed::default();
         }
+        // Every byte counts except white space directly after white space (branch-free).
         let mut len = 0usize;
         let mut prev_ws = false;
         for &c in s {
             let ws = is_space(c);
-            if !ws || !prev_ws {
-                len += 1;
-            }
+            len += usize::from(!(ws & prev_ws));
             prev_ws = ws;
         }
         Collapsed {
@@ -204,7 +248,9 @@ impl LinkStats {
         let mut cur = root;
         'outer: loop {
             let node = dom.node(cur);
-            if node.first_child != NONE {
+            // `<template>` content is not part of lexbor's DOM tree (it lives in a fragment), so it
+            // adds neither text nor links to its ancestors.
+            if node.first_child != NONE && dom.tag(cur) != Some(Tag::Template) {
                 cur = node.first_child;
                 continue;
             }
@@ -244,23 +290,16 @@ impl LinkStats {
     }
 }
 
+/// `s` without leading and trailing white space (C `isspace`).
+fn strip(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&c| !is_space(c)).unwrap_or(s.len());
+    let end = s.iter().rposition(|&c| !is_space(c)).map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
 /// Whether a text node holds only a pilcrow or a single private-use-area character (icon fonts).
 pub(crate) fn is_unprintable_pua(text: &[u8]) -> bool {
-    let mut s = text;
-    while let [c, rest @ ..] = s {
-        if is_space(*c) {
-            s = rest;
-        } else {
-            break;
-        }
-    }
-    while let [rest @ .., c] = s {
-        if is_space(*c) {
-            s = rest;
-        } else {
-            break;
-        }
-    }
+    let s = strip(text);
     if s.len() > 3 {
         return false;
     }
@@ -272,6 +311,44 @@ pub(crate) fn is_unprintable_pua(text: &[u8]) -> bool {
         return (0x8080ee..=0xbfa3ef).contains(&cp);
     }
     false
+}
+
+/// The attributes read by the main-content rules (empty when absent).
+#[derive(Default)]
+struct RuleAttrs<'a> {
+    hidden: bool,
+    data_ad: bool,
+    rel: &'a [u8],
+    itemprop: &'a [u8],
+    aria_hidden: &'a [u8],
+    aria_expanded: &'a [u8],
+    class: &'a [u8],
+    id: &'a [u8],
+    style: &'a [u8],
+    role: &'a [u8],
+}
+
+impl<'a> RuleAttrs<'a> {
+    fn of(dom: &'a Dom, id: NodeId) -> Self {
+        let mut r = RuleAttrs::default();
+        // The tokenizer keeps only the first of duplicate attributes, so each name appears once.
+        for (name, value) in dom.attrs_of(id) {
+            match name {
+                b"hidden" => r.hidden = true,
+                b"data-ad" | b"data-advertisement" | b"data-text-ad" => r.data_ad = true,
+                b"rel" => r.rel = value,
+                b"itemprop" => r.itemprop = value,
+                b"aria-hidden" => r.aria_hidden = value,
+                b"aria-expanded" => r.aria_expanded = value,
+                b"class" => r.class = value,
+                b"id" => r.id = value,
+                b"style" => r.style = value,
+                b"role" => r.role = value,
+                _ => {}
+            }
+        }
+        r
+    }
 }
 
 /// The main-content decision for one node at `body_depth` below `<body>`.
@@ -329,30 +406,31 @@ pub(crate) fn is_main_content(
         return true;
     }
 
+    // The attributes the rules read, in one pass over the element's attributes.
+    let a = RuleAttrs::of(dom, id);
+
     // Section 2: rel and ARIA attributes.
-    if dom.attr(id, b"hidden").is_some() {
+    if a.hidden {
         return false;
     }
-    let rel = dom.attr_or_empty(id, b"rel");
+    // resiliparse strips surrounding white space from `rel`, `itemprop`, `aria-*` and `role` values.
+    let rel = strip(a.rel);
     if matches!(rel, b"author" | b"icon" | b"search" | b"prev" | b"next" | b"tag") {
         return false;
     }
-    if matches!(
-        dom.attr_or_empty(id, b"itemprop"),
-        b"datePublished" | b"author" | b"url"
-    ) {
+    if matches!(strip(a.itemprop), b"datePublished" | b"author" | b"url") {
         return false;
     }
-    if dom.attr_or_empty(id, b"aria-hidden") == b"true" {
+    if strip(a.aria_hidden) == b"true" {
         return false;
     }
-    if dom.attr_or_empty(id, b"aria-expanded") == b"false" {
+    if strip(a.aria_expanded) == b"false" {
         return false;
     }
 
     // Section 3: class and ID.
-    let cls = dom.attr_or_empty(id, b"class");
-    let idv = dom.attr_or_empty(id, b"id");
+    let cls = a.class;
+    let idv = a.id;
     if cls.is_empty() && idv.is_empty() {
         if tag == Tag::Div {
             return body_depth <= 5 || !stats.is_link_cluster(id, 0.6, 800);
@@ -367,24 +445,21 @@ pub(crate) fn is_main_content(
     both.extend_from_slice(idv);
     let both = &both[..];
     let p = patterns();
+    let sets = pattern_sets();
+    let cls_hits = hits(&sets.cls, cls);
+    let both_hits = hits(&sets.both_all, both);
 
-    if m(&p.display_cls, cls) || m(&p.display_css, dom.attr_or_empty(id, b"style")) {
+    // Every rule of this section rejects, so their order does not matter.
+    if cls_hits & 1 != 0 || m(&p.display_css, a.style) {
         return false;
     }
-    if matches!(tag, Tag::A | Tag::Div | Tag::Li) && m(&p.skip_link, both) {
+    if matches!(tag, Tag::A | Tag::Div | Tag::Li) && both_hits & 1 != 0 {
         return false;
     }
-    if body_depth > 2 && (m(&p.signin, cls) || m(&p.post_meta, cls) || m(&p.social, cls)) {
+    if body_depth > 2 && cls_hits & 0b1110 != 0 {
         return false;
     }
-    if m(&p.logo, both) {
-        return false;
-    }
-    if m(&p.ads, both)
-        || dom.attr(id, b"data-ad").is_some()
-        || dom.attr(id, b"data-advertisement").is_some()
-        || dom.attr(id, b"data-text-ad").is_some()
-    {
+    if both_hits & 0b110 != 0 || a.data_ad {
         return false;
     }
 
@@ -396,23 +471,27 @@ pub(crate) fn is_main_content(
     if rel == b"main" {
         return true;
     }
-    let role = dom.attr_or_empty(id, b"role");
+    let role = strip(a.role);
     if !role.is_empty() && BLACKLIST_ROLES.contains(&role) {
         return false;
     }
-    if m(&p.article, both) {
+    let block_hits = hits(&sets.both_block, both);
+    if block_hits & 1 != 0 {
         return true;
     }
     if m(&p.landmark_id, idv) {
         return false;
     }
-    if m(&p.header, both) || m(&p.footer, both) || m(&p.nav, both) || m(&p.recommended, both) {
-        return false;
-    }
-    if !allow_comments && m(&p.comments, both) {
-        return false;
-    }
-    if m(&p.search, both) || m(&p.sidebar, both) || m(&p.modal, both) || m(&p.gallery, both) || m(&p.print, both) {
+    // Header, footer, navigation, recommended; comments (unless allowed); search, sidebar, modal,
+    // gallery, print.
+    let comments = 1 << 5;
+    let reject = if allow_comments {
+        0b111_1101_1110
+    } else {
+        0b111_1111_1110
+    };
+    debug_assert_eq!(reject & comments != 0, !allow_comments);
+    if block_hits & reject != 0 {
         return false;
     }
     if body_depth > 2 && tag == Tag::Div && stats.is_link_cluster(id, 0.6, 1500) {
