@@ -166,7 +166,7 @@ pub fn extract_from_dom_limited(dom: &Dom, opts: &ExtractOptions, limit: usize) 
             // A `<template>` zone has no children in lexbor's tree (its content is a separate
             // fragment), so nothing is extracted.
             if dom.tag(z) == Some(Tag::Template) {
-                return String::new();
+                return Some(String::new());
             }
             root = z;
         }
