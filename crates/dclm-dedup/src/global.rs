@@ -6,9 +6,9 @@
 //! root, so "first" means first in sorted shard order, then line order, whatever the thread count.
 //!
 //! Signature file (little-endian): `b"DCLMSIG2"`, params id u64, bands u32, sketch length u32, the shard's
-//! relative path (u32 length + UTF-8), the identity of the shard that was signed (u32 length + JSON: size,
-//! modification time, xxh3-128 of its bytes; the apply phase refuses a shard whose bytes differ, since drops
-//! are by line number), then per document: line u64, `bands` u64 keys, `sketch` u32
+//! relative path (u32 length + UTF-8), the identity of the shard that was signed (u32 length + JSON: size and
+//! xxh3-128 of its bytes, modification time 0 so that copies of a shard sign alike; the apply phase refuses a
+//! shard whose bytes differ, since drops are by line number), then per document: line u64, `bands` u64 keys, `sketch` u32
 //! values; then the trailer `b"END!"`, the record count u64 and an xxh3-64 of everything before it.
 
 use crate::error::{DedupError, Result};
@@ -70,7 +70,13 @@ pub fn write_signatures(
     buf.extend_from_slice(&(dedup.sketch_len() as u32).to_le_bytes());
     buf.extend_from_slice(&(rel.len() as u32).to_le_bytes());
     buf.extend_from_slice(rel.as_bytes());
-    let id_json = serde_json::to_vec(&identity).map_err(dclm_core::CoreError::from)?;
+    // Size and content hash only: the signature file (and the drop set made from it) must be the same bytes
+    // for the same shard wherever it was copied; a check then compares content hashes.
+    let recorded = InputIdentity {
+        mtime_ns: 0,
+        ..identity.clone()
+    };
+    let id_json = serde_json::to_vec(&recorded).map_err(dclm_core::CoreError::from)?;
     buf.extend_from_slice(&(id_json.len() as u32).to_le_bytes());
     buf.extend_from_slice(&id_json);
     let mut count = 0u64;
