@@ -1,4 +1,4 @@
-//! Acceptance tests of issue 13: decontamination precision/recall on a fixture built from the shared eval
+//! Acceptance tests of decontamination: precision/recall on a fixture built from the shared eval
 //! task files and clean web documents, the shard `run` (annotate / remove / report), a Bloom index, and
 //! mixing (realized proportions within 0.5% of the spec, same seed → identical output).
 

@@ -1,4 +1,4 @@
-//! DCLM's model-based quality step (spec §4): text preparation exactly as
+//! DCLM's model-based quality step (fastText P(hq) filtering): text preparation exactly as
 //! `classify_fasttext_hq_prob_enricher`, the P(`__label__hq`) score, `quality_filter`, top-k% thresholds,
 //! DCLM YAML configs, and a resumable [`run`] over JSONL shards that adds the score key.
 

@@ -82,7 +82,7 @@ pub enum TrainError {
         /// The loss value.
         loss: f32,
     },
-    /// A tokenizer file (`tokenizer.json`, tiktoken ranks) could not be loaded (data, issue 7).
+    /// A tokenizer file (`tokenizer.json`, tiktoken ranks) could not be loaded.
     #[error("tokenizer {path}: {message}")]
     Tokenizer {
         /// The tokenizer file.
@@ -90,7 +90,7 @@ pub enum TrainError {
         /// What went wrong.
         message: String,
     },
-    /// A token shard (webdataset tar of `*.json.gz` contexts) or its manifest is malformed (data, issue 7).
+    /// A token shard (webdataset tar of `*.json.gz` contexts) or its manifest is malformed.
     #[error("token shard {path}, entry `{entry}`: {reason}")]
     TokenShard {
         /// The shard tar or `manifest.jsonl`.
@@ -100,10 +100,10 @@ pub enum TrainError {
         /// What is wrong.
         reason: String,
     },
-    /// Invalid tokenize-shuffle or token-source configuration (data, issue 7).
+    /// Invalid tokenize-shuffle or token-source configuration.
     #[error("invalid tokenize/shuffle configuration: {0}")]
     DataConfig(String),
-    /// A shard-IO failure reported by dclm-core (data, issue 7).
+    /// A shard-IO failure reported by dclm-core.
     #[error(transparent)]
     Core(#[from] dclm_core::CoreError),
 }

@@ -1,5 +1,5 @@
 //! dclm-train: tokenize + global shuffle into open_lm token shards (`data`), and the open_lm model
-//! with DCLM's training recipe in candle (`model`). Both are filled in by their issues.
+//! with DCLM's training recipe in candle (`model`, `train`).
 #![warn(missing_docs)]
 
 pub mod data;

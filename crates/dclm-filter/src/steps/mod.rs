@@ -5,7 +5,7 @@
 //! sampling and token-ratio steps ([`code`], [`arxiv`], [`stackexchange`], [`html`], [`sampling`], [`tokens`])
 //! are written from DCLM's source and docstrings, with tests built from them (no reference output of DCLM's for
 //! those exists here).
-//! Quirks of the RefinedWeb chain (spec §2.3):
+//! Quirks of the RefinedWeb chain:
 //!
 //! | Quirk | Default (faithful) | Corrected variant |
 //! |---|---|---|

@@ -1,5 +1,6 @@
-//! The open_lm decoder-only transformer (DCLM's architecture, spec §6.3) in candle: configuration, parameters
-//! under open_lm's names with its init, the forward pass, and inference helpers for evaluation.
+//! The open_lm decoder-only transformer (DCLM's architecture: gain-only LayerNorm, rotary positions, SwiGLU, no
+//! weight tying) in candle: configuration, parameters under open_lm's names with its init, the forward pass, and
+//! inference helpers for evaluation.
 //!
 //! ```
 //! use candle_core::{Device, Tensor};

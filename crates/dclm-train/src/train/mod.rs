@@ -1,4 +1,4 @@
-//! DCLM's training recipe (spec §6.1–6.2) for the open_lm model: presets for every competition scale,
+//! DCLM's training recipe (open_lm's hyperparameters per scale) for the open_lm model: presets for every competition scale,
 //! AdamW + warmup/cosine schedule + clipping, CE + z-loss, and a [`Trainer`] with checkpoints and exact resume.
 //!
 //! ```no_run

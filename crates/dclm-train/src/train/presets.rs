@@ -1,4 +1,4 @@
-//! Training presets: every DCLM competition scale (spec §6.1: model dims, token budget
+//! Training presets: every DCLM competition scale (model dims, token budget
 //! 20 × params × multiplier, global batch, steps, warmup, lr, wd, z-loss) and two small CPU presets,
 //! `micro` (tests, seconds) and `tiny` (the embedded baseline, minutes on 2 cores).
 
