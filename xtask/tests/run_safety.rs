@@ -158,6 +158,25 @@ fn config(dir: &Path, min_words: usize) -> PathBuf {
     p
 }
 
+/// A fastText quality classifier trained with `quality-train` on `n` positive and `n` negative documents.
+fn train_quality_model(dir: &Path, n: usize) -> PathBuf {
+    let pos = dir.join("pos.jsonl");
+    let neg = dir.join("neg.jsonl");
+    std::fs::write(&pos, jsonl(1, n)).unwrap();
+    std::fs::write(&neg, jsonl(2, n)).unwrap();
+    let model = dir.join("quality.bin");
+    ok(&[
+        "quality-train",
+        "--positives",
+        s(&pos),
+        "--negatives",
+        s(&neg),
+        "-o",
+        s(&model),
+    ]);
+    model
+}
+
 fn read_json(p: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
 }
@@ -723,20 +742,7 @@ fn control_characters_never_reach_generated_scripts() {
 #[test]
 fn a_quality_model_with_nan_weights_is_refused() {
     let dir = scratch("nan-model");
-    let pos = dir.join("pos.jsonl");
-    let neg = dir.join("neg.jsonl");
-    std::fs::write(&pos, jsonl(1, 40)).unwrap();
-    std::fs::write(&neg, jsonl(2, 40)).unwrap();
-    let model = dir.join("m.bin");
-    ok(&[
-        "quality-train",
-        "--positives",
-        s(&pos),
-        "--negatives",
-        s(&neg),
-        "-o",
-        s(&model),
-    ]);
+    let model = train_quality_model(&dir, 40);
     let input = dir.join("in");
     write_jsonl_shards(&input, 1, 10);
     let score = |m: &Path, o: &Path| {
@@ -1084,20 +1090,7 @@ fn fault_injection_extract_filter_dedup_quality() {
         &same,
     );
 
-    let pos = dir.join("pos.jsonl");
-    let neg = dir.join("neg.jsonl");
-    std::fs::write(&pos, jsonl(1, 60)).unwrap();
-    std::fs::write(&neg, jsonl(2, 60)).unwrap();
-    let model = dir.join("q.bin");
-    ok(&[
-        "quality-train",
-        "--positives",
-        s(&pos),
-        "--negatives",
-        s(&neg),
-        "-o",
-        s(&model),
-    ]);
+    let model = train_quality_model(&dir, 60);
     fault_inject(
         "quality",
         &dir,

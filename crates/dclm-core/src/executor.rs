@@ -137,6 +137,8 @@ pub struct ShardTask<'a> {
     pub output: PathBuf,
     /// Raw input bytes consumed; readers should count into it (see [`crate::io::CountingReader`]).
     pub raw_bytes: Arc<AtomicU64>,
+    /// The input's size and content hash, taken before the shard function runs (recorded in the marker).
+    pub identity: &'a InputIdentity,
     docs_done: &'a AtomicU64,
     printed: AtomicU64,
     max_printed: usize,
@@ -216,7 +218,8 @@ impl Executor {
         }
     }
 
-    fn marker_path(&self, output: &Path) -> PathBuf {
+    /// The completion marker of an output shard: `<out>/_done/<relative output path>.json`.
+    pub fn marker_path(&self, output: &Path) -> PathBuf {
         let rel = output.strip_prefix(&self.cfg.output_dir).unwrap_or(output);
         let mut m = self.cfg.output_dir.join(DONE_DIR).join(rel).into_os_string();
         m.push(".json");
@@ -367,18 +370,19 @@ impl Executor {
         let work = || {
             todo.par_iter().for_each(|(input, output, marker)| {
                 let raw = Arc::new(AtomicU64::new(0));
-                let task = ShardTask {
-                    input,
-                    output: output.clone(),
-                    raw_bytes: raw.clone(),
-                    docs_done: &docs_done,
-                    printed: AtomicU64::new(0),
-                    max_printed: self.cfg.max_printed_errors,
-                    bar: &bar,
-                };
                 let start = Instant::now();
                 let ticker = ProgressTicker::new(&bar, raw.clone());
                 let r = InputIdentity::of(input).and_then(|identity| {
+                    let task = ShardTask {
+                        input,
+                        output: output.clone(),
+                        raw_bytes: raw.clone(),
+                        identity: &identity,
+                        docs_done: &docs_done,
+                        printed: AtomicU64::new(0),
+                        max_printed: self.cfg.max_printed_errors,
+                        bar: &bar,
+                    };
                     let mut s = f(&task)?;
                     s.stage = self.cfg.stage.clone();
                     s.shards = 1;
@@ -390,14 +394,9 @@ impl Executor {
                             input.display()
                         )));
                     }
-                    if s.partial_shards == 0 && STREAM_ERROR_REASONS.iter().any(|r| s.errors.contains_key(*r)) {
-                        s.partial_shards = 1;
-                    }
-                    if s.partial_shards > 0 && s.bytes_unread == 0 {
-                        s.bytes_unread = identity.size.saturating_sub(s.bytes_in);
-                    }
+                    mark_partial(&mut s, identity.size);
                     let complete = s.partial_shards == 0 || self.cfg.accept_partial;
-                    let marker_stats = with_provenance(&s, &settings, identity, complete);
+                    let marker_stats = with_provenance(&s, &settings, identity.clone(), complete);
                     write_atomic(marker, &serde_json::to_vec_pretty(&marker_stats)?)?;
                     Ok(s)
                 });
@@ -522,6 +521,18 @@ pub fn check_marker(marker: &Path, output: &Path, input: &Path, settings: &str, 
         return MarkerCheck::Redo(format!("output {} is missing", output.display()));
     }
     MarkerCheck::Reuse(Box::new(stats))
+}
+
+/// Mark a shard partial when a stream error ended its reading (see [`STREAM_ERROR_REASONS`]); what was not
+/// read is the part of the input (`input_size` raw bytes) after the bytes consumed (`stats.bytes_in`), a lower
+/// bound since decoders read ahead.
+pub fn mark_partial(stats: &mut Stats, input_size: u64) {
+    if stats.partial_shards == 0 && STREAM_ERROR_REASONS.iter().any(|r| stats.errors.contains_key(*r)) {
+        stats.partial_shards = 1;
+    }
+    if stats.partial_shards > 0 && stats.bytes_unread == 0 {
+        stats.bytes_unread = input_size.saturating_sub(stats.bytes_in);
+    }
 }
 
 /// A shard's stats as its marker records them: with the provenance of the output.

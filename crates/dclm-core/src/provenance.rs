@@ -56,6 +56,11 @@ impl InputIdentity {
         Ok(InputIdentity { size, mtime_ns, xxh3 })
     }
 
+    /// Same size and content hash (modification times aside).
+    pub fn same_content(&self, other: &InputIdentity) -> bool {
+        self.size == other.size && self.xxh3 == other.xxh3
+    }
+
     /// Whether `path` holds the same bytes now: same size, and the same modification time or (when the file
     /// was rewritten or copied) the same content hash.
     pub fn matches(&self, path: &Path) -> Result<bool> {

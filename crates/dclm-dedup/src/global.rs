@@ -135,6 +135,36 @@ pub struct ShardSignatures {
     pub docs: Vec<(u64, Signature)>,
 }
 
+/// The identity of the shard a signature file was made from, read from its header alone (after checking magic
+/// and settings); the map phase uses it to skip shards already signed without reading every record.
+pub fn read_signature_header(dedup: &dyn GlobalDeduplicator, path: &Path) -> Result<InputIdentity> {
+    use std::io::Read;
+    let bad = |offset: usize, message: &str| DedupError::BadSignatureFile {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        message: message.to_string(),
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| DedupError::io(path, e))?;
+    let mut read = |n: usize, at: usize| -> Result<Vec<u8>> {
+        let mut b = vec![0u8; n];
+        f.read_exact(&mut b).map_err(|_| bad(at, "header runs past the end"))?;
+        Ok(b)
+    };
+    let head = read(28, 0)?;
+    let u32_of = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize;
+    if &head[..8] != SIG_MAGIC {
+        return Err(bad(0, "not a signature file (wrong magic)"));
+    }
+    if u64::from_le_bytes(head[8..16].try_into().expect("8 bytes")) != dedup.params_id() {
+        return Err(bad(8, "written with other dedup settings than this merge uses"));
+    }
+    let rel_len = u32_of(&head[24..28]);
+    read(rel_len, 28)?;
+    let id_len = u32_of(&read(4, 28 + rel_len)?);
+    let id = read(id_len, 32 + rel_len)?;
+    serde_json::from_slice(&id).map_err(|e| bad(32 + rel_len, &format!("input identity: {e}")))
+}
+
 /// Read a signature file, checking magic, settings, trailer and checksum.
 pub fn read_signatures(dedup: &dyn GlobalDeduplicator, path: &Path) -> Result<ShardSignatures> {
     let bytes = std::fs::read(path).map_err(|e| DedupError::io(path, e))?;

@@ -15,7 +15,7 @@ use crate::global::{self, GlobalDeduplicator};
 use crate::json::{write_line, KeyOrder};
 use crate::minhash::{MinHashConfig, MinHashLsh};
 use crate::tokenize::Hasher;
-use dclm_core::executor::{common_parent, DONE_DIR};
+use dclm_core::executor::common_parent;
 use dclm_core::io::{open_decompressed, write_atomic, ShardReader, ShardWriter};
 use dclm_core::io::{read_line_capped, LineRead, DEFAULT_MAX_LINE_BYTES};
 use dclm_core::{CoreError, Document, Executor, ExecutorConfig, InputIdentity, RunSummary, Stats, Verdict};
@@ -444,13 +444,13 @@ fn run_bff_cross_shard(cfg: &RunConfig, b: &BffRunConfig, inputs: &[PathBuf]) ->
             Ok((mut stats, rep)) => {
                 stats.shards = 1;
                 stats.seconds = start.elapsed().as_secs_f64();
-                mark_partial(&mut stats, identity.size);
+                dclm_core::executor::mark_partial(&mut stats, identity.size);
                 if stats.partial_shards > 0 {
                     summary
                         .partial
                         .push((input.clone(), "input not read to its end".into()));
                 }
-                write_marker(cfg, &input, identity, &output, &stats)?;
+                write_marker(cfg, &exec.marker_path(&output), &input, identity, &stats)?;
                 merged.merge(&stats);
                 report.merge(&rep);
                 summary.shards_run += 1;
@@ -524,10 +524,7 @@ fn exec_config(cfg: &RunConfig, stage: &str) -> ExecutorConfig {
     e
 }
 
-fn write_marker(cfg: &RunConfig, input: &Path, identity: InputIdentity, output: &Path, stats: &Stats) -> Result<()> {
-    let rel = output.strip_prefix(&cfg.output_dir).unwrap_or(output);
-    let mut m = cfg.output_dir.join(DONE_DIR).join(rel).into_os_string();
-    m.push(".json");
+fn write_marker(cfg: &RunConfig, marker: &Path, input: &Path, identity: InputIdentity, stats: &Stats) -> Result<()> {
     if !identity.matches(input)? {
         return Err(DedupError::Config(format!(
             "{}: the input changed while it was read; rerun",
@@ -537,7 +534,7 @@ fn write_marker(cfg: &RunConfig, input: &Path, identity: InputIdentity, output: 
     let complete = stats.partial_shards == 0 || cfg.accept_partial;
     let marked = dclm_core::executor::with_provenance(stats, &cfg.settings_fingerprint(), identity, complete);
     let json = serde_json::to_vec_pretty(&marked).map_err(CoreError::from)?;
-    write_atomic(Path::new(&m), &json)?;
+    write_atomic(marker, &json)?;
     Ok(())
 }
 
@@ -553,18 +550,6 @@ fn finish(cfg: &RunConfig, merged: Stats, mut summary: RunSummary, report: Dedup
     summary.stats = merged;
     summary.stats_path = stats_path;
     Ok(DedupSummary { run: summary, report })
-}
-
-/// A shard whose input stream broke (truncated or corrupt compression) is partial; what it did not read is
-/// the part of the file after the bytes it consumed.
-fn mark_partial(stats: &mut Stats, size: u64) {
-    if dclm_core::executor::STREAM_ERROR_REASONS
-        .iter()
-        .any(|r| stats.errors.contains_key(*r))
-    {
-        stats.partial_shards = 1;
-        stats.bytes_unread = size.saturating_sub(stats.bytes_in);
-    }
 }
 
 /// One input line: its number and bytes (newline stripped).
@@ -908,10 +893,10 @@ pub fn apply_drop_set(cfg: &RunConfig, name: &str, drops: &global::DropSet, inpu
         // Drops are line numbers of the bytes that were signed: any other bytes (a reordered or rewritten
         // shard) would lose unique documents and keep duplicates.
         match drops.inputs.get(&rel) {
-            Some(id) if id.matches(task.input)? => {}
+            Some(id) if id.same_content(task.identity) => {}
             Some(_) => {
                 return Err(CoreError::Config(format!(
-                    "{}: this shard differs from the one that was signed (size, time and content hash); rerun \
+                    "{}: this shard differs from the one that was signed (size and content hash); rerun \
                      the map and reduce phases",
                     task.input.display()
                 )))
@@ -1018,9 +1003,9 @@ fn with_pool<T: Send>(cfg: &RunConfig, f: impl FnOnce() -> Result<T> + Send) -> 
 /// Whether `sig` holds signatures of `input` made with `dedup`'s settings: it exists, is not older than
 /// the shard, and its header names the same settings (a complete file is only ever renamed into place).
 fn signature_up_to_date(dedup: &dyn GlobalDeduplicator, input: &Path, sig: &Path) -> bool {
-    match global::read_signatures(dedup, sig) {
-        Ok(s) => s.input.matches(input).unwrap_or(false),
-        Err(_) => false,
+    match (global::read_signature_header(dedup, sig), InputIdentity::of(input)) {
+        (Ok(signed), Ok(now)) => signed.same_content(&now),
+        _ => false,
     }
 }
 
