@@ -2,7 +2,7 @@
 //! its resume, and — when `../shared/data` is present — the DCLM-faithful run with DCLM's own assets.
 
 use dclm_report::Report;
-use xtask::baseline::{self, BaselineArgs, Stage};
+use dclm_runner::baseline::{self, BaselineArgs, Stage};
 
 fn check_outcome(out: &baseline::Outcome, expect_stages: &[Stage]) {
     let names: Vec<Stage> = out.stages.iter().map(|(r, _)| r.stage).collect();

@@ -1,5 +1,6 @@
 //! dclm-core: the shared vocabulary of dclm-rs — [`Document`] in DCLM's JSONL schema, [`Verdict`],
-//! per-step [`Stats`], streaming shard IO ([`io`]) and the resumable shard [`executor`].
+//! per-step [`Stats`], streaming shard IO ([`io`]), the resumable shard [`executor`], run [`provenance`], and
+//! Python's `str` semantics ([`pystr`]) that DCLM's Python code relies on.
 //!
 //! Every stage crate depends on this one and on no other crate of the workspace:
 //! `dclm-extract` (WARC → text), `dclm-filter` (heuristics, language ID), `dclm-dedup` (BFF,
@@ -20,11 +21,15 @@ mod error;
 pub mod executor;
 pub mod io;
 pub mod provenance;
+pub mod pystr;
 mod stats;
+#[cfg(any(test, feature = "testdata"))]
 pub mod testdata;
 
 pub use document::{keys, Document, TextRef};
 pub use error::{CoreError, Result};
 pub use executor::{Executor, ExecutorConfig, RunSummary, ShardTask};
 pub use provenance::{Fingerprint, InputIdentity, Provenance};
-pub use stats::{ErrorExample, Stats, StepStats, Verdict, MAX_ERROR_EXAMPLES};
+pub use stats::{
+    snippet, DropExample, ErrorExample, Stats, StepStats, Verdict, MAX_DROP_EXAMPLES, MAX_ERROR_EXAMPLES, SNIPPET_CHARS,
+};

@@ -41,6 +41,49 @@ pub struct StepStats {
     pub dropped: BTreeMap<String, u64>,
     /// Wall-clock seconds spent inside the step, summed over threads.
     pub seconds: f64,
+    /// A few dropped documents per reason (at most [`MAX_DROP_EXAMPLES`]), gathered while the step runs so a
+    /// report can show what each rule removed without reading the data again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub examples: BTreeMap<String, Vec<DropExample>>,
+}
+
+/// How many dropped documents a [`StepStats`] keeps per reason.
+pub const MAX_DROP_EXAMPLES: usize = 3;
+
+/// Number of characters of a dropped document's text kept in its [`DropExample`].
+pub const SNIPPET_CHARS: usize = 300;
+
+/// A dropped document as an example: its URL (or record id) and the start of its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DropExample {
+    /// The document URL (may be empty).
+    pub url: String,
+    /// At most [`SNIPPET_CHARS`] characters of the text, with an ellipsis when cut.
+    pub snippet: String,
+}
+
+impl DropExample {
+    /// Example from a URL and the full text; the text is cut to [`SNIPPET_CHARS`] characters.
+    pub fn new(url: impl Into<String>, text: &str) -> Self {
+        DropExample {
+            url: url.into(),
+            snippet: snippet(text),
+        }
+    }
+
+    /// Example of a document: its URL, else its record id, and its text.
+    pub fn of(doc: &crate::Document) -> Self {
+        Self::new(doc.url().or_else(|| doc.id()).unwrap_or_default(), &doc.text)
+    }
+}
+
+/// First [`SNIPPET_CHARS`] characters of `text` (on a char boundary), with an ellipsis when cut.
+pub fn snippet(text: &str) -> String {
+    match text.char_indices().nth(SNIPPET_CHARS) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 impl StepStats {
@@ -62,13 +105,38 @@ impl StepStats {
         }
     }
 
-    /// Add another step's counters (same step).
+    /// True if a dropped document for `reason` would be kept as an example.
+    pub fn wants_example(&self, reason: &str) -> bool {
+        self.examples.get(reason).is_none_or(|v| v.len() < MAX_DROP_EXAMPLES)
+    }
+
+    /// Record one decision about `doc`; a drop keeps the document as an example while there is room.
+    pub fn record_doc(&mut self, verdict: Verdict, seconds: f64, doc: &crate::Document) {
+        self.record(verdict, seconds);
+        if let Verdict::Drop(reason) = verdict {
+            self.add_example(reason, || DropExample::of(doc));
+        }
+    }
+
+    /// Keep an example for `reason` (built only when there is room).
+    pub fn add_example(&mut self, reason: &str, example: impl FnOnce() -> DropExample) {
+        if self.wants_example(reason) {
+            self.examples.entry(reason.to_string()).or_default().push(example());
+        }
+    }
+
+    /// Add another step's counters (same step); examples keep the first ones up to the limit.
     pub fn merge(&mut self, other: &StepStats) {
         self.docs_in += other.docs_in;
         self.docs_out += other.docs_out;
         self.seconds += other.seconds;
         for (k, v) in &other.dropped {
             *self.dropped.entry(k.clone()).or_default() += v;
+        }
+        for (reason, exs) in &other.examples {
+            for e in exs {
+                self.add_example(reason, || e.clone());
+            }
         }
     }
 }

@@ -192,6 +192,10 @@ pub struct DedupReport {
     pub ngrams_contained: u64,
     /// BFF: text bytes in removed units.
     pub removed_bytes: u64,
+    /// BFF: documents by the fraction of their n-grams already in the filter (contained / checked), in
+    /// [`CONTAINMENT_BINS`] equal bins over [0, 1]; documents without an n-gram are not counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containment: Vec<u64>,
     /// Global: documents with a signature.
     pub signed_docs: u64,
     /// Global: clusters of two or more documents.
@@ -204,6 +208,12 @@ pub struct DedupReport {
 
 impl DedupReport {
     fn add_decision(&mut self, d: &Decision) {
+        if d.total_ngrams > 0 {
+            let f = d.contained_ngrams as f64 / d.total_ngrams as f64;
+            let bin = ((f * CONTAINMENT_BINS as f64) as usize).min(CONTAINMENT_BINS - 1);
+            self.containment.resize(CONTAINMENT_BINS, 0);
+            self.containment[bin] += 1;
+        }
         self.units += d.units;
         self.units_removed += d.units_removed;
         self.ngrams += d.total_ngrams;
@@ -221,8 +231,17 @@ impl DedupReport {
         self.ngrams += o.ngrams;
         self.ngrams_contained += o.ngrams_contained;
         self.removed_bytes += o.removed_bytes;
+        if !o.containment.is_empty() {
+            self.containment.resize(CONTAINMENT_BINS, 0);
+            for (a, b) in self.containment.iter_mut().zip(&o.containment) {
+                *a += b;
+            }
+        }
     }
 }
+
+/// Bins of [`DedupReport::containment`].
+pub const CONTAINMENT_BINS: usize = 20;
 
 /// What [`run`] did.
 #[derive(Debug, Clone)]
@@ -614,7 +633,8 @@ impl LineBatcher {
 }
 
 /// A rendered output line (if written) with its decision, or an input error.
-type Rendered = std::result::Result<(Option<Vec<u8>>, Decision), CoreError>;
+/// A rendered line (none when the document is removed), its decision, and an example of a removed document.
+type Rendered = std::result::Result<(Option<Vec<u8>>, Decision, Option<dclm_core::DropExample>), CoreError>;
 
 /// One parsed input line of a batch. Items live in the batch's vector only until they are rendered, so the
 /// size of the document variant costs nothing next to a heap allocation per document that boxing would add.
@@ -722,12 +742,13 @@ fn process_bff_shard_counted(
             .zip(decisions)
             .map(|(item, dec)| match (item, dec) {
                 (Item::Doc(doc, _), Some(d)) => {
+                    let example = d.doc_removed.then(|| dclm_core::DropExample::of(&doc));
                     let out = bff.render(doc, &d).map(|doc| {
                         let mut v = Vec::with_capacity(doc.text.len() + 64);
                         write_line(&doc, cfg.key_order, &mut v);
                         v
                     });
-                    Ok((out, d))
+                    Ok((out, d, example))
                 }
                 (Item::Bad(e), _) => Err(e),
                 (Item::Doc(..), None) => Err(CoreError::Config("internal: missing decision".into())),
@@ -736,7 +757,7 @@ fn process_bff_shard_counted(
         out_buf.clear();
         for r in rendered {
             match r {
-                Ok((out, d)) => {
+                Ok((out, d, example)) => {
                     stats.docs_in += 1;
                     report.docs_in += 1;
                     report.add_decision(&d);
@@ -745,7 +766,11 @@ fn process_bff_shard_counted(
                         None if d.doc_removed => Verdict::Drop(DROP_DUPLICATE),
                         None => Verdict::Drop(DROP_EMPTY),
                     };
-                    stats.step_mut(&step).record(verdict, 0.0);
+                    let st = stats.step_mut(&step);
+                    st.record(verdict, 0.0);
+                    if let (Verdict::Drop(reason), Some(e)) = (verdict, example) {
+                        st.add_example(reason, || e);
+                    }
                     if let Some(line) = out {
                         out_buf.extend_from_slice(&line);
                         stats.docs_out += 1;
@@ -918,7 +943,9 @@ pub fn apply_drop_set(cfg: &RunConfig, name: &str, drops: &global::DropSet, inpu
                 Ok((line, doc)) => {
                     stats.docs_in += 1;
                     let keep = drop_lines.binary_search(&line).is_err();
-                    stats.step_mut(name).record(Verdict::keep_if(keep, reason), 0.0);
+                    stats
+                        .step_mut(name)
+                        .record_doc(Verdict::keep_if(keep, reason), 0.0, &doc);
                     if keep {
                         line_buf.clear();
                         write_line(&doc, cfg.key_order, &mut line_buf);

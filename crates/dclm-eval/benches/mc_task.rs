@@ -10,7 +10,7 @@
 mod open_lm;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use dclm_eval::testing::{ByteTokenizer, HashLm};
+use dclm_eval::testing::{gpt2_bytes, HashLm};
 use dclm_eval::{run_task, HfTokenizer, IclTask, IclTaskType, LanguageModel, RunOptions, Task, TaskConfig};
 use std::sync::Arc;
 
@@ -64,7 +64,7 @@ fn bench(c: &mut Criterion) {
     let config = TaskConfig::new("mc", "mc.jsonl", IclTaskType::MultipleChoice)
         .with_fewshot(10)
         .with_continuation_delimiter("\nAnswer: ");
-    let task = IclTask::load(config, &path, Arc::new(ByteTokenizer), 2048).unwrap();
+    let task = IclTask::load(config, &path, Arc::new(gpt2_bytes()), 2048).unwrap();
     run_group(c, "harness_synthetic_10shot", &HashLm::new(50_432), &task, 32);
 }
 

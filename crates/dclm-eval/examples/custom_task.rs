@@ -1,7 +1,7 @@
 //! A user-written [`Task`]: "does the model prefer the true statement?" over in-memory pairs, run with the
 //! test-double model. Shows the two required `Task` methods beyond naming: `request` and `score`.
 
-use dclm_eval::testing::{ByteTokenizer, HashLm};
+use dclm_eval::testing::{gpt2_bytes, HashLm};
 use dclm_eval::{
     run_task, EvalError, ExampleScore, LoglikRequest, Request, Response, RunOptions, ScoreDetail, Task, Tokenizer,
 };
@@ -10,7 +10,7 @@ use dclm_eval::{
 /// total log-probability (no length normalisation, unlike LLM-Foundry's MC metric).
 struct TrueOrFalse {
     items: Vec<(&'static str, &'static str, &'static str)>,
-    tok: ByteTokenizer,
+    tok: dclm_eval::ByteTokenizer,
 }
 
 impl Task for TrueOrFalse {
@@ -57,7 +57,7 @@ fn main() -> Result<(), EvalError> {
             ("Water freezes at", "0 degrees Celsius.", "50 degrees Celsius."),
             ("The sun rises in the", "east.", "west."),
         ],
-        tok: ByteTokenizer,
+        tok: gpt2_bytes(),
     };
     let model = HashLm::new(257);
     let opts = RunOptions {

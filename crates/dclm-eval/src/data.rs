@@ -64,21 +64,6 @@ pub struct Dataset {
     pub has_cot: bool,
 }
 
-/// Python's `str.isspace` (Rust's `char::is_whitespace` plus the ASCII separators U+001C–U+001F).
-pub fn py_isspace(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// Python's `str.strip()`.
-pub fn py_strip(s: &str) -> &str {
-    s.trim_matches(py_isspace)
-}
-
-/// Python's `str.rstrip()`.
-pub fn py_rstrip(s: &str) -> &str {
-    s.trim_end_matches(py_isspace)
-}
-
 fn bad(path: &Path, line: usize, message: impl Into<String>) -> EvalError {
     EvalError::BadRecord {
         path: path.to_path_buf(),
@@ -157,7 +142,7 @@ pub fn parse_example(
     let stripped: Map<String, Value> = raw
         .iter()
         .map(|(k, v)| match v {
-            Value::String(s) => (k.clone(), Value::String(py_strip(s).to_string())),
+            Value::String(s) => (k.clone(), Value::String(dclm_core::pystr::strip(s).to_string())),
             other => (k.clone(), other.clone()),
         })
         .collect();
@@ -362,8 +347,8 @@ mod tests {
 
     #[test]
     fn python_whitespace() {
-        assert_eq!(py_strip("\u{1f} x \u{a0}\n"), "x");
-        assert_eq!(py_rstrip("\nAnswer: "), "\nAnswer:");
+        assert_eq!(dclm_core::pystr::strip("\u{1f} x \u{a0}\n"), "x");
+        assert_eq!(dclm_core::pystr::rstrip("\nAnswer: "), "\nAnswer:");
     }
 }
 

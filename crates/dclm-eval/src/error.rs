@@ -73,7 +73,7 @@ pub enum EvalError {
     },
     /// The tokenizer failed to load, encode or decode.
     #[error("tokenizer: {0}")]
-    Tokenizer(String),
+    Tokenizer(#[from] dclm_tokenizer::TokenizerError),
     /// The model failed, or returned a response that does not fit the request.
     #[error("model: {0}")]
     Model(String),

@@ -1,12 +1,13 @@
 //! [`IclTask`]: an LLM-Foundry v0.9.0 in-context-learning task (prompt construction, few-shot sampling,
 //! tokenization, left truncation, scoring) implementing [`Task`].
 
-use crate::data::{load_datasets, py_rstrip, Dataset, Example};
+use crate::data::{load_datasets, Dataset, Example};
 use crate::model::{GenRequest, LoglikRequest};
 use crate::pyrandom::{fewshot_sample_idxs, PyRandom};
 use crate::scoring::{contains_stop, score_choices, score_generation};
 use crate::task::{ExampleScore, Request, Response, ScoreDetail, Task};
 use crate::{EvalError, IclTaskType, TaskConfig, Tokenizer};
+use dclm_core::pystr::rstrip;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -285,7 +286,7 @@ impl IclTask {
         };
         match ex {
             Example::MultipleChoice { query, choices, gold } => {
-                let ctx = py_rstrip(&format!("{delim}{pre}{query}{cd}")).to_string();
+                let ctx = rstrip(&format!("{delim}{pre}{query}{cd}")).to_string();
                 let ctx_ids = self.tokenizer.encode(&ctx)?;
                 let mut reqs = Vec::with_capacity(choices.len());
                 for choice in choices {
@@ -301,7 +302,7 @@ impl IclTask {
                 out.gold = Some(*gold);
             }
             Example::LanguageModeling { context, continuation } => {
-                let ctx = py_rstrip(&format!("{delim}{pre}{context}{cd}")).to_string();
+                let ctx = rstrip(&format!("{delim}{pre}{context}{cd}")).to_string();
                 let ctx_ids = self.tokenizer.encode(&ctx)?;
                 let cont = self.with_prefix_space(continuation);
                 let (req, cut) = build(&ctx_ids, self.tokenizer.encode(&cont)?, self.max_seq_len)?;
@@ -323,7 +324,7 @@ impl IclTask {
                     let ctx = if preamble.is_empty() {
                         format!("{pre}{option}")
                     } else {
-                        format!("{pre}{}{option}{}", c.example_delimiter, py_rstrip(cd))
+                        format!("{pre}{}{option}{}", c.example_delimiter, rstrip(cd))
                     };
                     let ctx_ids = self.tokenizer.encode(&ctx)?;
                     let (req, cut) = build(&ctx_ids, cont_ids.clone(), self.max_seq_len)?;
@@ -337,7 +338,7 @@ impl IclTask {
                 out.gold = Some(*gold);
             }
             Example::Generation { context, aliases, .. } => {
-                let ctx = py_rstrip(&format!("{delim}{pre}{context}{cd}")).to_string();
+                let ctx = rstrip(&format!("{delim}{pre}{context}{cd}")).to_string();
                 let ctx_ids = self.tokenizer.encode(&ctx)?;
                 let full: Vec<u32> = preamble_ids.iter().chain(&ctx_ids).copied().collect();
                 let cut = trim_left_count(full.len(), 0, sub.padding_size).unwrap_or(0);

@@ -9,13 +9,13 @@
 //! [`EvalReport`] (DCLM's results JSON plus Markdown).
 //!
 //! ```
-//! use dclm_eval::{testing::{ByteTokenizer, HashLm}, IclTask, IclTaskType, RunOptions, TaskConfig, run_task};
+//! use dclm_eval::{testing::{gpt2_bytes, HashLm}, IclTask, IclTaskType, RunOptions, TaskConfig, run_task};
 //! use std::sync::Arc;
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("copa.jsonl");
 //! std::fs::write(&path, "{\"query\": \"It rained, so\", \"choices\": [\"the grass got wet.\", \"the sun rose.\"], \"gold\": 0}\n").unwrap();
 //! let config = TaskConfig::new("copa", "copa.jsonl", IclTaskType::MultipleChoice);
-//! let task = IclTask::load(config, &path, Arc::new(ByteTokenizer), 2048).unwrap();
+//! let task = IclTask::load(config, &path, Arc::new(gpt2_bytes()), 2048).unwrap();
 //! let result = run_task(&HashLm::new(257), &task, &RunOptions::default()).unwrap();
 //! assert_eq!(result.num_examples, 1);
 //! ```
@@ -50,11 +50,13 @@ mod model;
 pub mod pyrandom;
 pub mod scoring;
 mod task;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
-mod tokenizer;
 
 pub use aggregate::{aggregate, Aggregated, AggregationGroups, EvalMeta, MaybeScore};
 pub use config::{load_task_yaml, parse_task_yaml, IclTaskType, TaskConfig};
+/// The tokenizer seam is `dclm-tokenizer`'s, shared with tokenize+shuffle and training.
+pub use dclm_tokenizer::{clean_up_tokenization, ByteTokenizer, HfTokenizer, Tokenizer, TokenizerSpec};
 pub use error::EvalError;
 pub use evaluate::{
     data_dir_from_env, evaluate, run_task, suite_yaml, EvalConfig, EvalReport, RunOptions, SkippedTask, TaskResult,
@@ -65,6 +67,3 @@ pub use model::{
     StopCriterion,
 };
 pub use task::{ExampleScore, Request, Response, ScoreDetail, Task};
-#[cfg(feature = "hf-tokenizer")]
-pub use tokenizer::HfTokenizer;
-pub use tokenizer::{clean_up_tokenization, Tokenizer};

@@ -2,8 +2,8 @@
 //! per-token cross-entropy, language-modeling all-greedy, and generation exact-prefix match with answer
 //! normalization.
 
-use crate::data::py_isspace;
 use crate::model::LogLik;
+use dclm_core::pystr::is_space;
 
 /// Result of scoring a multiple-choice (or schema) example.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,7 +73,7 @@ pub fn normalize_answer(s: &str) -> String {
     }
     flush(&mut word, &mut no_articles);
     no_articles
-        .split(py_isspace)
+        .split(is_space)
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")

@@ -1,35 +1,17 @@
-//! Deterministic test doubles: [`ByteTokenizer`] (one token per UTF-8 byte, GPT-2-style prefix space) and
+//! Deterministic test doubles: [`gpt2_bytes`] (the byte-level tokenizer declaring GPT-2-style prefix spaces) and
 //! [`HashLm`] (a bigram "model" whose logits are a hash of the previous token), for unit tests, examples
 //! and benchmarks without a real network.
 
 use crate::model::{
     argmax, greedy_generate_with, log_softmax_at, GenRequest, LanguageModel, LogLik, LoglikRequest, StopCriterion,
 };
-use crate::{EvalError, Tokenizer};
+use crate::{ByteTokenizer, EvalError};
 use rayon::prelude::*;
 
-/// Token id = byte value + 1; id 0 is EOS. Reports `needs_prefix_space` (continuations get a leading space).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ByteTokenizer;
-
-impl Tokenizer for ByteTokenizer {
-    fn encode(&self, text: &str) -> Result<Vec<u32>, EvalError> {
-        Ok(text.bytes().map(|b| u32::from(b) + 1).collect())
-    }
-    fn decode_raw(&self, ids: &[u32]) -> Result<String, EvalError> {
-        let bytes: Vec<u8> = ids
-            .iter()
-            .filter(|&&i| (1..=256).contains(&i))
-            .map(|&i| (i - 1) as u8)
-            .collect();
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
-    }
-    fn eos_token_id(&self) -> Option<u32> {
-        Some(0)
-    }
-    fn needs_prefix_space(&self) -> Result<bool, EvalError> {
-        Ok(true)
-    }
+/// `dclm-tokenizer`'s byte-level tokenizer (id = byte + 1, EOS 0) declaring GPT-2-style prefix spaces, so
+/// continuations get a leading space as with GPT-NeoX.
+pub const fn gpt2_bytes() -> ByteTokenizer {
+    ByteTokenizer::gpt2_style()
 }
 
 /// A bigram model: `logits[v] = h(prev, v)` in [-4, 4], with `prev` the last context token (0 at the start).

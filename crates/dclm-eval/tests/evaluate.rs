@@ -1,7 +1,7 @@
 //! End-to-end `evaluate` over small task files with the test doubles: prompt construction visible through
 //! the model's inputs, scoring, skipped tasks with reasons, bad input with file:line, results JSON/Markdown.
 
-use dclm_eval::testing::{ByteTokenizer, HashLm};
+use dclm_eval::testing::{gpt2_bytes, HashLm};
 use dclm_eval::{
     evaluate, parse_task_yaml, EvalConfig, EvalError, GenRequest, IclTask, IclTaskType, LanguageModel, LogLik,
     LoglikRequest, Request, RunOptions, StopCriterion, Task, TaskConfig, Tokenizer,
@@ -15,7 +15,7 @@ fn write(dir: &std::path::Path, name: &str, text: &str) {
 }
 
 fn decode(ids: &[u32]) -> String {
-    ByteTokenizer.decode_raw(ids).unwrap()
+    gpt2_bytes().decode_raw(ids).unwrap()
 }
 
 #[test]
@@ -32,7 +32,7 @@ fn prompt_construction_seen_by_model() {
     let cfg = TaskConfig::new("mc", "mc.jsonl", IclTaskType::MultipleChoice)
         .with_fewshot(2)
         .with_continuation_delimiter("\nAnswer: ");
-    let task = IclTask::load(cfg, &dir.path().join("mc.jsonl"), Arc::new(ByteTokenizer), 2048).unwrap();
+    let task = IclTask::load(cfg, &dir.path().join("mc.jsonl"), Arc::new(gpt2_bytes()), 2048).unwrap();
     let p = task.prepare(0).unwrap();
     // Python: rng = random.Random(1234); rng.sample(range(5), 2) -> pool method.
     assert_eq!(p.fewshot_idxs.len(), 2);
@@ -64,7 +64,7 @@ fn left_truncation_to_window() {
         "{\"context\": \"abcdefghij\", \"continuation\": \"xyz\"}\n",
     );
     let cfg = TaskConfig::new("lm", "lm.jsonl", IclTaskType::LanguageModeling);
-    let task = IclTask::load(cfg, &dir.path().join("lm.jsonl"), Arc::new(ByteTokenizer), 8).unwrap();
+    let task = IclTask::load(cfg, &dir.path().join("lm.jsonl"), Arc::new(gpt2_bytes()), 8).unwrap();
     let p = task.prepare(0).unwrap();
     let Request::Loglik(reqs) = &p.request else { panic!() };
     // " xyz" is 4 tokens, so 4 context tokens remain: "ghij".
@@ -99,7 +99,7 @@ impl LanguageModel for Scripted {
             .enumerate()
             .map(|(i, _)| {
                 let mut out = Vec::new();
-                for t in ByteTokenizer.encode(" Paris is it\n\nQ: more").unwrap() {
+                for t in gpt2_bytes().encode(" Paris is it\n\nQ: more").unwrap() {
                     out.push(t);
                     if stop.should_stop(i, &out) {
                         break;
@@ -169,7 +169,7 @@ fn evaluate_suite_with_skips_and_bad_input() {
     let model = Scripted {
         seen: Mutex::new(vec![]),
     };
-    let report = evaluate(&model, Arc::new(ByteTokenizer), &config).unwrap();
+    let report = evaluate(&model, Arc::new(gpt2_bytes()), &config).unwrap();
     assert_eq!(report.accuracy("mc"), Some(0.5));
     assert_eq!(report.accuracy("lm"), Some(0.5));
     assert_eq!(report.accuracy("schema"), Some(1.0));
@@ -242,7 +242,7 @@ fn hash_model_scores_match_independent_computation() {
     let task_len = IclTask::load(
         TaskConfig::new("t", "x", IclTaskType::LanguageModeling),
         std::path::Path::new("/nonexistent/x.jsonl"),
-        Arc::new(ByteTokenizer),
+        Arc::new(gpt2_bytes()),
         2048,
     );
     assert!(matches!(task_len, Err(EvalError::Io { .. })));

@@ -3,7 +3,7 @@
 //! same choices, same greedy results, same generated ids) and accuracies. By default a fast subset runs;
 //! `DCLM_SLOW_TESTS=1` runs all 40 examples of all ten tasks.
 
-mod common;
+use crate::common;
 
 use common::open_lm::TinyOpenLm;
 use dclm_core::testdata::shared;

@@ -25,27 +25,14 @@ pub const HQ_LABEL: &str = "__label__hq";
 /// The label DCLM's score rule flips (`1 - p` when it is the top label).
 pub const CC_LABEL: &str = "__label__cc";
 
-/// Python's `str.isspace` for one character (Unicode White_Space plus the separators `\x1c`–`\x1f`).
-pub fn is_py_whitespace(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// A line boundary of Python's `str.splitlines` (`\r\n` counts as one boundary).
-pub fn is_py_line_break(c: char) -> bool {
-    matches!(
-        c,
-        '\n' | '\r' | '\u{0b}' | '\u{0c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}'
-    )
-}
-
 /// DCLM's preparation: `" ".join(text.strip().splitlines())` with Python's semantics. No lowercasing and
 /// no other normalisation.
 pub fn prepare_text(text: &str) -> String {
-    let s = text.trim_matches(is_py_whitespace);
+    let s = dclm_core::pystr::strip(text);
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
-        if is_py_line_break(c) {
+        if dclm_core::pystr::is_line_break(c) {
             if c == '\r' && chars.peek() == Some(&'\n') {
                 chars.next();
             }
@@ -316,6 +303,9 @@ pub struct QualityRun {
     pub summary: RunSummary,
     /// The threshold used, if any.
     pub threshold: Option<ThresholdRecord>,
+    /// The scores a top-fraction threshold was computed from (every document, or the sample), in input
+    /// order; empty for a fixed threshold or enrich-only, whose scores are only in the output documents.
+    pub scores: Vec<f64>,
 }
 
 /// Scores documents of all `inputs` for a top-fraction threshold (all of them, or the first `per_shard`).
@@ -355,6 +345,7 @@ fn collect_scores(
 pub fn run(cfg: &QualityConfig, exec: ExecutorConfig, inputs: &[PathBuf]) -> Result<QualityRun, FastTextError> {
     let scorer = QualityScorer::load(&cfg.model)?;
     let out_dir = exec.output_dir.clone();
+    let mut all_scores = Vec::new();
     let (threshold, lower_better, record) = match &cfg.mode {
         ThresholdMode::EnrichOnly => (None, false, None),
         ThresholdMode::Fixed {
@@ -381,7 +372,7 @@ pub fn run(cfg: &QualityConfig, exec: ExecutorConfig, inputs: &[PathBuf]) -> Res
             let scores = collect_scores(&scorer, inputs, per_shard)?;
             let th = top_fraction_threshold(&scores, *keep_fraction)
                 .ok_or_else(|| FastTextError::Config("no documents to compute a top-fraction threshold from".into()))?;
-            (
+            let decided = (
                 Some(th),
                 false,
                 Some(ThresholdRecord {
@@ -395,7 +386,9 @@ pub fn run(cfg: &QualityConfig, exec: ExecutorConfig, inputs: &[PathBuf]) -> Res
                     keep_fraction: Some(*keep_fraction),
                     scored_docs: scores.len(),
                 }),
-            )
+            );
+            all_scores = scores;
+            decided
         }
     };
     if let Some(rec) = &record {
@@ -439,7 +432,9 @@ pub fn run(cfg: &QualityConfig, exec: ExecutorConfig, inputs: &[PathBuf]) -> Res
             .record(Verdict::Keep, (t1 - t0).as_secs_f64());
         if let Some(th) = threshold {
             let v = quality_filter(score, th, lower_better);
-            stats.step_mut("quality_filter").record(v, t1.elapsed().as_secs_f64());
+            stats
+                .step_mut("quality_filter")
+                .record_doc(v, t1.elapsed().as_secs_f64(), &doc);
             if !v.is_keep() {
                 return None;
             }
@@ -449,6 +444,7 @@ pub fn run(cfg: &QualityConfig, exec: ExecutorConfig, inputs: &[PathBuf]) -> Res
     Ok(QualityRun {
         summary,
         threshold: record,
+        scores: all_scores,
     })
 }
 

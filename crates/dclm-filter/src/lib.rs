@@ -12,7 +12,7 @@
 //!   seconds into `dclm_core::Stats`.
 //! * [`Registry`]: DCLM `func` name → constructor; [`PipelineConfig`] reads DCLM YAML and checks every step
 //!   (parameters, banlists, models) before any data is read.
-//! * Semantics: Python's `str` predicates ([`pyunicode`]), DCLM's three word tokenizers ([`tokenize`]), and
+//! * Semantics: Python's `str` predicates (`dclm_core::pystr`), DCLM's three word tokenizers ([`tokenize`]), and
 //!   DCLM's quirks reproduced by default (see [`steps`]; corrected variants: `url_substring_filter`
 //!   `fix_www: true`, `url_removal_modifier` `gate: search`).
 //! * Language ID through any [`LanguageId`] backend; [`FastTextLid`] (crate `dclm-fasttext`, pure Rust,
@@ -46,8 +46,6 @@ pub mod fasttext;
 pub mod lang;
 pub mod matcher;
 mod pipeline;
-pub mod pyunicode;
-mod pyunicode_tables;
 mod registry;
 pub mod run;
 pub mod steps;

@@ -2,7 +2,7 @@
 //! list): at each position the longest word is tried first, then shorter ones (backtracking), optionally
 //! wrapped in Python's `\b`, optionally under `re.IGNORECASE`.
 
-use crate::pyunicode::{ignorecase_fold, is_word_boundary};
+use dclm_core::pystr::{ignorecase_fold, is_word_boundary};
 
 #[derive(Debug, Clone, Default)]
 struct Node {

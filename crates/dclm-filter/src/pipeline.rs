@@ -282,7 +282,7 @@ impl Pipeline {
             if changed {
                 slot.modified.fetch_add(1, Ordering::Relaxed);
             }
-            step_at(stats, i, &slot.label).record(verdict, secs);
+            step_at(stats, i, &slot.label).record_doc(verdict, secs, &doc);
             if !verdict.is_keep() {
                 return None;
             }
@@ -310,7 +310,7 @@ impl Pipeline {
                 slot.modified.fetch_add(1, Ordering::Relaxed);
             }
             let st = step_at(stats, i, &slot.label);
-            st.record(verdict, secs);
+            st.record_doc(verdict, secs, &doc);
             if !verdict.is_keep() {
                 return;
             }

@@ -2,7 +2,7 @@
 //! (each `\n` also yields `</s>`), UAX#29 word segments (`uniseg`), and Python's `str.split()`; plus the
 //! `ignore_punctuation` / `ignore_whitespace` filters, which look at a token's first character only.
 
-use crate::pyunicode::{is_alnum, is_space, split, strip};
+use dclm_core::pystr::{is_alnum, is_space, split, strip};
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Which tokenizer `split_words` uses (`model` parameter).

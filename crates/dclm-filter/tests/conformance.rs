@@ -3,7 +3,7 @@
 //! (`results.jsonl`). Language ID uses the fastText backend when available, else a replay of the reference
 //! predictions (which then checks every step except the model itself).
 
-mod common;
+use crate::common;
 
 use common::*;
 use dclm_core::{keys, Document, Verdict};

@@ -1,7 +1,7 @@
 //! Language ID against `conformance/lid/` (official fastText 0.9.2 on `lid.176.ftz`), through the
 //! `FastTextLid` backend and the `detect_lang_whole_page_enricher` step's own text preparation.
 
-mod common;
+use crate::common;
 
 use common::read_jsonl;
 use dclm_filter::steps::meta::{is_space_or_punct, DetectLangEnricher};

@@ -2,8 +2,6 @@
 //! modifiers that are idempotent in DCLM stay idempotent here; the LaTeX, HTML and code-data mappers do not
 //! panic on arbitrary text mixed with the syntax they look for.
 
-mod common;
-
 use dclm_core::{Document, Verdict};
 use dclm_filter::{BuildContext, FnLanguageId, LoadOptions, Pipeline, PipelineConfig, Registry, Step};
 use proptest::prelude::*;

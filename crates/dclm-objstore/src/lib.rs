@@ -12,6 +12,7 @@
 //! All async work runs on one tokio runtime owned by this crate; the blocking calls must not be made from inside
 //! another tokio runtime.
 
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use bytes::Bytes;

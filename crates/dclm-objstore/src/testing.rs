@@ -123,7 +123,7 @@ impl MotoServer {
         }
     }
 
-    /// Environment variables that point `Store::from_env` (and the xtask binary) at this server.
+    /// Environment variables that point `Store::from_env` (and the `dclm` binary) at this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", self.endpoint()),

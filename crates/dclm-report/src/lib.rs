@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Sibling crates: `dclm-core` (shared types), `dclm-extract`, `dclm-filter`, `dclm-dedup`, `dclm-fasttext`,
-//! `dclm-train`, `dclm-eval`; only `xtask` and `tests/` combine them with this one.
+//! `dclm-train`, `dclm-eval`; only `dclm-runner` and `tests/` combine them with this one.
 #![warn(missing_docs)]
 
 pub mod corpus;
@@ -34,5 +34,5 @@ pub use error::ReportError;
 pub use html::render_html;
 pub use model::{
     snippet, DropExample, DropReason, EvalRow, EvalTable, ExampleCollector, FunnelStage, Histogram, LossCurve,
-    LossPoint, Report, StageFidelity, StepReport, Timing, MAX_EXAMPLES_PER_REASON, SCHEMA_VERSION, SNIPPET_CHARS,
+    LossPoint, Report, StageFidelity, StepReport, Timing, MAX_DROP_EXAMPLES, SCHEMA_VERSION, SNIPPET_CHARS,
 };

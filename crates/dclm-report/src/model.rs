@@ -2,6 +2,7 @@
 //! fidelity notes and timings — everything that goes into `report.json`.
 
 use crate::ReportError;
+pub use dclm_core::{snippet, DropExample, MAX_DROP_EXAMPLES, SNIPPET_CHARS};
 use dclm_core::{Stats, StepStats};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -9,12 +10,6 @@ use std::path::{Path, PathBuf};
 
 /// Version of the `report.json` schema written by this crate.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// Maximum number of example documents kept per (step, reason).
-pub const MAX_EXAMPLES_PER_REASON: usize = 3;
-
-/// Number of characters of a dropped document's text kept as its example snippet.
-pub const SNIPPET_CHARS: usize = 300;
 
 /// A whole run of the DCLM loop, as written to `report.json` and rendered to `report.html`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -94,36 +89,8 @@ pub struct DropReason {
     pub reason: String,
     /// Number of documents dropped for it.
     pub count: u64,
-    /// Up to [`MAX_EXAMPLES_PER_REASON`] example documents.
+    /// Up to [`MAX_DROP_EXAMPLES`] example documents.
     pub examples: Vec<DropExample>,
-}
-
-/// An example dropped document: its URL and the start of its text.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DropExample {
-    /// The document URL (may be empty).
-    pub url: String,
-    /// At most [`SNIPPET_CHARS`] characters of the text.
-    pub snippet: String,
-}
-
-impl DropExample {
-    /// Example from a URL and the full text; the text is cut to [`SNIPPET_CHARS`] characters.
-    pub fn new(url: impl Into<String>, text: &str) -> Self {
-        DropExample {
-            url: url.into(),
-            snippet: snippet(text),
-        }
-    }
-}
-
-/// First [`SNIPPET_CHARS`] characters of `text` (on a char boundary), with an ellipsis when cut.
-pub fn snippet(text: &str) -> String {
-    match text.char_indices().nth(SNIPPET_CHARS) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
-    }
 }
 
 impl StepReport {
@@ -155,7 +122,7 @@ impl StepReport {
     }
 
     /// Attach an example for `reason` (creating the reason with count 0 if unknown); ignored once
-    /// [`MAX_EXAMPLES_PER_REASON`] examples are held.
+    /// [`MAX_DROP_EXAMPLES`] examples are held.
     pub fn add_example(&mut self, reason: &str, example: DropExample) {
         let idx = match self.drops.iter().position(|d| d.reason == reason) {
             Some(i) => i,
@@ -169,13 +136,13 @@ impl StepReport {
             }
         };
         let d = &mut self.drops[idx];
-        if d.examples.len() < MAX_EXAMPLES_PER_REASON {
+        if d.examples.len() < MAX_DROP_EXAMPLES {
             d.examples.push(example);
         }
     }
 }
 
-/// Collects up to [`MAX_EXAMPLES_PER_REASON`] examples per (step, reason) while a stage runs; cheap to call
+/// Collects up to [`MAX_DROP_EXAMPLES`] examples per (step, reason) while a stage runs; cheap to call
 /// for every dropped document (it stops storing once full). Merge per-thread collectors with [`merge`](Self::merge).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExampleCollector {
@@ -194,7 +161,7 @@ impl ExampleCollector {
         self.examples
             .get(step)
             .and_then(|m| m.get(reason))
-            .is_none_or(|v| v.len() < MAX_EXAMPLES_PER_REASON)
+            .is_none_or(|v| v.len() < MAX_DROP_EXAMPLES)
     }
 
     /// Record a dropped document (text cut to [`SNIPPET_CHARS`]).
@@ -217,6 +184,24 @@ impl ExampleCollector {
                     if self.wants(step, reason) {
                         self.examples
                             .entry(step.clone())
+                            .or_default()
+                            .entry(reason.clone())
+                            .or_default()
+                            .push(e.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Add the examples a stage gathered while it ran (its merged stats' per-step examples).
+    pub fn add_stats(&mut self, stats: &Stats) {
+        for st in &stats.steps {
+            for (reason, exs) in &st.examples {
+                for e in exs {
+                    if self.wants(&st.name, reason) {
+                        self.examples
+                            .entry(st.name.clone())
                             .or_default()
                             .entry(reason.clone())
                             .or_default()

@@ -217,7 +217,7 @@ fn examples_are_limited_and_cut() {
     let lang = r.steps.iter().find(|s| s.step == "language_filter").unwrap();
     assert_eq!(lang.drops[0].reason, "not_english");
     assert_eq!(lang.drops[0].count, 40);
-    assert_eq!(lang.drops[0].examples.len(), MAX_EXAMPLES_PER_REASON);
+    assert_eq!(lang.drops[0].examples.len(), MAX_DROP_EXAMPLES);
     let len = r.steps.iter().find(|s| s.step == "page_length_filter").unwrap().drops[0].examples[0]
         .snippet
         .chars()

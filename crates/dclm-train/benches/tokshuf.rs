@@ -8,7 +8,7 @@
 //! threads (default 1), and exits; wrap it in `/usr/bin/time -v` for the peak memory.
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
-use dclm_train::data::{tokenize_shuffle_with, HfTokenizer, TextEncoder, TiktokenBpe, TokenizerSpec, TokshufConfig};
+use dclm_train::data::{tokenize_shuffle_with, HfTokenizer, TiktokenBpe, Tokenizer, TokenizerSpec, TokshufConfig};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -21,7 +21,7 @@ fn read_texts(path: &Path) -> Vec<String> {
     reader.filter_map(|r| r.ok()).map(|(_, d)| d.text).collect()
 }
 
-fn single_thread_rate(enc: &dyn TextEncoder, texts: &[String]) -> (u64, f64) {
+fn single_thread_rate(enc: &dyn Tokenizer, texts: &[String]) -> (u64, f64) {
     let t0 = Instant::now();
     let mut n = 0u64;
     let mut buf = Vec::new();
@@ -105,10 +105,7 @@ fn bench_tokenize(c: &mut Criterion) {
     let mut g = c.benchmark_group("tokenize");
     g.throughput(Throughput::Elements(tokens));
     g.sample_size(10);
-    for (name, enc) in [
-        ("hf-json", &hf as &dyn TextEncoder),
-        ("tiktoken", &tt as &dyn TextEncoder),
-    ] {
+    for (name, enc) in [("hf-json", &hf as &dyn Tokenizer), ("tiktoken", &tt as &dyn Tokenizer)] {
         g.bench_with_input(BenchmarkId::new(name, texts.len()), &texts, |b, texts| {
             b.iter(|| single_thread_rate(enc, texts).0)
         });

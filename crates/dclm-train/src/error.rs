@@ -82,14 +82,9 @@ pub enum TrainError {
         /// The loss value.
         loss: f32,
     },
-    /// A tokenizer file (`tokenizer.json`, tiktoken ranks) could not be loaded.
-    #[error("tokenizer {path}: {message}")]
-    Tokenizer {
-        /// The tokenizer file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
+    /// A tokenizer file (`tokenizer.json`, tiktoken ranks) could not be loaded or run.
+    #[error("tokenizer: {0}")]
+    Tokenizer(#[from] dclm_tokenizer::TokenizerError),
     /// A token shard (webdataset tar of `*.json.gz` contexts) or its manifest is malformed.
     #[error("token shard {path}, entry `{entry}`: {reason}")]
     TokenShard {

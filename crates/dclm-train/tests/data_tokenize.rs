@@ -2,7 +2,7 @@
 //! `shared/conformance/tokenize/tokenize.jsonl`, and of the tiktoken backend with HF where they should agree.
 
 use dclm_core::testdata::shared;
-use dclm_train::data::{HfTokenizer, TextEncoder, TiktokenBpe};
+use dclm_train::data::{HfTokenizer, TiktokenBpe, Tokenizer};
 use tokenizers::{NormalizedString, Normalizer};
 
 struct Row {

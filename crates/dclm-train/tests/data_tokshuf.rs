@@ -2,26 +2,16 @@
 //! contexts, no cross-file packing), shards readable with a plain tar + gzip + JSON reader, manifest counts,
 //! determinism (same seed → same bytes, 1 vs 2 threads identical, different seeds differ), bad input counted.
 
-use dclm_train::data::{tokenize_shuffle, tokenize_shuffle_with, TextEncoder, TokenizerSpec, TokshufConfig};
+use dclm_train::data::{
+    tokenize_shuffle, tokenize_shuffle_with, ByteTokenizer, Tokenizer, TokenizerSpec, TokshufConfig,
+};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-/// Test tokenizer: one id per byte (byte + 10), so ids never collide with EOT 0 or PAD.
-struct Bytes;
-impl TextEncoder for Bytes {
-    fn encode_into(&self, text: &str, out: &mut Vec<u32>) -> Result<(), String> {
-        out.extend(text.bytes().map(|b| b as u32 + 10));
-        Ok(())
-    }
-    fn base_vocab_size(&self) -> usize {
-        266
-    }
-    fn name(&self) -> &str {
-        "bytes"
-    }
-}
-const PAD: u32 = 268;
+/// The byte-level tokenizer: one id per byte (byte + 1), so ids never collide with EOT 0 or PAD (257 + 2).
+const BYTES: ByteTokenizer = ByteTokenizer::new();
+const PAD: u32 = 259;
 
 fn docs(file: usize, n: usize) -> Vec<String> {
     (0..n)
@@ -98,7 +88,7 @@ fn read_all(dir: &Path) -> (Vec<(String, u64)>, Shards) {
 fn expected_contexts(docs: &[String], seqlen: usize) -> Vec<Vec<u32>> {
     let mut stream = Vec::new();
     for d in docs {
-        Bytes.encode_into(d, &mut stream).unwrap();
+        BYTES.encode_into(d, &mut stream).unwrap();
         stream.push(0);
     }
     let mut out: Vec<Vec<u32>> = stream.chunks(seqlen).map(|c| c.to_vec()).collect();
@@ -125,7 +115,7 @@ fn shards_follow_dclm_semantics_and_open_lm_layout() {
     let tmp = tempfile::tempdir().unwrap();
     let (inputs, all_docs) = make_inputs(tmp.path());
     let out = tmp.path().join("out");
-    let s = tokenize_shuffle_with(&cfg(&out, 2, 7), &Bytes, &inputs).unwrap();
+    let s = tokenize_shuffle_with(&cfg(&out, 2, 7), &BYTES, &inputs).unwrap();
     let (manifest, shards) = read_all(&out);
 
     let mut expected: Vec<Vec<u32>> = all_docs.iter().flat_map(|d| expected_contexts(d, 16)).collect();
@@ -174,7 +164,7 @@ fn output_is_a_pure_function_of_inputs_and_seed() {
     let (inputs, _) = make_inputs(tmp.path());
     let run = |name: &str, threads: usize, seed: u64| {
         let out = tmp.path().join(name);
-        tokenize_shuffle_with(&cfg(&out, threads, seed), &Bytes, &inputs).unwrap();
+        tokenize_shuffle_with(&cfg(&out, threads, seed), &BYTES, &inputs).unwrap();
         dir_bytes(&out)
     };
     let a = run("a", 1, 1234);
@@ -212,7 +202,7 @@ fn bad_lines_are_counted_not_fatal() {
     let p2 = tmp.path().join("trunc.jsonl.gz");
     std::fs::write(&p2, &gz[..gz.len() - 20]).unwrap();
     let out = tmp.path().join("out");
-    let s = tokenize_shuffle_with(&cfg(&out, 2, 1), &Bytes, &[p, p2, tmp.path().join("missing.jsonl")]).unwrap();
+    let s = tokenize_shuffle_with(&cfg(&out, 2, 1), &BYTES, &[p, p2, tmp.path().join("missing.jsonl")]).unwrap();
     assert_eq!(s.stats.errors.get("invalid_json"), Some(&1), "{:?}", s.stats.errors);
     assert_eq!(s.stats.errors.get("missing_text"), Some(&1));
     assert_eq!(s.stats.errors.get("invalid_utf8"), Some(&1));
@@ -237,11 +227,11 @@ fn exact_multiple_and_empty_files_follow_the_pad_quirk_setting() {
     let e = tmp.path().join("empty.jsonl");
     std::fs::write(&e, "").unwrap();
     let mut c = cfg(&tmp.path().join("o1"), 1, 1);
-    let s = tokenize_shuffle_with(&c, &Bytes, &[p.clone(), e.clone()]).unwrap();
+    let s = tokenize_shuffle_with(&c, &BYTES, &[p.clone(), e.clone()]).unwrap();
     assert_eq!((s.contexts, s.pad_tokens), (1, 0));
     c.output_dir = tmp.path().join("o2");
     c.pad_empty_remainder = true; // DCLM tokshuf-rs: an all-PAD context per file whose remainder is empty
-    let s = tokenize_shuffle_with(&c, &Bytes, &[p, e]).unwrap();
+    let s = tokenize_shuffle_with(&c, &BYTES, &[p, e]).unwrap();
     assert_eq!((s.contexts, s.pad_tokens), (3, 32));
 }
 
@@ -250,11 +240,11 @@ fn refuses_to_overwrite_and_rejects_bad_config() {
     let tmp = tempfile::tempdir().unwrap();
     let (inputs, _) = make_inputs(tmp.path());
     let out = tmp.path().join("out");
-    tokenize_shuffle_with(&cfg(&out, 1, 1), &Bytes, &inputs).unwrap();
-    assert!(tokenize_shuffle_with(&cfg(&out, 1, 1), &Bytes, &inputs).is_err());
+    tokenize_shuffle_with(&cfg(&out, 1, 1), &BYTES, &inputs).unwrap();
+    assert!(tokenize_shuffle_with(&cfg(&out, 1, 1), &BYTES, &inputs).is_err());
     let mut c = cfg(&tmp.path().join("o"), 1, 1);
     c.seqlen = 0;
-    assert!(tokenize_shuffle_with(&c, &Bytes, &inputs).is_err());
+    assert!(tokenize_shuffle_with(&c, &BYTES, &inputs).is_err());
 }
 
 #[test]

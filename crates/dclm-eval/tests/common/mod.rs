@@ -1,2 +1,2 @@
 //! Shared test support: the plain-Rust tiny open_lm reference model.
-pub mod open_lm;
+pub(crate) mod open_lm;

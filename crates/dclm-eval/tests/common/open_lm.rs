@@ -23,7 +23,7 @@ struct Layer {
 }
 
 /// The tiny open_lm model (d_model, heads and FFN width read from the tensor shapes).
-pub struct TinyOpenLm {
+pub(crate) struct TinyOpenLm {
     d: usize,
     heads: usize,
     hidden: usize,
@@ -91,7 +91,7 @@ fn layer_norm(x: &[f32], g: &[f32], out: &mut [f32]) {
 
 impl TinyOpenLm {
     /// Load `tiny_eval_model.bf16.safetensors` (BF16 upcast to f32), `heads` attention heads.
-    pub fn load(path: &Path, heads: usize) -> Self {
+    pub(crate) fn load(path: &Path, heads: usize) -> Self {
         let mut t = read_safetensors(path);
         let n_layers = (0..)
             .take_while(|l| t.contains_key(&format!("layers.{l}.attention.in_proj.weight")))

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// What the next request to a path gets.
 #[derive(Debug, Clone)]
 #[allow(dead_code)]
-pub enum Behavior {
+pub(crate) enum Behavior {
     /// This status with an empty body (and `Retry-After: secs` when given).
     Status(u16, Option<u64>),
     /// Normal headers (full `Content-Length`), then only this many body bytes, then the connection is closed.
@@ -21,7 +21,7 @@ pub enum Behavior {
 /// One logged request.
 #[derive(Debug, Clone)]
 #[allow(dead_code)]
-pub struct Logged {
+pub(crate) struct Logged {
     pub path: String,
     pub range: Option<String>,
     pub if_range: Option<String>,
@@ -41,14 +41,14 @@ struct State {
 
 /// The server (runs until the test process ends).
 #[derive(Clone)]
-pub struct Server {
+pub(crate) struct Server {
     pub base: String,
     state: Arc<State>,
 }
 
 #[allow(dead_code)]
 impl Server {
-    pub fn start() -> Server {
+    pub(crate) fn start() -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let base = format!("http://{}/", listener.local_addr().unwrap());
         let state = Arc::new(State::default());
@@ -63,7 +63,7 @@ impl Server {
         Server { base, state }
     }
 
-    pub fn add(&self, path: &str, body: impl Into<Vec<u8>>) {
+    pub(crate) fn add(&self, path: &str, body: impl Into<Vec<u8>>) {
         self.state
             .files
             .lock()
@@ -71,7 +71,7 @@ impl Server {
             .insert(path.trim_start_matches('/').to_string(), body.into());
     }
 
-    pub fn script(&self, path: &str, behaviors: impl IntoIterator<Item = Behavior>) {
+    pub(crate) fn script(&self, path: &str, behaviors: impl IntoIterator<Item = Behavior>) {
         self.state
             .script
             .lock()
@@ -82,26 +82,26 @@ impl Server {
     }
 
     /// Hold every response this long before sending the body (makes overlap observable).
-    pub fn set_delay(&self, d: Duration) {
+    pub(crate) fn set_delay(&self, d: Duration) {
         *self.state.delay.lock().unwrap() = d;
     }
 
-    pub fn log(&self) -> Vec<Logged> {
+    pub(crate) fn log(&self) -> Vec<Logged> {
         self.state.log.lock().unwrap().clone()
     }
 
-    pub fn requests_to(&self, path: &str) -> Vec<Logged> {
+    pub(crate) fn requests_to(&self, path: &str) -> Vec<Logged> {
         self.log()
             .into_iter()
             .filter(|l| l.path == path.trim_start_matches('/'))
             .collect()
     }
 
-    pub fn max_in_flight(&self) -> usize {
+    pub(crate) fn max_in_flight(&self) -> usize {
         self.state.max_in_flight.load(Ordering::SeqCst)
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path.trim_start_matches('/'))
     }
 }

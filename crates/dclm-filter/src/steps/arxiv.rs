@@ -5,8 +5,8 @@
 
 use crate::error::Result;
 use crate::pipeline::Mapper;
-use crate::pyunicode::{is_space, is_word};
 use crate::registry::{BuildContext, Params};
+use dclm_core::pystr::{is_space, is_word};
 use dclm_core::{Document, TextRef, Verdict};
 use memchr::memmem;
 

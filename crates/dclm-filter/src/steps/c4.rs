@@ -17,9 +17,9 @@
 
 use crate::error::{FilterError, Result};
 use crate::pipeline::{Filter, Mapper};
-use crate::pyunicode::{is_decimal, is_space, is_word, lower, strip};
 use crate::registry::{BuildContext, Params};
 use crate::tokenize::{for_each_word, WordModel};
+use dclm_core::pystr::{is_decimal, is_space, is_word, lower, strip};
 use dclm_core::{Document, TextRef, Verdict};
 use serde_json::Value;
 use std::collections::HashSet;

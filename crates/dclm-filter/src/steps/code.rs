@@ -8,9 +8,9 @@
 
 use crate::error::Result;
 use crate::pipeline::{Filter, Mapper};
-use crate::pyunicode::{is_alnum, py_len, strip};
 use crate::registry::{BuildContext, Params};
 use crate::steps::sampling::{page_uniform, seed_param};
+use dclm_core::pystr::{is_alnum, py_len, strip};
 use dclm_core::{keys, Document, TextRef, Verdict};
 use serde_json::Value;
 
@@ -134,34 +134,6 @@ pub(crate) fn github_extension(p: &Params<'_>, _: &BuildContext) -> Result<Githu
     })
 }
 
-/// Python's `str.splitlines()` (no ends kept): `\n`, `\r`, `\r\n`, `\v`, `\f`, `\x1c`–`\x1e`, `\x85`,
-/// `\u2028`, `\u2029` end a line; a final line ending adds no empty line.
-pub fn py_splitlines(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut it = s.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
-        let is_break = matches!(
-            c,
-            '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}'
-        );
-        if !is_break {
-            continue;
-        }
-        out.push(&s[start..i]);
-        let mut end = i + c.len_utf8();
-        if c == '\r' && it.peek().is_some_and(|&(_, n)| n == '\n') {
-            it.next();
-            end += 1;
-        }
-        start = end;
-    }
-    if start < s.len() {
-        out.push(&s[start..]);
-    }
-    out
-}
-
 /// `line_length_filter`: drop an empty page, and a page whose longest (`length_type: max`, the default) or
 /// mean (`avg`) `splitlines()` line is longer than `max_length` code points (default 1000).
 #[derive(Debug)]
@@ -178,7 +150,7 @@ impl Filter for LineLengthFilter {
         if doc.text.is_empty() {
             return Verdict::Drop("empty");
         }
-        let lines = py_splitlines(&doc.text);
+        let lines = dclm_core::pystr::splitlines(&doc.text);
         let len = if self.avg {
             lines.iter().map(|l| py_len(l)).sum::<usize>() as f64 / lines.len() as f64
         } else {
@@ -429,14 +401,6 @@ mod tests {
             allowed: vec![String::new()],
         };
         assert!(empty_ok.check(&page(json!({}))).is_keep(), "'' ends every string");
-    }
-
-    #[test]
-    fn splitlines_like_python() {
-        assert_eq!(py_splitlines("a\nb\r\nc\rd\u{2028}e\n"), vec!["a", "b", "c", "d", "e"]);
-        assert_eq!(py_splitlines("\n"), vec![""]);
-        assert_eq!(py_splitlines("x\n\ny"), vec!["x", "", "y"]);
-        assert_eq!(py_splitlines("\u{c}\u{1c}"), vec!["", ""]);
     }
 
     #[test]

@@ -4,9 +4,9 @@
 
 use crate::error::Result;
 use crate::pipeline::{Filter, Mapper};
-use crate::pyunicode::{is_alpha, lower, py_len, split, split_count, strip};
 use crate::registry::{BuildContext, Params};
 use crate::tokenize::{count_words, WordModel};
+use dclm_core::pystr::{is_alpha, lower, py_len, split, split_count, strip};
 use dclm_core::{Document, Verdict};
 use serde_json::Value;
 

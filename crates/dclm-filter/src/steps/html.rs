@@ -10,8 +10,8 @@
 
 use crate::error::Result;
 use crate::pipeline::Mapper;
-use crate::pyunicode::{is_space, strip};
 use crate::registry::{BuildContext, Params};
+use dclm_core::pystr::{is_space, strip};
 use dclm_core::{Document, Verdict};
 use dclm_extract::html::{parse, Dom, Kind, NodeId, Tag, NONE};
 

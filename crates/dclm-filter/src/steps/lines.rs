@@ -4,10 +4,10 @@
 
 use crate::error::Result;
 use crate::pipeline::Mapper;
-use crate::pyunicode::{
+use crate::registry::{BuildContext, Params};
+use dclm_core::pystr::{
     ignorecase_fold, is_all_space, is_decimal, is_digit, is_space, is_upper, is_word, lower, split_count, strip,
 };
-use crate::registry::{BuildContext, Params};
 use dclm_core::{Document, Verdict};
 
 /// `newline_removal_modifier`: every run of more than `max_consecutive` `\n` becomes exactly

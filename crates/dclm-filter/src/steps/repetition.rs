@@ -8,10 +8,10 @@
 
 use crate::error::Result;
 use crate::pipeline::Filter;
-use crate::pyunicode::{lower, py_len};
 use crate::registry::{BuildContext, Params};
 use crate::steps::content::split_paragraphs;
 use crate::tokenize::{for_each_word, WordModel};
+use dclm_core::pystr::{lower, py_len};
 use dclm_core::{Document, Verdict};
 use rustc_hash::FxHashMap;
 

@@ -10,8 +10,8 @@
 
 use crate::error::{FilterError, Result};
 use crate::pipeline::Filter;
-use crate::pyunicode::is_alpha;
 use crate::registry::{BuildContext, Params};
+use dclm_core::pystr::is_alpha;
 use dclm_core::{Document, Verdict};
 use std::path::PathBuf;
 
@@ -39,7 +39,7 @@ fn resolve_tokenizer(name: &str, ctx: &BuildContext) -> std::result::Result<Path
 /// `alphabetic_characters_to_tokens_filter`: drop an empty page, and a page with fewer than 1.5 alphabetic
 /// characters per token (DCLM's fixed `max_ratio`, a minimum despite its name).
 pub struct AlphabeticCharactersToTokensFilter {
-    tokenizer: tokenizers::Tokenizer,
+    tokenizer: dclm_tokenizer::HfTokenizer,
     min_ratio: f64,
 }
 
@@ -55,7 +55,8 @@ impl AlphabeticCharactersToTokensFilter {
     /// Number of tokens of `text` without special tokens (`tokenizer.tokenize(text)`); `None` when the
     /// tokenizer fails.
     pub fn count_tokens(&self, text: &str) -> Option<usize> {
-        self.tokenizer.encode_fast(text, false).ok().map(|e| e.len())
+        use dclm_tokenizer::Tokenizer as _;
+        self.tokenizer.encode(text).ok().map(|ids| ids.len())
     }
 }
 
@@ -96,7 +97,7 @@ pub(crate) fn alpha_to_tokens(p: &Params<'_>, ctx: &BuildContext) -> Result<Alph
                 .join(", ")
         ),
     })?;
-    let tokenizer = tokenizers::Tokenizer::from_file(&path).map_err(|e| FilterError::Model {
+    let tokenizer = dclm_tokenizer::HfTokenizer::from_file(&path).map_err(|e| FilterError::Model {
         path: path.clone(),
         message: e.to_string(),
     })?;
@@ -143,7 +144,7 @@ mod tests {
         // The exact count: "Hello world" is two GPT-NeoX tokens ("Hello", "Ġworld"), 10 letters → 5 per token;
         // "ab1;" has 2 letters and at least 2 tokens → at most 1 per token.
         let f = AlphabeticCharactersToTokensFilter {
-            tokenizer: tokenizers::Tokenizer::from_file(&tok).unwrap(),
+            tokenizer: dclm_tokenizer::HfTokenizer::from_file(&tok).unwrap(),
             min_ratio: 1.5,
         };
         assert_eq!(f.count_tokens("Hello world"), Some(2));

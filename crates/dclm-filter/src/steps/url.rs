@@ -4,8 +4,8 @@
 use crate::error::Result;
 use crate::matcher::CharTrie;
 use crate::pipeline::{Filter, Mapper};
-use crate::pyunicode::{is_space, is_word_boundary, lower};
 use crate::registry::{BuildContext, Params};
+use dclm_core::pystr::{is_space, is_word_boundary, lower};
 use dclm_core::{keys, Document, Verdict};
 use rustc_hash::FxHashSet;
 use serde_json::Value;
@@ -59,32 +59,10 @@ pub(crate) fn read_lines(p: &Params<'_>, ctx: &BuildContext, fname: &str, what: 
             e.to_string()
         },
     })?;
-    Ok(py_splitlines(&text))
-}
-
-/// Python `str.splitlines()` (no keepends).
-pub(crate) fn py_splitlines(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\n' | '\x0B' | '\x0C' | '\x1C' | '\x1D' | '\x1E' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
-                out.push(std::mem::take(&mut cur))
-            }
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push(std::mem::take(&mut cur));
-            }
-            _ => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
+    Ok(dclm_core::pystr::splitlines(&text)
+        .into_iter()
+        .map(str::to_string)
+        .collect())
 }
 
 enum UrlMode {
@@ -629,7 +607,7 @@ mod tests {
 
     #[test]
     fn splitlines() {
-        assert_eq!(py_splitlines("a\r\nb\rc\n"), vec!["a", "b", "c"]);
-        assert_eq!(py_splitlines("a\n\nb"), vec!["a", "", "b"]);
+        assert_eq!(dclm_core::pystr::splitlines("a\r\nb\rc\n"), vec!["a", "b", "c"]);
+        assert_eq!(dclm_core::pystr::splitlines("a\n\nb"), vec!["a", "", "b"]);
     }
 }

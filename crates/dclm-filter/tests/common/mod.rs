@@ -10,7 +10,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub fn read_jsonl(path: &Path) -> Vec<Value> {
+pub(crate) fn read_jsonl(path: &Path) -> Vec<Value> {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     std::io::BufReader::new(f)
         .lines()
@@ -18,7 +18,7 @@ pub fn read_jsonl(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-pub struct Reference {
+pub(crate) struct Reference {
     pub dir: PathBuf,
     pub shared: PathBuf,
     pub results: Vec<Value>,
@@ -68,7 +68,7 @@ fn replay_lid(shared: &Path, results: &[Value]) -> Arc<dyn LanguageId> {
 }
 
 impl Reference {
-    pub fn load(test: &str) -> Option<Self> {
+    pub(crate) fn load(test: &str) -> Option<Self> {
         let dir = dclm_core::testdata::shared("conformance/heuristics", test)?;
         let shared = dir.parent()?.parent()?.to_path_buf();
         let results = read_jsonl(&dir.join("results.jsonl"));
@@ -90,13 +90,13 @@ impl Reference {
         })
     }
 
-    pub fn assets(&self) -> PathBuf {
+    pub(crate) fn assets(&self) -> PathBuf {
         self.shared.join("data/dclm-assets")
     }
 
     /// `dclm_baseline_refinedweb.yaml` minus step 2 (the curated-domain banlist is not public), as the
     /// reference was made.
-    pub fn pipeline(&self) -> Pipeline {
+    pub(crate) fn pipeline(&self) -> Pipeline {
         let cfg = PipelineConfig::load(self.shared.join("data/dclm/configs/dclm_baseline_refinedweb.yaml")).unwrap();
         let ctx = BuildContext::new(self.assets()).with_language_id(self.lid.clone());
         let opts = LoadOptions {
@@ -108,7 +108,7 @@ impl Reference {
 }
 
 /// The real fastText backend on `lid.176.ftz` (`DCLM_FILTER_REPLAY_LID=1` replays the reference instead).
-pub fn real_lid(shared: &Path) -> Option<Arc<dyn LanguageId>> {
+pub(crate) fn real_lid(shared: &Path) -> Option<Arc<dyn LanguageId>> {
     if std::env::var_os("DCLM_FILTER_REPLAY_LID").is_some() {
         return None;
     }

@@ -1,4 +1,4 @@
-//! Token data: tokenizers ([`TextEncoder`]: HF `tokenizer.json` or tiktoken ranks), DCLM's tokenize + global
+//! Token data: tokenizers (re-exported from `dclm-tokenizer`: HF `tokenizer.json`, tiktoken ranks), DCLM's tokenize + global
 //! shuffle into open_lm token shards ([`tokenize_shuffle`]), the shard format ([`shards`]) and the training
 //! reader ([`TokenSource`]).
 //!
@@ -19,12 +19,11 @@
 mod rng;
 pub mod shards;
 mod source;
-mod tokenizer;
 mod tokshuf;
 
+pub use dclm_tokenizer::{ByteTokenizer, HfTokenizer, TiktokenBpe, Tokenizer, TokenizerSpec, GPT2_PATTERN};
 pub use shards::{read_manifest, read_shard, write_shards, ManifestEntry};
 pub use source::{SourcePosition, TokenSource};
-pub use tokenizer::{HfTokenizer, TextEncoder, TiktokenBpe, TokenizerSpec, GPT2_PATTERN};
 pub use tokshuf::{
     expand_inputs, tokenize_shuffle, tokenize_shuffle_with, TokshufConfig, TokshufSummary, EOT_ID, OVERFLOW_REDUCTION,
     PAD_OFFSET,

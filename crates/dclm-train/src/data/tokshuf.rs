@@ -23,9 +23,9 @@ use super::rng::{derive_seed, SplitMix64};
 use super::shards::{
     encode_context, index_tar, read_at, shard_file_name, write_manifest, ManifestEntry, TarWriter, MANIFEST,
 };
-use super::tokenizer::{TextEncoder, TokenizerSpec};
 use crate::error::{Result, TrainError};
 use dclm_core::Stats;
+use dclm_tokenizer::{Tokenizer, TokenizerSpec};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::io::BufRead;
@@ -154,8 +154,8 @@ pub fn tokenize_shuffle(cfg: &TokshufConfig, inputs: &[PathBuf]) -> Result<Toksh
     tokenize_shuffle_with(cfg, enc.as_ref(), inputs)
 }
 
-/// As [`tokenize_shuffle`] with any [`TextEncoder`] (`cfg.tokenizer` is not used).
-pub fn tokenize_shuffle_with(cfg: &TokshufConfig, enc: &dyn TextEncoder, inputs: &[PathBuf]) -> Result<TokshufSummary> {
+/// As [`tokenize_shuffle`] with any [`Tokenizer`] (`cfg.tokenizer` is not used).
+pub fn tokenize_shuffle_with(cfg: &TokshufConfig, enc: &dyn Tokenizer, inputs: &[PathBuf]) -> Result<TokshufSummary> {
     cfg.validate()?;
     let start = Instant::now();
     let files = expand_inputs(inputs)?;
@@ -307,13 +307,13 @@ impl CellSet {
 
 struct Run<'a> {
     cfg: &'a TokshufConfig,
-    enc: &'a dyn TextEncoder,
+    enc: &'a dyn Tokenizer,
     pad_id: u32,
     work: &'a Path,
 }
 
 /// Extract and tokenize the `text` of one JSONL line; `Err((reason, message))` for a bad line.
-fn encode_line(enc: &dyn TextEncoder, line: &[u8]) -> std::result::Result<Vec<u32>, (&'static str, String)> {
+fn encode_line(enc: &dyn Tokenizer, line: &[u8]) -> std::result::Result<Vec<u32>, (&'static str, String)> {
     #[derive(serde::Deserialize)]
     struct Line<'a> {
         #[serde(borrow)]
@@ -324,7 +324,7 @@ fn encode_line(enc: &dyn TextEncoder, line: &[u8]) -> std::result::Result<Vec<u3
     }
     let parsed: Line<'_> = serde_json::from_slice(line).map_err(|e| ("invalid_json", e.to_string()))?;
     let text = parsed.text.ok_or(("missing_text", "no \"text\" field".to_string()))?;
-    enc.encode(&text).map_err(|m| ("tokenize_error", m))
+    enc.encode(&text).map_err(|e| ("tokenize_error", e.to_string()))
 }
 
 impl Run<'_> {

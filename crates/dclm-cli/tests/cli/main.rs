@@ -1,0 +1,10 @@
+//! The `dclm` binary end to end: one test binary, one module per concern (run safety, dedup phases over ranks,
+//! object storage, and the Slurm, Kubernetes and Ray launchers).
+
+mod dedup_phases;
+mod k8s_manifests;
+mod ray_driver;
+mod run_safety;
+mod s3_stage;
+mod slurm;
+mod support;

@@ -1,0 +1,267 @@
+//! Python's `str` semantics in Rust, the one home for every crate: `isalnum`/`isalpha`/`isdigit`/`isdecimal`/
+//! `isspace`/`isupper` per character, `str.split()`, `str.strip()`/`rstrip()`, `str.splitlines()`, `len()` in code points, the `re` module's `\w`/`\s`/`\b`, and the
+//! case-insensitive literal comparison of `re.IGNORECASE`.
+//!
+//! Rust's `char::is_alphabetic`, `is_numeric` and `is_whitespace` differ from Python's (Alphabetic includes
+//! combining vowel signs and Nl; `is_whitespace` lacks U+001C..U+001F; Python's `isdigit` covers superscripts),
+//! so every heuristic goes through these tables, generated from Python 3.11's Unicode 14.0 database.
+
+mod tables;
+
+use tables as t;
+
+#[inline]
+fn in_table(table: &[(u32, u32)], c: char) -> bool {
+    let cp = c as u32;
+    table
+        .binary_search_by(|&(lo, hi)| {
+            if hi < cp {
+                std::cmp::Ordering::Less
+            } else if lo > cp {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// Python `c.isalnum()`.
+#[inline]
+pub fn is_alnum(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        in_table(&t::ALNUM, c)
+    }
+}
+
+/// Python `c.isalpha()` (general categories Lu, Ll, Lt, Lm, Lo).
+#[inline]
+pub fn is_alpha(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphabetic()
+    } else {
+        in_table(&t::ALPHA, c)
+    }
+}
+
+/// Python `c.isdigit()` (Numeric_Type Digit or Decimal: includes `²`, `①`).
+#[inline]
+pub fn is_digit(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_digit()
+    } else {
+        in_table(&t::DIGIT, c)
+    }
+}
+
+/// Python `c.isdecimal()` (general category Nd); also what `\d` matches in a `str` regex.
+#[inline]
+pub fn is_decimal(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_digit()
+    } else {
+        in_table(&t::DECIMAL, c)
+    }
+}
+
+/// Python `c.isspace()`; also `\s` in a `str` regex. Includes U+001C..U+001F, unlike `char::is_whitespace`.
+#[inline]
+pub fn is_space(c: char) -> bool {
+    if c.is_ascii() {
+        matches!(c, '\t' | '\n' | '\x0B' | '\x0C' | '\r' | '\x1C'..='\x1F' | ' ')
+    } else {
+        in_table(&t::SPACE, c)
+    }
+}
+
+/// Python `c.isupper()` for one character.
+#[inline]
+pub fn is_upper(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_uppercase()
+    } else {
+        in_table(&t::UPPER, c)
+    }
+}
+
+/// `\w` of Python's `re` on `str` patterns: `isalnum()` or `_`.
+#[inline]
+pub fn is_word(c: char) -> bool {
+    c == '_' || is_alnum(c)
+}
+
+/// `\b` of Python's `re` at byte offset `i` of `s` (which must be a char boundary).
+pub fn is_word_boundary(s: &str, i: usize) -> bool {
+    let before = s[..i].chars().next_back().is_some_and(is_word);
+    let after = s[i..].chars().next().is_some_and(is_word);
+    before != after
+}
+
+/// Python `len(s)`: number of code points.
+#[inline]
+pub fn py_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+/// Python `s.strip()` (Python whitespace on both ends).
+#[inline]
+pub fn strip(s: &str) -> &str {
+    s.trim_matches(is_space)
+}
+
+/// Python `s.rstrip()`.
+#[inline]
+pub fn rstrip(s: &str) -> &str {
+    s.trim_end_matches(is_space)
+}
+
+/// A line boundary of Python's `str.splitlines` (`\r\n` counts as one boundary): `\n`, `\r`, `\v`, `\f`,
+/// `\x1c`–`\x1e`, `\x85`, `\u2028`, `\u2029`.
+#[inline]
+pub fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// Python's `str.splitlines()` (no ends kept); a final line ending adds no empty line.
+pub fn splitlines(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut it = s.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        if !is_line_break(c) {
+            continue;
+        }
+        out.push(&s[start..i]);
+        let mut end = i + c.len_utf8();
+        if c == '\r' && it.peek().is_some_and(|&(_, n)| n == '\n') {
+            it.next();
+            end += 1;
+        }
+        start = end;
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+/// Python `s.isspace()`: non-empty and all whitespace.
+pub fn is_all_space(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(is_space)
+}
+
+/// Python `s.split()`: runs of Python whitespace separate words; no empty words.
+pub fn split(s: &str) -> impl Iterator<Item = &str> + '_ {
+    s.split(is_space).filter(|w| !w.is_empty())
+}
+
+/// `len(s.split())` without allocating.
+pub fn split_count(s: &str) -> usize {
+    let mut n = 0;
+    let mut in_word = false;
+    if s.is_ascii() {
+        for &b in s.as_bytes() {
+            let sp = matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | 0x1C..=0x1F | b' ');
+            if !sp && !in_word {
+                n += 1;
+            }
+            in_word = !sp;
+        }
+    } else {
+        for c in s.chars() {
+            let sp = is_space(c);
+            if !sp && !in_word {
+                n += 1;
+            }
+            in_word = !sp;
+        }
+    }
+    n
+}
+
+/// The character a text character is compared as under `re.IGNORECASE` against an ASCII-lowercase pattern:
+/// its simple lowercase mapping, plus `sre`'s extra equivalences (`ı` ~ `i`, `ſ` ~ `s`).
+#[inline]
+pub fn ignorecase_fold(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    match c {
+        '\u{130}' | '\u{131}' => 'i',
+        '\u{17F}' => 's',
+        '\u{212A}' => 'k',
+        _ => {
+            let mut it = c.to_lowercase();
+            match (it.next(), it.next()) {
+                (Some(l), None) => l,
+                _ => c,
+            }
+        }
+    }
+}
+
+/// Python `s.lower()` (full Unicode lowercase mapping; ASCII fast path).
+pub fn lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(s)
+        }
+    } else {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn splitlines_like_python() {
+        assert_eq!(splitlines("a\nb\r\nc\rd\u{2028}e\n"), vec!["a", "b", "c", "d", "e"]);
+        assert_eq!(splitlines("\n"), vec![""]);
+        assert_eq!(splitlines("x\n\ny"), vec!["x", "", "y"]);
+        assert_eq!(splitlines("\u{c}\u{1c}"), vec!["", ""]);
+    }
+
+    use super::*;
+
+    #[test]
+    fn predicates_match_python() {
+        // Values checked against CPython 3.11.
+        assert!(is_space('\x1F') && is_space('\u{85}') && is_space('\u{A0}') && is_space('\u{3000}'));
+        assert!(!is_space('\u{200B}'));
+        assert!(is_digit('²') && !is_decimal('²') && is_alnum('²'));
+        assert!(!is_alpha('\u{93E}')); // Devanagari vowel sign AA: Mc, Alphabetic in Rust, not isalpha
+        assert!('\u{93E}'.is_alphabetic());
+        assert!(is_alpha('é') && is_upper('É') && !is_upper('é'));
+        assert!(is_alnum('一') && is_word('_') && !is_word('-'));
+    }
+
+    #[test]
+    fn split_and_strip() {
+        let s = "a\u{A0}b\x1Fc  d\u{200B}e ";
+        assert_eq!(split(s).collect::<Vec<_>>(), vec!["a", "b", "c", "d\u{200B}e"]);
+        assert_eq!(split_count(s), 4);
+        assert_eq!(split_count("a b\tc\n"), 3);
+        assert_eq!(strip("\u{3000} x \x1C"), "x");
+        assert_eq!(py_len("héllo"), 5);
+        assert!(is_all_space(" \t") && !is_all_space(""));
+    }
+
+    #[test]
+    fn word_boundary() {
+        assert!(is_word_boundary("ab cd", 2));
+        assert!(!is_word_boundary("ab", 1));
+        assert!(is_word_boundary("ab", 0) && is_word_boundary("ab", 2));
+        assert!(!is_word_boundary("a²", 1));
+    }
+}

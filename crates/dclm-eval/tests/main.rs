@@ -1,0 +1,6 @@
+//! Integration tests of dclm-eval, one binary: a module per concern.
+
+mod common;
+mod conformance;
+mod evaluate;
+mod tiny_model;
