@@ -55,6 +55,32 @@ fn check_outcome(out: &baseline::Outcome, expect_stages: &[Stage]) {
     assert!(eval.rows.iter().all(|r| r.n > 0 && (0.0..=1.0).contains(&r.accuracy)));
 }
 
+/// The data outputs of a baseline run equal, byte for byte, the ones recorded in `tests/golden/<name>.json` (made
+/// by `cargo run -p dclm-tests --example output_digests -- RUN_DIR`). `DCLM_BLESS=1` rewrites the file instead,
+/// for a change that is meant to change outputs.
+fn assert_golden_outputs(run: &std::path::Path, name: &str) {
+    let got = dclm_tests::output_digests(run).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("golden")
+        .join(format!("{name}.json"));
+    if std::env::var_os("DCLM_BLESS").is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
+        return;
+    }
+    let want: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let differ: Vec<&String> = want
+        .keys()
+        .chain(got.keys())
+        .filter(|k| want.get(*k) != got.get(*k))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "outputs differ from {} in: {differ:?} (DCLM_BLESS=1 rewrites it when the change is intended)",
+        path.display()
+    );
+}
+
 #[test]
 fn baseline_embedded_default_reduced_runs_every_stage_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
@@ -66,6 +92,7 @@ fn baseline_embedded_default_reduced_runs_every_stage_and_resumes() {
     std::env::remove_var("DCLM_ASSETS");
     let out = baseline::run(args.clone()).expect("baseline runs offline on the embedded corpus");
     check_outcome(&out, &Stage::ALL);
+    assert_golden_outputs(&dir.path().join("run"), "baseline-embedded-reduced");
     let by = |s: Stage| &out.stages.iter().find(|(r, _)| r.stage == s).unwrap().0;
     // Each filter stage removed something for a visible reason.
     assert!(
@@ -129,6 +156,7 @@ fn baseline_dclm_faithful_with_shared_assets() {
     args.positives = vec![data.join("quality/dclm-majority-data.jsonl").display().to_string()];
     let out = baseline::run(args).expect("baseline runs with DCLM's assets");
     check_outcome(&out, &Stage::ALL);
+    assert_golden_outputs(&dir.path().join("run"), "baseline-shared-assets-reduced");
     let heur = out.stages.iter().find(|(r, _)| r.stage == Stage::Heuristics).unwrap();
     assert!(heur
         .0
@@ -140,4 +168,67 @@ fn baseline_dclm_faithful_with_shared_assets() {
     assert!(tok.faithful, "GPT-NeoX tokenizer from the assets: {tok:?}");
     let report = std::fs::read_to_string(out.report_json).unwrap();
     assert!(report.contains("mmlu_and_lowvar"), "DCLM's eval suite ran");
+}
+
+/// Train and eval share one tokenizer: the ids tokenize+shuffle writes into the token shards for each document of
+/// the shared tokenize set (the training side, loaded from `TokshufConfig::tokenizer`) equal the ids the evaluator
+/// gets for the same text (the eval side, `dclm_eval::HfTokenizer`, as the eval stage loads it).
+#[test]
+fn train_side_and_eval_side_token_ids_are_identical() {
+    use dclm_eval::Tokenizer as _;
+    let test = "train_side_and_eval_side_token_ids_are_identical";
+    let Some(set) = dclm_core::testdata::shared("conformance/tokenize/tokenize.jsonl", test) else {
+        return;
+    };
+    let Some(tok) = dclm_core::testdata::shared("data/tokenizers/gpt-neox-20b.tokenizer.json", test) else {
+        return;
+    };
+    let texts: Vec<String> = std::fs::read_to_string(&set)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(texts.len() >= 500, "the 575-row tokenize set");
+    // One file per document and contexts longer than any document: every context is one document, then EOT,
+    // then PAD, so the shards give each document's training ids back (in shuffled order).
+    let dir = tempfile::tempdir().unwrap();
+    let inputs: Vec<std::path::PathBuf> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let p = dir.path().join(format!("doc-{i:04}.jsonl"));
+            std::fs::write(&p, serde_json::json!({ "text": t }).to_string() + "\n").unwrap();
+            p
+        })
+        .collect();
+    let mut cfg = dclm_train::data::TokshufConfig::new(
+        dclm_train::data::TokenizerSpec::HfJson(tok.clone()),
+        dir.path().join("tokens"),
+    );
+    cfg.seqlen = 1 << 16;
+    cfg.threads = 2;
+    let summary = dclm_train::data::tokenize_shuffle(&cfg, &inputs).unwrap();
+    let pad = summary.pad_id;
+    let mut train_side: Vec<Vec<u32>> = Vec::new();
+    for e in dclm_train::data::read_manifest(&cfg.output_dir).unwrap() {
+        for (_, ctx) in dclm_train::data::read_shard(cfg.output_dir.join(format!("{}.tar", e.shard))).unwrap() {
+            let end = ctx.iter().rposition(|&t| t != pad).map_or(0, |i| i + 1);
+            assert_eq!(ctx[end - 1], cfg.eot_id, "one document per context, closed by EOT");
+            train_side.push(ctx[..end - 1].to_vec());
+        }
+    }
+    let eval_tok = dclm_eval::HfTokenizer::from_file(&tok).unwrap();
+    let mut eval_side: Vec<Vec<u32>> = texts.iter().map(|t| eval_tok.encode(t).unwrap()).collect();
+    train_side.sort();
+    eval_side.sort();
+    assert_eq!(train_side.len(), texts.len());
+    assert!(
+        train_side == eval_side,
+        "training and evaluation tokenize the same texts differently"
+    );
 }

@@ -58,6 +58,19 @@ impl TokenCounter for WhitespaceCounter {
     }
 }
 
+/// The training tokenizer's own count (the one `dclm-tokenizer` loads for tokenize+shuffle and eval); a text it
+/// cannot encode counts as 0 tokens.
+pub struct TokenizerCounter(pub std::sync::Arc<dyn dclm_tokenizer::Tokenizer>);
+
+impl TokenCounter for TokenizerCounter {
+    fn count(&self, text: &str) -> u64 {
+        self.0.encode(text).map_or(0, |ids| ids.len() as u64)
+    }
+    fn name(&self) -> String {
+        format!("tokenizer:{}", self.0.name())
+    }
+}
+
 impl<F: Fn(&str) -> u64 + Sync> TokenCounter for F {
     fn count(&self, text: &str) -> u64 {
         self(text)

@@ -136,15 +136,26 @@ pub struct MixArgs {
     /// Override the spec's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Count tokens with this tokenizer (`tokenizer.json` or `.tiktoken`, as `tokshuf` loads it); default:
+    /// whitespace-separated words.
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
 }
 
-/// `dclm mix …` (tokens counted as whitespace words; the library takes any token counter).
+/// `dclm mix …` (tokens counted by `--tokenizer`, else as whitespace words).
 pub fn mix_main(a: &MixArgs) -> Result<()> {
     let mut spec = MixSpec::load(&a.spec)?;
     if let Some(seed) = a.seed {
         spec.seed = seed;
     }
-    let m = run_mix(&spec, &a.out, &WhitespaceCounter).context("mix")?;
+    let m = match &a.tokenizer {
+        Some(p) => {
+            let counter = dclm_decontam::mix::TokenizerCounter(dclm_tokenizer::TokenizerSpec::from_path(p).load()?);
+            run_mix(&spec, &a.out, &counter)
+        }
+        None => run_mix(&spec, &a.out, &WhitespaceCounter),
+    }
+    .context("mix")?;
     eprintln!(
         "mix: {} of {} target tokens ({}), max share error {:.5}; manifest: {}",
         m.total_tokens_realized,
