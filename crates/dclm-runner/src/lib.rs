@@ -38,6 +38,8 @@ pub enum Cmd {
     Quality(stages::quality::QualityArgs),
     /// Train a fastText quality classifier from positives and negatives.
     QualityTrain(stages::quality::QualityTrainArgs),
+    /// Tokenize + global shuffle into open_lm token shards (DCLM's tokshuf-rs).
+    Tokshuf(stages::tokshuf::TokshufArgs),
     /// Eval n-gram decontamination (annotate/remove, per-task report).
     Decontaminate(decontam::DecontamArgs),
     /// Realize a YAML data-mix spec.
@@ -60,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Dedup(a) => stages::dedup::main(&a),
         Cmd::Quality(a) => stages::quality::main(&a),
         Cmd::QualityTrain(a) => stages::quality::train_main(&a),
+        Cmd::Tokshuf(a) => stages::tokshuf::main(&a),
         Cmd::Decontaminate(a) => decontam::decontaminate_main(&a),
         Cmd::Mix(a) => decontam::mix_main(&a),
         Cmd::Assets(a) => fetch::assets_main(&a),

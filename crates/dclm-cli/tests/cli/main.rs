@@ -1,5 +1,5 @@
 //! The `dclm` binary end to end: one test binary, one module per concern (run safety, dedup phases over ranks,
-//! object storage, and the Slurm, Kubernetes and Ray launchers).
+//! object storage, token shards read by webdataset, and the Slurm, Kubernetes and Ray launchers).
 
 mod dedup_phases;
 mod k8s_manifests;
@@ -8,3 +8,4 @@ mod run_safety;
 mod s3_stage;
 mod slurm;
 mod support;
+mod tokshuf;

@@ -4,3 +4,4 @@ pub mod dedup;
 pub mod extract;
 pub mod filter;
 pub mod quality;
+pub mod tokshuf;
