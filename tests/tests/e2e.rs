@@ -201,7 +201,10 @@ fn train_side_and_eval_side_token_ids_are_identical() {
     let eval_tok = dclm_eval::HfTokenizer::from_file(&tok).unwrap();
     let mut eval_side: Vec<Vec<u32>> = texts.iter().map(|t| eval_tok.encode(t).unwrap()).collect();
     let fits: Vec<usize> = (0..texts.len()).filter(|&i| eval_side[i].len() < SEQLEN).collect();
-    assert!(fits.len() + 2 >= texts.len(), "at most two documents longer than a context");
+    assert!(
+        fits.len() + 2 >= texts.len(),
+        "at most two documents longer than a context"
+    );
     eval_side = fits.iter().map(|&i| eval_side[i].clone()).collect();
     let dir = tempfile::tempdir().unwrap();
     let inputs: Vec<std::path::PathBuf> = fits
