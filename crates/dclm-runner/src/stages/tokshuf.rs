@@ -79,7 +79,7 @@ impl TokshufArgs {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let given = self.inputs.iter().any(|i| PathBuf::from(i) == f);
+            let given = self.inputs.iter().any(|i| std::path::Path::new(i) == f);
             if given || self.ext.iter().any(|e| name.ends_with(&format!(".{e}"))) {
                 files.push(f);
             }
