@@ -40,6 +40,8 @@ pub enum Cmd {
     QualityTrain(stages::quality::QualityTrainArgs),
     /// Tokenize + global shuffle into open_lm token shards (DCLM's tokshuf-rs).
     Tokshuf(stages::tokshuf::TokshufArgs),
+    /// Train an open_lm model (candle) on token shards: DCLM's recipe per scale, with overrides.
+    Train(stages::train::TrainArgs),
     /// Eval n-gram decontamination (annotate/remove, per-task report).
     Decontaminate(decontam::DecontamArgs),
     /// Realize a YAML data-mix spec.
@@ -63,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Quality(a) => stages::quality::main(&a),
         Cmd::QualityTrain(a) => stages::quality::train_main(&a),
         Cmd::Tokshuf(a) => stages::tokshuf::main(&a),
+        Cmd::Train(a) => stages::train::main(&a),
         Cmd::Decontaminate(a) => decontam::decontaminate_main(&a),
         Cmd::Mix(a) => decontam::mix_main(&a),
         Cmd::Assets(a) => fetch::assets_main(&a),

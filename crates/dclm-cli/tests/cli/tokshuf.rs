@@ -146,3 +146,82 @@ fn tokshuf_shards_read_by_webdataset_like_open_lm() {
     }
     assert!(contexts > 100, "{contexts} contexts");
 }
+
+fn dclm(args: &[&str]) -> std::process::Output {
+    Command::new(DCLM).args(args).output().expect("running dclm")
+}
+
+/// `dclm train` on `dclm tokshuf` shards: the tiny preset for three steps with validation, the token-shortfall
+/// rule (refused beyond the tolerance, repeated with `--multiple-data-passes`), and no silent restart over an
+/// existing run.
+#[test]
+fn train_on_tokshuf_shards_with_validation_and_shortfall_check() {
+    let test = "train_on_tokshuf_shards_with_validation_and_shortfall_check";
+    let Some(tok) = dclm_core::testdata::shared("data/tokenizers/gpt-neox-20b.tokenizer.json", test) else {
+        return;
+    };
+    let Some(docs) = dclm_core::testdata::shared("conformance/tokenize/tokenize.jsonl", test) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let tokens = tmp.path().join("tokens");
+    let o = dclm(&[
+        "tokshuf",
+        "-i",
+        docs.to_str().unwrap(),
+        "-o",
+        tokens.to_str().unwrap(),
+        "--tokenizer",
+        tok.to_str().unwrap(),
+        "--seqlen",
+        "129",
+        "--wds-chunk-size",
+        "512",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = tokens.to_str().unwrap();
+    let run = tmp.path().join("run");
+    let r = run.to_str().unwrap();
+    // The tiny preset's full budget (200 steps × 8 sequences) is within the shards; 100k steps are not.
+    let o = dclm(&["train", "--data", t, "--scale", "tiny", "--steps", "100000", "-o", r]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--multiple-data-passes"), "{err}");
+    let o = dclm(&[
+        "train",
+        "--data",
+        t,
+        "--scale",
+        "tiny",
+        "--max-steps",
+        "3",
+        "--val-data",
+        t,
+        "--val-every",
+        "2",
+        "--val-sequences",
+        "8",
+        "-o",
+        r,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["steps"], 3);
+    let val = std::fs::read_to_string(run.join("val_log.jsonl")).unwrap();
+    let steps: Vec<u64> = val
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(steps, vec![2, 3]);
+    let params: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("params.json")).unwrap()).unwrap();
+    assert_eq!(params["data-key"], "json.gz");
+    assert_eq!(params["global-batch-size"], 8);
+    // An existing run is not overwritten by accident.
+    let o = dclm(&["train", "--data", t, "--scale", "tiny", "--max-steps", "3", "-o", r]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
+}

@@ -5,3 +5,4 @@ pub mod extract;
 pub mod filter;
 pub mod quality;
 pub mod tokshuf;
+pub mod train;

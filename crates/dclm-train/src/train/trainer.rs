@@ -450,6 +450,48 @@ impl Trainer {
         self.finish()
     }
 
+    /// Mean cross-entropy (nats per target token, no z-loss, no gradients) of the current model on held-out
+    /// sequences of `T+1` tokens, scored `preset.global_batch / preset.accum` sequences per forward pass.
+    pub fn validation_ce(&self, seqs: &[Vec<u32>]) -> Result<f64> {
+        let step = self.step;
+        let bad = |reason: String| TrainError::BadBatch { step, reason };
+        let len = seqs
+            .first()
+            .map(Vec::len)
+            .ok_or_else(|| bad("empty validation set".into()))?;
+        if len < 2 || seqs.iter().any(|s| s.len() != len) {
+            return Err(bad(format!(
+                "validation sequences must all have the same length ≥ 2 (first: {len})"
+            )));
+        }
+        let vocab = self.preset.model.vocab_size;
+        if let Some(&t) = seqs.iter().flatten().find(|t| **t as usize >= vocab) {
+            return Err(bad(format!(
+                "validation token {t} is outside the vocabulary of {vocab}"
+            )));
+        }
+        let t = len - 1;
+        let device = self.model.device().clone();
+        let per = (self.preset.global_batch / self.preset.accum.max(1)).max(1);
+        let cx = "validation";
+        let mut weighted = 0.0f64;
+        for chunk in seqs.chunks(per) {
+            let rows = chunk.len();
+            let mut inputs = Vec::with_capacity(rows * t);
+            let mut targets = Vec::with_capacity(rows * t);
+            for s in chunk {
+                inputs.extend_from_slice(&s[..t]);
+                targets.extend_from_slice(&s[1..]);
+            }
+            let inputs = Tensor::from_vec(inputs, (rows, t), &device).ctx(cx)?;
+            let targets = Tensor::from_vec(targets, (rows, t), &device).ctx(cx)?;
+            let logits = self.model.forward_flat(&inputs)?;
+            let out = cross_entropy_z_loss(&logits, &targets, 0.0)?;
+            weighted += out.ce as f64 * rows as f64;
+        }
+        Ok(weighted / seqs.len() as f64)
+    }
+
     /// Write the final checkpoint, `out_dir/model.safetensors` and `out_dir/run.json`.
     pub fn finish(&mut self) -> Result<RunRecord> {
         std::fs::create_dir_all(&self.opts.out_dir).map_err(io_err(&self.opts.out_dir))?;
