@@ -3,6 +3,7 @@
 
 mod dedup_phases;
 mod k8s_manifests;
+mod launch_train;
 mod ray_driver;
 mod run_safety;
 mod s3_stage;

@@ -7,6 +7,7 @@ pub mod plan;
 pub mod ray;
 pub mod slurm;
 pub mod status;
+pub mod train;
 
 use clap::Subcommand;
 
@@ -23,6 +24,8 @@ pub enum LaunchCmd {
     Slurm(Box<slurm::SlurmArgs>),
     /// Progress of a launched run: shards done, documents in/out, failed tasks (non-zero exit on failures).
     Status(status::StatusArgs),
+    /// Hand token shards to open_lm on a cluster (torchrun or Slurm, FSDP), as DCLM's train.py would; `status`.
+    Train(Box<train::TrainLaunch>),
 }
 
 /// Refuse a value with a control character (newline, carriage return, tab, escape, …): it would reach a
@@ -83,5 +86,6 @@ pub fn main(cmd: &LaunchCmd) -> anyhow::Result<()> {
         LaunchCmd::Ray(a) => ray::main(a),
         LaunchCmd::Slurm(a) => slurm::main(a),
         LaunchCmd::Status(a) => status::main(a),
+        LaunchCmd::Train(t) => train::main(t),
     }
 }

@@ -1,0 +1,206 @@
+//! `dclm launch train --engine open-lm`: per scale, the generated open_lm run has DCLM's hyperparameters (checked
+//! against the table of `../shared/dclm-spec.md`), and the generated scripts parse (`bash -n`) with every path quoted.
+
+use std::path::Path;
+use std::process::Command;
+
+const DCLM: &str = env!("CARGO_BIN_EXE_dclm");
+
+/// A minimal token folder written by `dclm tokshuf` (byte-level tiktoken ranks, 17-token contexts).
+fn tokens(dir: &Path) -> std::path::PathBuf {
+    let docs = dir.join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    let lines: String = (0..40)
+        .map(|i| format!("{{\"text\":\"document {i} {}\"}}\n", "word ".repeat(i)))
+        .collect();
+    std::fs::write(docs.join("a.jsonl"), lines).unwrap();
+    let ranks: String = (0u32..256).map(|b| format!("{} {b}\n", base64_byte(b as u8))).collect();
+    std::fs::write(dir.join("bytes.tiktoken"), ranks).unwrap();
+    let out = dir.join("my_dataset");
+    let o = Command::new(DCLM)
+        .args(["tokshuf", "-i"])
+        .arg(&docs)
+        .arg("-o")
+        .arg(&out)
+        .arg("--tokenizer")
+        .arg(dir.join("bytes.tiktoken"))
+        .args(["--seqlen", "17"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+fn base64_byte(b: u8) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let c0 = T[(b >> 2) as usize] as char;
+    let c1 = T[((b & 3) << 4) as usize] as char;
+    format!("{c0}{c1}==")
+}
+
+fn launch(data: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let o = Command::new(DCLM)
+        .args(["launch", "train", "--engine", "open-lm", "--data"])
+        .arg(data)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&std::fs::read(out.join("launch.json")).unwrap()).unwrap()
+}
+
+fn arg<'a>(argv: &'a [serde_json::Value], flag: &str) -> &'a str {
+    let i = argv
+        .iter()
+        .position(|a| a == flag)
+        .unwrap_or_else(|| panic!("{flag} missing"));
+    argv[i + 1].as_str().unwrap()
+}
+
+fn num(s: &str) -> f64 {
+    s.replace(',', "")
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {s:?}"))
+}
+
+#[test]
+fn generated_hyperparameters_equal_dclms_table_for_every_scale() {
+    let Some(spec) = dclm_core::testdata::shared("dclm-spec.md", "launch train hyperparameters") else {
+        return;
+    };
+    let spec = std::fs::read_to_string(spec).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tokens(tmp.path());
+    let mut checked = 0;
+    for scale in ["400M-1x", "1B-1x", "3B-1x", "7B-1x", "7B-2x"] {
+        // | Scale | Config | Model cfg | Params | Layers | d_model | Heads (head dim) | SwiGLU | Train tokens |
+        // Global batch | Steps | Warmup | Peak LR | WD | z-loss | Acc | …
+        let row: Vec<&str> = spec
+            .lines()
+            .find(|l| l.starts_with(&format!("| {scale} |")))
+            .unwrap_or_else(|| panic!("no row for {scale} in dclm-spec.md"))
+            .split('|')
+            .map(str::trim)
+            .collect();
+        let out = tmp.path().join(scale);
+        let l = launch(&data, &out, &["--scale", scale]);
+        let argv = l["plan"]["open_lm_args"].as_array().unwrap();
+        let config = row[2].trim_matches('`');
+        // 7B-2x reuses 7B-1x's model with `chinchilla_multiplier` 2.
+        let train_tokens = num(row[9].split_whitespace().next().unwrap());
+        assert_eq!(l["hyperparameters"]["config"], config, "{scale}");
+        assert_eq!(
+            num(arg(argv, "--global-batch-size")),
+            num(row[10].split_whitespace().next().unwrap()),
+            "{scale}"
+        );
+        assert_eq!(num(arg(argv, "--warmup")), num(row[12]), "{scale}");
+        assert_eq!(num(arg(argv, "--lr")), num(row[13]), "{scale}");
+        assert_eq!(num(arg(argv, "--wd")), num(row[14]), "{scale}");
+        assert_eq!(num(arg(argv, "--z-loss")), num(row[15]), "{scale}");
+        assert_eq!(num(arg(argv, "--accum-freq")), num(row[16]), "{scale}");
+        assert_eq!(l["plan"]["tokens"].as_f64().unwrap(), train_tokens, "{scale}");
+        assert_eq!(
+            num(arg(argv, "--train-num-samples")),
+            (train_tokens as u64 / 5) as f64,
+            "{scale}"
+        );
+        assert_eq!(arg(argv, "--data-key"), "json.gz");
+        assert_eq!(arg(argv, "--resume"), "latest");
+        assert_eq!(num(arg(argv, "--lr-cooldown-end")), 3e-5);
+        let steps = train_tokens / 2048.0 / num(arg(argv, "--global-batch-size"));
+        assert_eq!(steps.floor(), num(row[11]), "{scale}: steps");
+        let model: serde_json::Value = serde_json::from_slice(&std::fs::read(arg(argv, "--model")).unwrap()).unwrap();
+        assert_eq!(model["n_layers"].as_f64().unwrap(), num(row[5]), "{scale}");
+        assert_eq!(model["hidden_dim"].as_f64().unwrap(), num(row[6]), "{scale}");
+        assert_eq!(
+            model["n_heads"].as_f64().unwrap(),
+            num(row[7].split_whitespace().next().unwrap()),
+            "{scale}"
+        );
+        let fsdp: Vec<&str> = argv
+            .iter()
+            .filter_map(|a| a.as_str())
+            .filter(|a| a.starts_with("--fsdp"))
+            .collect();
+        let pure = fsdp.contains(&"--fsdp-pure-bf16");
+        assert_eq!(
+            pure,
+            !scale.starts_with("400M") && !scale.starts_with("1B"),
+            "{scale}: {fsdp:?}"
+        );
+        assert_eq!(fsdp.contains(&"--fsdp-amp"), !pure, "{scale}: {fsdp:?}");
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+}
+
+#[test]
+fn generated_scripts_parse_and_quote_every_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tokens(tmp.path());
+    let out = tmp.path().join("run dir 'quoted'");
+    let l = launch(
+        &data,
+        &out,
+        &[
+            "--scale",
+            "400M-1x",
+            "--nodes",
+            "2",
+            "--gpus-per-node",
+            "8",
+            "--slurm",
+            "--partition",
+            "gpu",
+        ],
+    );
+    let sbatch = std::fs::read_to_string(out.join("train.sbatch")).unwrap();
+    assert!(
+        sbatch.contains("#SBATCH --nodes=2") && sbatch.contains("#SBATCH --requeue"),
+        "{sbatch}"
+    );
+    assert!(
+        sbatch.contains("--rdzv-backend=c10d") && sbatch.contains("--nproc-per-node=8"),
+        "{sbatch}"
+    );
+    let o = Command::new("bash")
+        .arg("-n")
+        .arg(out.join("train.sbatch"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let name = l["plan"]["name"].as_str().unwrap();
+    assert!(
+        name.starts_with(
+            "my_dataset-d=1024_l=24_h=8-warm=2000-lr=0p003-wd=0p033-cd=3e-05-bs=512-mult=1-seed=124-tokens="
+        ),
+        "{name}"
+    );
+    // The torchrun variant, and the run folder with a quote in its name reaches open_lm intact.
+    launch(&data, &out, &["--scale", "400M-1x", "--gpus-per-node", "1"]);
+    let sh = out.join("train.sh");
+    let o = Command::new("bash").arg("-n").arg(&sh).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Replace python with a printer of its arguments: the --logs value comes back exactly.
+    let text = std::fs::read_to_string(&sh)
+        .unwrap()
+        .replacen("exec python3 ", "exec printf '%s\\n' ", 1);
+    std::fs::write(&sh, text).unwrap();
+    let o = Command::new("bash").arg(&sh).output().unwrap();
+    let printed = String::from_utf8_lossy(&o.stdout);
+    let logs = printed.lines().skip_while(|l| *l != "--logs").nth(1).unwrap();
+    assert_eq!(Path::new(logs), std::path::absolute(&out).unwrap().join("logs"));
+    // Status before any log: the name and no checkpoints.
+    let o = Command::new(DCLM)
+        .args(["launch", "train", "status", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["checkpoints"].as_array().unwrap().len(), 0);
+}
