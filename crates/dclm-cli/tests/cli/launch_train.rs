@@ -185,15 +185,11 @@ fn generated_scripts_parse_and_quote_every_path() {
     let sh = out.join("train.sh");
     let o = Command::new("bash").arg("-n").arg(&sh).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    // Replace python with a printer of its arguments: the --logs value comes back exactly.
-    let text = std::fs::read_to_string(&sh)
-        .unwrap()
-        .replacen("exec python3 ", "exec printf '%s\\n' ", 1);
-    std::fs::write(&sh, text).unwrap();
-    let o = Command::new("bash").arg(&sh).output().unwrap();
-    let printed = String::from_utf8_lossy(&o.stdout);
-    let logs = printed.lines().skip_while(|l| *l != "--logs").nth(1).unwrap();
+    // The arguments open_lm gets: the --logs value (under the quoted folder) comes back exactly.
+    let args: Vec<String> = serde_json::from_slice(&std::fs::read(out.join("open_lm_args.json")).unwrap()).unwrap();
+    let logs = &args[args.iter().position(|a| a == "--logs").unwrap() + 1];
     assert_eq!(Path::new(logs), std::path::absolute(&out).unwrap().join("logs"));
+    assert!(std::fs::read_to_string(&sh).unwrap().contains("open_lm_entry.py"));
     // Status before any log: the name and no checkpoints.
     let o = Command::new(DCLM)
         .args(["launch", "train", "status", "-o"])
@@ -203,4 +199,120 @@ fn generated_scripts_parse_and_quote_every_path() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(s["checkpoints"].as_array().unwrap().len(), 0);
+}
+
+/// The generated torchrun run, scaled down (a tiny model JSON, one CPU process, gloo), trains with the real
+/// open_lm on `dclm tokshuf` shards: open_lm's loader reads every sequence of the manifest, writes its checkpoint,
+/// and `launch train status` reads its log back.
+#[test]
+fn real_open_lm_trains_on_tokshuf_shards() {
+    let test = "real_open_lm_trains_on_tokshuf_shards";
+    let Some(python) = std::env::var_os("DCLM_TORCH_PYTHON") else {
+        eprintln!("SKIP {test}: set DCLM_TORCH_PYTHON to a Python with torch and open_lm (.ci/run does)");
+        return;
+    };
+    let o = Command::new(&python)
+        .args(["-c", "import braceexpand, webdataset, pandas, open_lm"])
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        eprintln!("SKIP {test}: open_lm's data-loader dependencies are missing in {python:?}");
+        return;
+    }
+    let Some(tok) = dclm_core::testdata::shared("data/tokenizers/gpt-neox-20b.tokenizer.json", test) else {
+        return;
+    };
+    let Some(docs) = dclm_core::testdata::shared("conformance/tokenize/tokenize.jsonl", test) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("docs.jsonl");
+    let text = std::fs::read_to_string(&docs).unwrap();
+    std::fs::write(&input, text.lines().take(60).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let data = tmp.path().join("tokens");
+    let o = Command::new(DCLM)
+        .args(["tokshuf", "-i"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&data)
+        .arg("--tokenizer")
+        .arg(&tok)
+        .args(["--seqlen", "129", "--wds-chunk-size", "64"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let manifest = std::fs::read_to_string(data.join("manifest.jsonl")).unwrap();
+    let sequences: u64 = manifest
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["num_sequences"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    let model = tmp.path().join("tiny.json");
+    std::fs::write(
+        &model,
+        r#"{"hidden_dim": 64, "n_layers": 2, "n_heads": 4, "seq_len": 128, "vocab_size": 50432,
+            "post_embed_norm": false, "weight_tying": false, "ffn_type": "swiglu_torch"}"#,
+    )
+    .unwrap();
+    // A budget of exactly the data: one pass over every sequence, with a batch that divides it (open_lm's loader
+    // drops a last partial batch).
+    let tokens = (sequences * 128).to_string();
+    let batch = (1..=8u64).rev().find(|b| sequences % b == 0).unwrap().to_string();
+    let out = tmp.path().join("run");
+    let l = launch(
+        &data,
+        &out,
+        &[
+            "--scale",
+            "400M-1x",
+            "--model-json",
+            model.to_str().unwrap(),
+            "--gpus-per-node",
+            "1",
+            "--dist-backend",
+            "gloo",
+            "--precision",
+            "fp32",
+            "--tokens",
+            &tokens,
+            "--num-checkpoints",
+            "1",
+            "--global-bs",
+            &batch,
+            "--acc",
+            "1",
+            "--warmup",
+            "1",
+            "--workers",
+            "1",
+            "--attn-name",
+            "torch_attn",
+            "--python",
+            python.to_str().unwrap(),
+        ],
+    );
+    let argv = l["plan"]["open_lm_args"].as_array().unwrap();
+    assert!(!argv.iter().any(|a| a == "--fsdp"), "one process trains unsharded");
+    let o = Command::new("bash").arg(out.join("train.sh")).output().unwrap();
+    assert!(
+        o.status.success(),
+        "open_lm failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = Command::new(DCLM)
+        .args(["launch", "train", "status", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["checkpoints"], serde_json::json!(["epoch_1.pt"]), "{s}");
+    assert!(s["loss"].as_f64().unwrap() > 0.0, "{s}");
+    // open_lm's loader went through the whole manifest: the last logged count is every sequence.
+    let (seen, total) = (s["samples"][0].as_u64().unwrap(), s["samples"][1].as_u64().unwrap());
+    assert_eq!(total, sequences, "{s}");
+    assert_eq!(seen, sequences, "{s}");
 }

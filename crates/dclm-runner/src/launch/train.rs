@@ -392,7 +392,10 @@ pub fn plan(a: &TrainLaunchArgs) -> Result<(TrainPlan, ScaleConfig, ModelConfig)
         "--name".into(),
         name.clone(),
     ]);
-    args.extend(hp.fsdp_flags.iter().cloned());
+    // open_lm refuses `--fsdp` outside distributed mode: one process trains unsharded.
+    if a.nodes * a.gpus_per_node > 1 {
+        args.extend(hp.fsdp_flags.iter().cloned());
+    }
     if hp.qk_norm {
         args.push("--qk-norm".into());
     }
@@ -416,9 +419,36 @@ pub fn plan(a: &TrainLaunchArgs) -> Result<(TrainPlan, ScaleConfig, ModelConfig)
     Ok((plan, hp, model))
 }
 
-/// The command that starts open_lm on one node (`torch.distributed.run`), quoted for a shell. With Slurm, the node
-/// rank and rendezvous come from the job's environment.
-fn torchrun_line(a: &TrainLaunchArgs, p: &TrainPlan, slurm: bool) -> String {
+/// The entry script torchrun starts: open_lm's `main` with the arguments in `open_lm_args.json` beside it. (Passing
+/// them on torchrun's command line does not work: its parser takes open_lm's `--logs` for its own `--logs-specs`.)
+pub const ENTRY: &str = r#"# Start open_lm's main with the arguments `dclm launch train` wrote to open_lm_args.json.
+import json
+import os
+import sys
+import types
+
+try:
+    import xformers.ops  # noqa: F401
+except ImportError:
+    # open_lm imports xformers when its model module loads, but nothing of it runs with `--attn-name torch_attn`
+    # and `swiglu_torch` FFNs; without xformers (a CPU smoke test) an empty module stands in, and any use of it
+    # fails with an AttributeError naming xformers.
+    stub = types.ModuleType("xformers")
+    stub.ops = types.ModuleType("xformers.ops")
+    sys.modules["xformers"] = stub
+    sys.modules["xformers.ops"] = stub.ops
+
+from open_lm.main import main
+
+if __name__ == "__main__":
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "open_lm_args.json")) as f:
+        main(json.load(f))
+"#;
+
+/// The command that starts open_lm on one node (`torch.distributed.run` over [`ENTRY`]), quoted for a shell. With
+/// Slurm, the node rank and rendezvous come from the job's environment.
+fn torchrun_line(a: &TrainLaunchArgs, out: &Path, slurm: bool) -> String {
     let mut v = vec![
         shell_quote(&a.python),
         "-m".into(),
@@ -436,8 +466,7 @@ fn torchrun_line(a: &TrainLaunchArgs, p: &TrainPlan, slurm: bool) -> String {
     } else {
         v.extend([format!("--nnodes={}", a.nodes), "--standalone".into()]);
     }
-    v.extend(["-m".into(), "open_lm.main".into()]);
-    v.extend(p.open_lm_args.iter().map(|s| shell_quote(s)));
+    v.push(shell_quote(&out.join("open_lm_entry.py").display().to_string()));
     v.join(" ")
 }
 
@@ -463,7 +492,7 @@ pub fn torchrun_script(a: &TrainLaunchArgs, p: &TrainPlan) -> String {
          set -euo pipefail\n{}exec {}\n",
         p.name,
         env_lines(a),
-        torchrun_line(a, p, false)
+        torchrun_line(a, &std::path::absolute(&a.out).unwrap_or_else(|_| a.out.clone()), false)
     )
 }
 
@@ -500,7 +529,7 @@ pub fn sbatch_script(a: &TrainLaunchArgs, p: &TrainPlan) -> String {
         h.join("\n"),
         p.name,
         env_lines(a),
-        shell_quote(&format!("exec {}", torchrun_line(a, p, true)))
+        shell_quote(&format!("exec {}", torchrun_line(a, &out, true)))
     )
 }
 
@@ -573,6 +602,11 @@ pub fn main(t: &TrainLaunch) -> Result<()> {
         &rec_dir.join(format!("{record_name}.json")),
         &serde_json::to_vec_pretty(&dataset_record(a, &data, &record_name)?)?,
     )?;
+    dclm_core::io::write_atomic(
+        &a.out.join("open_lm_args.json"),
+        &serde_json::to_vec_pretty(&p.open_lm_args)?,
+    )?;
+    dclm_core::io::write_atomic(&a.out.join("open_lm_entry.py"), ENTRY.as_bytes())?;
     dclm_core::io::write_atomic(
         &a.out.join("launch.json"),
         &serde_json::to_vec_pretty(&serde_json::json!({ "plan": p, "hyperparameters": hp }))?,
