@@ -36,6 +36,9 @@ fn ok(cmd: &mut Command) -> Output {
     out
 }
 
+/// One local cluster at a time: the daemons listen on fixed ports.
+static CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The cluster; stopped when dropped (also when the test panics).
 struct Cluster {
     state: PathBuf,
@@ -150,6 +153,7 @@ fn slurm_arrays_equal_local_run_with_a_killed_task_retried() {
         );
         return;
     }
+    let _one_cluster = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let test = "slurm_arrays_equal_local_run_with_a_killed_task_retried";
     let Some(warcs) = dclm_core::testdata::shared("data/warc", test) else {
         return;
@@ -387,4 +391,130 @@ fn slurm_arrays_equal_local_run_with_a_killed_task_retried() {
         started.elapsed()
     );
     drop(cluster);
+}
+
+/// `launch train --slurm` for real: the generated sbatch script (one node, CPU, gloo, a tiny model JSON) trains
+/// with open_lm on `dclm tokshuf` shards; requeued after its first checkpoint, the job starts again and open_lm
+/// resumes from that checkpoint to the end of the run.
+#[test]
+fn launch_train_sbatch_trains_with_open_lm_and_resumes_after_a_requeue() {
+    let test = "launch_train_sbatch_trains_with_open_lm_and_resumes_after_a_requeue";
+    if std::env::var("DCLM_SLURM_TESTS").as_deref() != Ok("1") {
+        eprintln!("SKIP {test}: set DCLM_SLURM_TESTS=1 to run it (needs root and slurm-wlm + munge)");
+        return;
+    }
+    let Some(python) = std::env::var_os("DCLM_TORCH_PYTHON") else {
+        eprintln!("SKIP {test}: set DCLM_TORCH_PYTHON to a Python with torch and open_lm (.ci/run does)");
+        return;
+    };
+    let (Some(tok), Some(docs)) = (
+        dclm_core::testdata::shared("data/tokenizers/gpt-neox-20b.tokenizer.json", test),
+        dclm_core::testdata::shared("conformance/tokenize/tokenize.jsonl", test),
+    ) else {
+        return;
+    };
+    let _one_cluster = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("slurm-launch-train");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+    std::fs::create_dir_all(&tmp).unwrap();
+    let input = tmp.join("docs.jsonl");
+    let text = std::fs::read_to_string(&docs).unwrap();
+    std::fs::write(&input, text.lines().take(120).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let data = tmp.join("tokens");
+    ok(Command::new(DCLM)
+        .args(["tokshuf", "-i"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&data)
+        .arg("--tokenizer")
+        .arg(&tok)
+        .args(["--seqlen", "129", "--wds-chunk-size", "64"]));
+    let model = tmp.join("tiny.json");
+    std::fs::write(
+        &model,
+        r#"{"hidden_dim": 64, "n_layers": 2, "n_heads": 4, "seq_len": 128, "vocab_size": 50432,
+            "post_embed_norm": false, "weight_tying": false, "ffn_type": "swiglu_torch"}"#,
+    )
+    .unwrap();
+    // Two checkpoints of 40 steps (4 sequences of 128 tokens each): time to requeue after the first.
+    let out = tmp.join("run");
+    ok(Command::new(DCLM)
+        .args(["launch", "train", "--engine", "open-lm", "--slurm", "--data"])
+        .arg(&data)
+        .args(["--scale", "400M-1x", "--model-json"])
+        .arg(&model)
+        .args([
+            "--nodes",
+            "1",
+            "--gpus-per-node",
+            "1",
+            "--dist-backend",
+            "gloo",
+            "--precision",
+            "fp32",
+            "--tokens",
+            "40960",
+            "--num-checkpoints",
+            "2",
+            "--global-bs",
+            "4",
+            "--acc",
+            "1",
+            "--warmup",
+            "1",
+            "--workers",
+            "1",
+            "--attn-name",
+            "torch_attn",
+            "--python",
+        ])
+        .arg(&python)
+        .arg("-o")
+        .arg(&out));
+    let script = out.join("train.sbatch");
+    ok(Command::new("bash").arg("-n").arg(&script));
+
+    let cluster = Cluster::start(&tmp.join("cluster"));
+    let submitted = ok(cluster.cmd("sbatch").arg("--parsable").arg(&script));
+    let id = String::from_utf8_lossy(&submitted.stdout).trim().to_string();
+    let status = |c: &Cluster| -> Value {
+        let o = ok(c.cmd(DCLM).args(["launch", "train", "status", "-o"]).arg(&out));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    // Requeue once the first checkpoint is complete and the second epoch runs (as a preemption would; open_lm
+    // writes its checkpoint files in place, so a requeue in the middle of saving would leave a torn file).
+    let start = Instant::now();
+    loop {
+        let s = status(&cluster);
+        let log = s["name"]
+            .as_str()
+            .and_then(|n| std::fs::read_to_string(out.join("logs").join(n).join("out.log")).ok())
+            .unwrap_or_default();
+        if log.contains("Start epoch 1") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no second epoch after 5 minutes: {s}\n{}",
+            std::fs::read_to_string(out.join(format!("slurm-{id}.out"))).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    ok(cluster.cmd("scontrol").args(["requeue", &id]));
+    cluster.wait(std::slice::from_ref(&id), Duration::from_secs(600));
+    let slurm_out = std::fs::read_to_string(out.join(format!("slurm-{id}.out"))).unwrap_or_default();
+    let s = status(&cluster);
+    assert_eq!(s["checkpoints"], serde_json::json!(["epoch_2.pt"]), "{s}\n{slurm_out}");
+    let log = std::fs::read_to_string(out.join("logs").join(s["name"].as_str().unwrap()).join("out.log")).unwrap();
+    assert!(
+        log.contains("epoch_1.pt") && log.matches("Start epoch 1").count() >= 1,
+        "open_lm resumed from the first checkpoint:\n{log}"
+    );
+    assert!(
+        slurm_out.matches("Running with a single process").count() >= 2
+            || log.matches("Running with a single process").count() >= 2,
+        "the job ran twice (requeued):\n{slurm_out}"
+    );
 }

@@ -427,6 +427,10 @@ import os
 import sys
 import types
 
+# open_lm was written for torch < 2.6, whose `torch.load` unpickled any object by default; its resume reads back
+# the optimizer checkpoints this run wrote itself, which newer torch refuses under `weights_only=True`.
+os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+
 try:
     import xformers.ops  # noqa: F401
 except ImportError:
