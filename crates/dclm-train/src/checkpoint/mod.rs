@@ -194,12 +194,12 @@ pub fn read_model_config(path: &Path) -> Result<ModelConfig> {
 }
 
 /// The JSON describing a checkpoint file's shape when none is given: `<stem>.json`, then `model.json`,
-/// `run.json`, `state.json` and `params.json` beside it, then `run.json` two folders up (a dclm-rs
-/// `checkpoints/step_N/`).
+/// `run.json`, `state.json`, `params.json` and `config.json` (a weights file inside an HF folder) beside it,
+/// then `run.json` two folders up (a dclm-rs `checkpoints/step_N/`).
 fn sidecar_config(file: &Path) -> Option<PathBuf> {
     let dir = file.parent()?;
     let mut candidates = vec![file.with_extension("json")];
-    for n in ["model.json", "run.json", "state.json", "params.json"] {
+    for n in ["model.json", "run.json", "state.json", "params.json", "config.json"] {
         candidates.push(dir.join(n));
     }
     if let Some(run) = dir.parent().and_then(Path::parent) {
@@ -648,6 +648,12 @@ mod tests {
         }
         // The HF export was split into several shards with an index.
         assert!(dir.path().join("hf/model.safetensors.index.json").is_file());
+        // The weights file of an unsharded HF folder, given alone, takes its shape from the config.json beside it.
+        let single = dir.path().join("hf1");
+        export(&base, ExportFormat::Hf, &single, &ConvertOptions::default()).unwrap();
+        let back = load_any(&single.join("model.safetensors"), None).unwrap();
+        assert_eq!(back.config_source, ConfigSource::File(single.join("config.json")));
+        assert_eq!(back.format, CheckpointFormat::Safetensors);
         // A `.pt` written as a folder export has its model JSON beside it.
         assert!(dir.path().join("ol/ckpt.json").is_file());
     }
