@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use candle_core::{DType, Device, Tensor};
-use dclm_train::checkpoint::{export, hf_config, load_any, CheckpointFormat, ConvertOptions, ExportFormat};
+use dclm_train::checkpoint::{
+    export, hf_config, load_any, CheckpointFormat, ConfigSource, ConvertOptions, ExportFormat,
+};
 use dclm_train::model::{ModelConfig, Params, Transformer};
 
 fn python(test: &str) -> Option<PathBuf> {
@@ -92,7 +94,7 @@ fn torch_written_checkpoints_import_with_unchanged_scores() {
     let torch_dir = dir.path().join("torch");
     std::fs::create_dir_all(&torch_dir).unwrap();
     std::fs::write(
-        torch_dir.join("model.json"),
+        torch_dir.join("open_lm_model.json"),
         serde_json::to_string(&dclm_train::checkpoint::open_lm_model_json(&cfg).unwrap()).unwrap(),
     )
     .unwrap();
@@ -123,6 +125,9 @@ fn torch_written_checkpoints_import_with_unchanged_scores() {
     ] {
         let ckpt = load_any(&path, model_json).unwrap();
         assert_eq!(ckpt.format, format);
+        if model_json.is_none() && format == CheckpointFormat::OpenLmPt {
+            assert_eq!(ckpt.config_source, ConfigSource::Inferred);
+        }
         assert_eq!(ckpt.config.n_heads, cfg.n_heads, "{}", path.display());
         if path.ends_with("ddp.pt") {
             assert_eq!(ckpt.epoch, Some(7));

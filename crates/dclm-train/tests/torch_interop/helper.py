@@ -3,9 +3,9 @@
 write SRC.safetensors OUT_DIR
     torch writes what open_lm and its HF wrapper write for the model in SRC: OUT_DIR/ddp.pt
     (torch.save of {"epoch", "name", "step", "state_dict"} with DDP's `module.` prefix), OUT_DIR/compiled.pt
-    (open_lm's model under torch.compile: a bare state dict with `_orig_mod.` names, from OUT_DIR/model.json) and
-    OUT_DIR/hf/ (OpenLMForCausalLM.save_pretrained, sharded, from the config the Rust side wrote into
-    OUT_DIR/hf_config.json).
+    (open_lm's model, built from OUT_DIR/open_lm_model.json, under torch.compile: a bare state dict with
+    `_orig_mod.` names) and OUT_DIR/hf/ (OpenLMForCausalLM.save_pretrained, sharded, from the config the
+    Rust side wrote into OUT_DIR/hf_config.json).
 check SRC.safetensors OURS.pt OURS.json OURS_HF_DIR IDS.json OUT.safetensors
     our exports read back by torch.load(weights_only=True) and transformers, compared tensor by tensor with SRC;
     open_lm's own Transformer (built by create_model from OURS.json, weights from OURS.pt, strict load) and
@@ -35,15 +35,13 @@ torch.set_num_threads(1)
 
 def write(src, out):
     sd = load_file(src)
-    torch.save(
-        {"epoch": 7, "name": "interop", "step": 42, "state_dict": OrderedDict(("module." + k, v) for k, v in sd.items())},
-        f"{out}/ddp.pt",
-    )
+    ddp = OrderedDict(("module." + k, v) for k, v in sd.items())
+    torch.save({"epoch": 7, "name": "interop", "step": 42, "state_dict": ddp}, f"{out}/ddp.pt")
     # open_lm's own model, its state_dict() (an OrderedDict carrying `_metadata`) through torch.compile's wrapper.
     from open_lm.model import create_model
     from open_lm.params import parse_args
 
-    model = create_model(parse_args(["--model", f"{out}/model.json", "--attn-name", "torch_attn"]))
+    model = create_model(parse_args(["--model", f"{out}/open_lm_model.json", "--attn-name", "torch_attn"]))
     model.load_state_dict(sd, strict=True)
     compiled = torch.compile(model)
     torch.save(compiled.state_dict(), f"{out}/compiled.pt")
