@@ -170,6 +170,7 @@ fn our_exports_load_in_torch_and_open_lm_gives_our_logits() {
     let report = helper(&py, &[Path::new("check"), &st, &pt, &model_json, &hf, &ids_path, &out]);
     eprintln!("torch read our exports: {report}");
     assert_eq!(report["pt_tensors_equal"], serde_json::json!(21));
+    assert_eq!(report["pt_mmap_load"], serde_json::json!(true));
     assert_eq!(report["hf_tensors_equal"], serde_json::json!(21));
 
     let model = ckpt.model(&Device::Cpu).unwrap();

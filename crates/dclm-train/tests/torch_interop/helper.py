@@ -67,6 +67,10 @@ def check(src, ours_pt, ours_json, ours_hf, ids_path, out):
         assert sd[k].dtype == v.dtype and sd[k].shape == v.shape, k
         assert torch.equal(sd[k], v), f"{k} differs in {ours_pt}"
     report["pt_tensors_equal"] = len(sd)
+    # Memory-mapped loading reads records in place: it needs torch's layout (stored, aligned records).
+    mm = torch.load(ours_pt, map_location="cpu", weights_only=True, mmap=True)["state_dict"]
+    assert all(torch.equal(mm[k], v) for k, v in ref.items()), "mmap load differs"
+    report["pt_mmap_load"] = True
 
     from open_lm.model import create_model
     from open_lm.params import parse_args
