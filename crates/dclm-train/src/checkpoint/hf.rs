@@ -338,6 +338,27 @@ mod tests {
             let (got, _) = &back[name];
             assert_eq!(got.to_vec2::<f32>().unwrap(), t.to_vec2::<f32>().unwrap());
         }
+        // The same weights as `pytorch_model*.bin` torch shards with their index (older HF exports).
+        let bin = tempfile::tempdir().unwrap();
+        let mut weight_map = serde_json::Map::new();
+        for (i, chunk) in tensors.chunks(3).enumerate() {
+            let name = format!("pytorch_model-0000{}-of-00002.bin", i + 1);
+            torch_pt::write_pt(&bin.path().join(&name), chunk, 0).unwrap();
+            for (k, _) in chunk {
+                weight_map.insert(k.clone(), json!(name));
+            }
+        }
+        write_json(
+            &json!({"metadata": {}, "weight_map": weight_map}),
+            &bin.path().join("pytorch_model.bin.index.json"),
+        )
+        .unwrap();
+        let from_bin = read_weights(bin.path(), &dev).unwrap();
+        assert_eq!(from_bin.len(), 5);
+        assert_eq!(
+            from_bin["model.t4"].0.to_vec2::<f32>().unwrap(),
+            tensors[4].1.to_vec2::<f32>().unwrap()
+        );
         // A shard the index names but that is gone is reported by name.
         std::fs::remove_file(dir.path().join("model-00002-of-00003.safetensors")).unwrap();
         let e = read_weights(dir.path(), &dev).unwrap_err().to_string();
