@@ -3,6 +3,7 @@
 
 use crate::aggregate::{aggregate, Aggregated, AggregationGroups, EvalMeta, MaybeScore};
 use crate::model::{GenRequest, LanguageModel, LoglikRequest, StopCriterion};
+use crate::report::{insert_aggregates, DclmEvalResults, EvalVersion};
 use crate::task::{ExampleScore, Request, Response, Task};
 use crate::{EvalError, IclTask, TaskConfig, Tokenizer};
 use rayon::prelude::*;
@@ -310,41 +311,14 @@ impl EvalReport {
         self.accuracy("mmlu_fewshot")
     }
 
-    /// The results file in DCLM's shape (`eval_metrics.icl`, the `get_aggregated_results` keys for v2 with
-    /// `Core_v1/Core_v2/Extended_v1/Extended_v2`, `Core`, `Extended`, `MMLU`), plus a `dclm_rs` block with
-    /// per-task details, skipped tasks and both full aggregations.
-    pub fn to_dclm_json(&self) -> Value {
-        let mut icl = Map::new();
-        for t in &self.tasks {
-            icl.insert(t.label.clone(), json!(t.accuracy));
-        }
-        let mut top = Map::new();
-        top.insert("name".into(), json!(self.model));
-        top.insert("eval_metrics".into(), json!({ "icl": icl }));
-        for agg in [&self.aggregated_v1, &self.aggregated_v2].into_iter().flatten() {
-            let names: Vec<String> = agg.missing_tasks.iter().map(|s| format!("'{s}'")).collect();
-            top.insert("missing tasks".into(), json!(format!("[{}]", names.join(", "))));
-            top.insert(
-                "aggregated_task_categories_centered".into(),
-                json!(agg.aggregated_task_categories_centered),
-            );
-            top.insert(
-                "aggregated_centered_results".into(),
-                json!(agg.aggregated_centered_results),
-            );
-            top.insert("aggregated_results".into(), json!(agg.aggregated_results));
-            for (k, (raw, cen)) in &agg.groups {
-                top.insert(k.clone(), json!(raw));
-                top.insert(format!("{k}_centered"), json!(cen));
-            }
-            top.insert(format!("Core_{}", agg.version), json!(agg.core));
-            top.insert(format!("Extended_{}", agg.version), json!(agg.extended));
-            top.insert("eval_version".into(), json!(agg.version));
-            top.insert("Core".into(), json!(agg.core));
-            top.insert("Extended".into(), json!(agg.extended));
-        }
-        top.insert("MMLU".into(), json!(self.mmlu()));
-        top.insert(
+    /// The run as a [`DclmEvalResults`] (fresh UUID and date; `name` and `model` are the model's name), with
+    /// a `MMLU` key and a `dclm_rs` block (per-task details, the tasks that did not run with their reasons,
+    /// both full aggregations) as extra keys.
+    pub fn to_dclm_results(&self) -> DclmEvalResults {
+        let icl = self.tasks.iter().map(|t| (t.label.clone(), t.accuracy)).collect();
+        let mut r = DclmEvalResults::new(self.model.clone(), self.model.clone(), icl);
+        r.extra.insert("MMLU".into(), json!(self.mmlu()));
+        r.extra.insert(
             "dclm_rs".into(),
             json!({
                 "tasks": self.tasks,
@@ -353,7 +327,40 @@ impl EvalReport {
                 "aggregated_v2": self.aggregated_v2,
             }),
         );
+        r
+    }
+
+    /// The results file in DCLM's shape (see [`crate::report`]): identity, `eval_metrics.icl`, the aggregates
+    /// with `version`'s baselines in the unsuffixed keys (`Core`, `Extended`, groups…) and
+    /// `Core_v1/Core_v2/Extended_v1/Extended_v2`, then `MMLU` and the `dclm_rs` block. Falls back to the other
+    /// version when only one csv was given; without either, only identity and `eval_metrics` are written.
+    pub fn to_dclm_json_version(&self, version: EvalVersion) -> Value {
+        let r = self.to_dclm_results();
+        let mut top = Map::new();
+        top.insert("name".into(), json!(r.name));
+        top.insert("uuid".into(), json!(r.uuid));
+        top.insert("model".into(), json!(r.model));
+        top.insert("creation_date".into(), json!(r.creation_date));
+        let icl: Map<String, Value> = r.icl.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        top.insert("eval_metrics".into(), json!({ "icl": icl }));
+        let (v1, v2) = (self.aggregated_v1.as_ref(), self.aggregated_v2.as_ref());
+        let other = match version {
+            EvalVersion::V1 => EvalVersion::V2,
+            EvalVersion::V2 => EvalVersion::V1,
+        };
+        if insert_aggregates(&mut top, v1, v2, version).is_err() {
+            // Only the other version's csv was given: use it rather than write no aggregate at all.
+            let _ = insert_aggregates(&mut top, v1, v2, other);
+        }
+        for (k, v) in r.extra {
+            top.insert(k, v);
+        }
         Value::Object(top)
+    }
+
+    /// [`to_dclm_json_version`](Self::to_dclm_json_version) with DCLM's default `v2`.
+    pub fn to_dclm_json(&self) -> Value {
+        self.to_dclm_json_version(EvalVersion::V2)
     }
 
     /// A Markdown summary: headline numbers, then one row per task.
@@ -420,6 +427,38 @@ impl EvalReport {
     }
 }
 
+/// Why a task cannot run because its file is missing, or `None` when the file is there.
+fn absent_reason(tc: &TaskConfig, path: &Path) -> Option<String> {
+    if path.is_file() {
+        return None;
+    }
+    Some(if tc.dataset_uri.starts_with("gpqa_data/") {
+        format!(
+            "task file {} is absent: GPQA ships only inside DCLM's password-protected eval/gpqa/dataset.zip \
+             (convert it to LLM-Foundry JSONL under gpqa_data/ in the data folder)",
+            path.display()
+        )
+    } else {
+        format!("task file {} is absent", path.display())
+    })
+}
+
+impl EvalConfig {
+    /// The tasks that cannot run with this data folder, each with the reason (listed before a run so that a
+    /// CLI can report them up front; [`evaluate`] records the same ones as skipped).
+    pub fn unavailable_tasks(&self) -> Vec<SkippedTask> {
+        self.tasks
+            .iter()
+            .filter_map(|tc| {
+                absent_reason(tc, &tc.resolve_path(&self.data_dir)).map(|reason| SkippedTask {
+                    label: tc.label.clone(),
+                    reason,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Evaluate `config.tasks` with `model` (token ids from `tokenizer`). Tasks whose file is missing or
 /// malformed, or that the model cannot run (generation), are skipped with the reason recorded; CORE /
 /// EXTENDED then read "N/A due to missing tasks", as in DCLM. Errors only for unreadable aggregation tables.
@@ -439,10 +478,10 @@ pub fn evaluate(
     let mut skipped = Vec::new();
     for tc in &config.tasks {
         let path = tc.resolve_path(&config.data_dir);
-        if !path.is_file() {
+        if let Some(reason) = absent_reason(tc, &path) {
             skipped.push(SkippedTask {
                 label: tc.label.clone(),
-                reason: format!("task file {} is absent", path.display()),
+                reason,
             });
             continue;
         }

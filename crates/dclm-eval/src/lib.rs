@@ -48,6 +48,7 @@ mod evaluate;
 mod icl;
 mod model;
 pub mod pyrandom;
+pub mod report;
 pub mod scoring;
 mod task;
 #[cfg(any(test, feature = "testing"))]
@@ -66,4 +67,5 @@ pub use model::{
     argmax, greedy_generate_with, log_softmax_at, GenRequest, LanguageModel, LogLik, LoglikRequest, NoStop,
     StopCriterion,
 };
+pub use report::{reaggregate, reaggregate_file, AggregationTables, DclmEvalResults, EvalVersion};
 pub use task::{ExampleScore, Request, Response, ScoreDetail, Task};

@@ -2,5 +2,6 @@
 
 mod common;
 mod conformance;
+mod dclm_results;
 mod evaluate;
 mod tiny_model;

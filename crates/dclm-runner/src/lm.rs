@@ -78,14 +78,8 @@ impl LanguageModel for CandleLm {
     }
 
     fn generate(&self, requests: &[GenRequest], stop: &dyn StopCriterion) -> Result<Vec<Vec<u32>>, EvalError> {
-        dclm_eval::greedy_generate_with(requests, stop, |prefix| {
-            let start = prefix.len().saturating_sub(self.max_seq_len);
-            let window = prefix[start..].to_vec();
-            let logits = self.model.logits_batch(&[window]).map_err(model_err)?;
-            let last = logits[0].get(logits[0].dims()[0] - 1).map_err(model_err)?;
-            last.to_dtype(candle_core::DType::F32)
-                .and_then(|t| t.to_vec1::<f32>())
-                .map_err(model_err)
-        })
+        // KV-cached: each new token runs one position through the model; prefixes past the window recompute.
+        let mut decoder = dclm_train::model::IncrementalLogits::new(&self.model, self.max_seq_len);
+        dclm_eval::greedy_generate_with(requests, stop, |prefix| decoder.next_logits(prefix).map_err(model_err))
     }
 }

@@ -4,3 +4,4 @@ mod data_tokenize;
 mod data_tokshuf;
 mod model_conformance;
 mod model_train;
+mod torch_interop;

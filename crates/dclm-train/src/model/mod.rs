@@ -18,7 +18,7 @@ mod params;
 mod transformer;
 
 pub use config::{swiglu_hidden_dim, ModelConfig};
-pub use infer::TokenScores;
+pub use infer::{IncrementalLogits, TokenScores};
 pub use params::{
     inv_freq_name, load_safetensors_map, param_specs, rope_inv_freq, save_safetensors_map, ParamInit, ParamSpec, Params,
 };
