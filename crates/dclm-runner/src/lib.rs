@@ -42,6 +42,10 @@ pub enum Cmd {
     Tokshuf(stages::tokshuf::TokshufArgs),
     /// Train an open_lm model (candle) on token shards: DCLM's recipe per scale, with overrides.
     Train(stages::train::TrainArgs),
+    /// Evaluate any checkpoint on DCLM's tasks (CORE, EXTENDED, MMLU, …) into DCLM's results format; `aggregate`.
+    Eval(Box<stages::eval::EvalCmd>),
+    /// Convert a checkpoint between dclm-rs safetensors, open_lm `.pt` and an open_lm Hugging Face folder.
+    Convert(stages::convert::ConvertArgs),
     /// Eval n-gram decontamination (annotate/remove, per-task report).
     Decontaminate(decontam::DecontamArgs),
     /// Realize a YAML data-mix spec.
@@ -66,6 +70,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::QualityTrain(a) => stages::quality::train_main(&a),
         Cmd::Tokshuf(a) => stages::tokshuf::main(&a),
         Cmd::Train(a) => stages::train::main(&a),
+        Cmd::Eval(c) => stages::eval::main(&c),
+        Cmd::Convert(a) => stages::convert::main(&a),
         Cmd::Decontaminate(a) => decontam::decontaminate_main(&a),
         Cmd::Mix(a) => decontam::mix_main(&a),
         Cmd::Assets(a) => fetch::assets_main(&a),

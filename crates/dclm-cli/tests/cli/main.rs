@@ -1,6 +1,7 @@
 //! The `dclm` binary end to end: one test binary, one module per concern (run safety, dedup phases over ranks,
 //! object storage, token shards read by webdataset, and the Slurm, Kubernetes and Ray launchers).
 
+mod checkpoints;
 mod dedup_phases;
 mod k8s_manifests;
 mod launch_train;
