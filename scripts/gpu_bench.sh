@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU check of dclm-train (issue 8): a few train steps of a 400M-1x-shaped model on one CUDA GPU, printing
+# GPU check of dclm-train: a few train steps of a 400M-1x-shaped model on one CUDA GPU, printing
 # tokens/s and MFU. The ONE prepared script for a lent H200 machine; it finishes within ~8 minutes.
 #
 # Usage (repository root):  scripts/gpu_bench.sh [BINARY]

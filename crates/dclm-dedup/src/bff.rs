@@ -9,8 +9,8 @@
 //!
 //! [`Bff::process`] does all three for one document (streaming use, [`crate::Deduplicator`]).
 //!
-//! Decisions equal BFF's whenever neither filter has a false positive; see `dclm-spec.md` §3.3 and
-//! `../shared/conformance/dedup/README.md` for the rules, each of which is tested here.
+//! Decisions equal BFF's whenever neither filter has a false positive; `../shared/conformance/dedup/README.md`
+//! lists the rules, each of which is tested here.
 
 use crate::bloom::{BloomFilter, FilterParams};
 use crate::error::{DedupError, Result};

@@ -391,7 +391,7 @@ fn model_causal_and_kv_cache_consistent() {
 
 #[test]
 fn model_dclm_preset_parameter_counts_match_spec() {
-    // Spec §6.1 / dclm:training/configs/*.json `params` and `params_no_embed`, tokens and steps.
+    // DCLM's training/configs/*.json: `params`, `params_no_embed`, tokens, and steps = tokens / 2048 / batch.
     let table = [
         ("400M-1x", 411_616_256u64, 359_973_888u64, 8_232_325_120u64, 7_850u64),
         ("1B-1x", 1_439_795_200, 1_336_510_464, 28_795_904_000, 54_923),
