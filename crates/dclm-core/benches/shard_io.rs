@@ -1,4 +1,5 @@
-//! Criterion benchmark: shard read and write throughput (MB/s of uncompressed JSONL) for each compression.
+//! Criterion benchmark: shard read and write throughput (MB/s of uncompressed JSONL) for each compression, and
+//! for Parquet with `--features parquet`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dclm_core::io::{ShardReader, ShardWriter};
@@ -27,7 +28,11 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("shard_io");
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(10);
-    for ext in ["jsonl", "jsonl.gz", "jsonl.zst"] {
+    let mut exts = vec!["jsonl", "jsonl.gz", "jsonl.zst"];
+    if cfg!(feature = "parquet") {
+        exts.push("parquet");
+    }
+    for ext in exts {
         let path = dir.path().join(format!("bench.{ext}"));
         g.bench_function(format!("write/{ext}"), |b| {
             b.iter(|| {

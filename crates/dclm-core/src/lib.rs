@@ -19,6 +19,8 @@ mod document;
 mod error;
 pub mod executor;
 pub mod io;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod provenance;
 mod stats;
 pub mod testdata;
