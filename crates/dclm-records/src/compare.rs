@@ -22,7 +22,7 @@ pub struct Metrics {
 pub struct EvalRow {
     /// The record file.
     pub path: PathBuf,
-    /// Its `name` (else the file stem).
+    /// The file stem (DCLM's own `name` key holds the eval suite, e.g. `heavy`, which names no run).
     pub name: String,
     /// Its `model` (architecture), if any.
     pub model: String,
@@ -114,7 +114,7 @@ fn row(path: &Path, meta_v1: &EvalMeta, meta_v2: &EvalMeta, groups: &Aggregation
         .unwrap_or_default();
     Ok(EvalRow {
         path: path.to_path_buf(),
-        name: rec.get("name").and_then(Value::as_str).map_or(stem, str::to_string),
+        name: stem,
         model: rec.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
         v1: metrics(meta_v1, "v1"),
         v2: metrics(meta_v2, "v2"),
