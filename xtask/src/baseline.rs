@@ -844,6 +844,14 @@ fn tokenize(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord
     cfg.seqlen = seqlen;
     cfg.wds_chunk_size = if run.args.inputs.is_empty() { 64 } else { 8192 };
     let s = tokenize_shuffle_with(&cfg, encoder.as_ref(), inputs)?;
+    let tok_name = tok_path
+        .as_ref()
+        .map_or("bytes (dclm-rs stand-in)".into(), |p| p.display().to_string());
+    let source = dclm_core::executor::common_parent(inputs);
+    let settings = format!("seed={} seqlen={seqlen}", cfg.seed);
+    if let Err(e) = crate::datasets::record_tokenized(&run.args.out, dir, &source, &tok_name, seqlen, &settings) {
+        eprintln!("baseline: no tokenized-dataset record: {e:#}");
+    }
     let mut rec = record(Stage::Tokenize, dir, s.stats.clone(), f);
     rec.tokens = Some(s.doc_tokens);
     rec.extra = serde_json::to_value(&s)?;
@@ -923,6 +931,9 @@ fn train(run: &mut Run, dir: &Path) -> Result<StageRecord> {
             "a small CPU preset with DCLM's recipe (AdamW β2 0.95, warmup + cosine, z-loss), not a DCLM scale"
         },
     );
+    if let Err(e) = crate::datasets::record_model(&run.args.out, dir, &rec, &format!("seed={}", run.args.seed)) {
+        eprintln!("baseline: no model record: {e:#}");
+    }
     let mut r = record(Stage::Train, dir, stats, f);
     r.tokens = Some(rec.tokens_seen);
     r.extra = serde_json::to_value(&rec)?;
@@ -989,6 +1000,10 @@ fn eval(run: &mut Run, dir: &Path) -> Result<StageRecord> {
     cfg.run = options;
     let report = dclm_eval::evaluate(&lm, tokenizer, &cfg).context("evaluation")?;
     dclm_core::io::write_atomic(&dir.join("eval_results.json"), &serde_json::to_vec_pretty(&report)?)?;
+    let model_name = crate::datasets::model_record_name(&run.args.out, &preset.name);
+    if let Err(e) = crate::datasets::record_eval(&run.args.out, &report, &model_name) {
+        eprintln!("baseline: no eval record: {e:#}");
+    }
     let agg = report.aggregated_v2.as_ref();
     let rows: Vec<dclm_report::EvalRow> = report
         .tasks
