@@ -360,7 +360,7 @@ pub fn record_dataset(
             )
         })
         .collect();
-    counts.sort_by(|a, b| b.0.cmp(&a.0));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.0));
     let settings = std::fs::read_dir(abs.join(dclm_core::executor::DONE_DIR))
         .ok()
         .and_then(|rd| {

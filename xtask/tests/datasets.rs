@@ -148,8 +148,11 @@ fn filter_to_parquet_and_back_keeps_every_key_and_records_each_dataset() {
     }
 }
 
+/// Requests a server saw: path and `Authorization` header.
+type RequestLog = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 /// A minimal Hub: answers `GET path` from a map, logging each request's `Authorization` header.
-fn hub(files: HashMap<String, Vec<u8>>) -> (String, Arc<Mutex<Vec<(String, Option<String>)>>>) {
+fn hub(files: HashMap<String, Vec<u8>>) -> (String, RequestLog) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let log = Arc::new(Mutex::new(Vec::new()));
