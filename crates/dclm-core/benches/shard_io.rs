@@ -6,7 +6,12 @@ use dclm_core::io::{ShardReader, ShardWriter};
 use dclm_core::Document;
 
 fn corpus() -> Vec<Document> {
-    // Real DCLM documents when ../shared is present, else synthetic text of similar shape.
+    // `DCLM_BENCH_CORPUS=FILE` (any JSONL shard, e.g. DCLM-Pool pages with their WARC metadata), else real DCLM
+    // documents when ../shared is present, else synthetic text of similar shape.
+    if let Some(p) = std::env::var_os("DCLM_BENCH_CORPUS") {
+        let (docs, _) = dclm_core::io::read_all(&p).expect("DCLM_BENCH_CORPUS is a readable JSONL shard");
+        return docs;
+    }
     if let Some(p) = dclm_core::testdata::shared("data/quality/dclm-majority-data.jsonl", "shard_io bench") {
         let (docs, _) = dclm_core::io::read_all(p).expect("readable");
         if !docs.is_empty() {
