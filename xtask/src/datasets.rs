@@ -318,11 +318,12 @@ pub fn exp_data_dir(out: &Path) -> PathBuf {
     std::env::var_os("DCLM_EXP_DATA").map_or_else(|| out.join("exp_data"), PathBuf::from)
 }
 
-/// After a shard stage completed: write DCLM's untokenized-dataset record of its output folder (local outputs
-/// only; see [`record_dataset`]).
+/// After a shard stage completed: write DCLM's untokenized-dataset record of its output folder (see
+/// [`record_dataset`]). Only for a local output written by one task: with `--world-size` > 1 no rank knows
+/// when the others are done (nor should they race on one record).
 pub fn record_stage(stage: &str, shards: &ShardArgs, config: Option<&Path>) -> Result<()> {
     let out_str = shards.out.to_string_lossy();
-    if dclm_objstore::ObjectUrl::is_object_url(&out_str) || !shards.out.is_dir() {
+    if dclm_objstore::ObjectUrl::is_object_url(&out_str) || !shards.out.is_dir() || shards.world_size > 1 {
         return Ok(());
     }
     let rec = record_dataset(stage, &shards.out, &shards.inputs, config, None)?;
