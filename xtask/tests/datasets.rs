@@ -119,6 +119,29 @@ fn filter_to_parquet_and_back_keeps_every_key_and_records_each_dataset() {
     assert_eq!(r1["dclm_rs"]["stage"], "filter");
     assert_eq!(r1["dclm_rs"]["config"], cfg);
     assert_eq!(r1["dclm_rs"]["config_sha256"].as_str().unwrap().len(), 64);
+    // BFF dedup reads Parquet as JSON lines and writes Parquet back: every key survives.
+    let bff = s("bff");
+    run(
+        &["dedup", "--method", "bff", "-i", &pq, "-o", &bff, "--no-progress"],
+        &[],
+    );
+    let out: Vec<serde_json::Value> = dclm_core::io::ShardReader::open(d.join("bff/a.parquet"))
+        .unwrap()
+        .map(|r| serde_json::to_value(r.unwrap().1).unwrap())
+        .collect();
+    assert!(!out.is_empty() && out.len() <= input.len());
+    for o in &out {
+        let orig = input.iter().find(|i| i["url"] == o["url"]).unwrap();
+        let keys = |v: &serde_json::Value| {
+            v.as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        assert!(keys(orig).is_subset(&keys(o)), "{o}");
+        assert_eq!(o["metadata"], orig["metadata"]);
+    }
     // A rerun (nothing to redo, same settings) keeps the UUID.
     run(
         &[

@@ -66,13 +66,16 @@ impl<R: Read> Read for CountingReader<R> {
 
 /// Open any file (plain, `.gz`, `.zst`) as a buffered decompressed byte stream, counting raw bytes
 /// into `counter`. Used for JSONL shards and by other crates for WARC files.
-/// A Parquet file is refused (it is not a byte stream of lines): read it with [`ShardReader`].
+/// A Parquet file (feature `parquet`) reads as the JSON lines of its rows, one per row, so line-based consumers
+/// (BFF dedup, tokenize+shuffle) take Parquet shards too; its raw bytes are counted as rows are decoded.
 pub fn open_decompressed(path: &Path, counter: Arc<AtomicU64>) -> Result<Box<dyn BufRead + Send>> {
     if is_parquet_path(path) {
-        return Err(CoreError::Config(format!(
-            "{}: a Parquet shard is read by documents (ShardReader), not as a stream of lines; this step \
-             needs JSONL input",
-            path.display()
+        #[cfg(not(feature = "parquet"))]
+        return Err(parquet_unsupported(path));
+        #[cfg(feature = "parquet")]
+        return Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            crate::parquet::ParquetLines::open(path, counter)?,
         )));
     }
     let file = File::open(path).map_err(|e| CoreError::io(path, e))?;

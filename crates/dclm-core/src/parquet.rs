@@ -214,6 +214,43 @@ impl ParquetRows {
     }
 }
 
+/// A Parquet shard as a byte stream of JSON lines, one per row (absent or non-string `text` kept), for the
+/// consumers that read shards line by line ([`crate::io::open_decompressed`]). A corrupt file ends the stream
+/// with an I/O error naming the file and row.
+pub(crate) struct ParquetLines {
+    rows: ParquetRows,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl ParquetLines {
+    pub(crate) fn open(path: &Path, raw_bytes: Arc<AtomicU64>) -> Result<Self> {
+        Ok(ParquetLines {
+            rows: ParquetRows::open(path, raw_bytes)?,
+            buf: Vec::new(),
+            pos: 0,
+        })
+    }
+}
+
+impl std::io::Read for ParquetLines {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+            match self.rows.next_doc(true) {
+                None => return Ok(0),
+                Some(Ok((_, doc))) => doc.write_json_line(&mut self.buf),
+                Some(Err(e)) => return Err(std::io::Error::other(e.to_string())),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// The shape of a key's values across documents, from which its Arrow type follows. Where documents disagree
 /// the first shape seen wins: the documents whose values do not fit keep them in the extra column.
 #[derive(Debug, Clone, PartialEq)]
@@ -691,6 +728,20 @@ mod tests {
         let (groups, names) = row_groups(&p);
         assert_eq!(groups, 3);
         assert_eq!(names, ["text", "i", "late", EXTRA_COLUMN]);
+    }
+
+    #[test]
+    fn line_readers_see_one_json_line_per_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.parquet");
+        let docs = zoo();
+        crate::io::write_all(&p, &docs).unwrap();
+        let raw = Arc::new(AtomicU64::new(0));
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut crate::io::open_decompressed(&p, raw.clone()).unwrap(), &mut text).unwrap();
+        let back: Vec<Document> = text.lines().map(|l| Document::from_json_line_any(l).unwrap()).collect();
+        assert_eq!(back, docs);
+        assert_eq!(raw.load(Ordering::Relaxed), std::fs::metadata(&p).unwrap().len());
     }
 
     #[test]
