@@ -68,8 +68,9 @@ impl Stage {
 /// Arguments of `baseline`.
 #[derive(Args, Debug, Clone)]
 pub struct BaselineArgs {
-    /// Input WARC files (or DCLM-Pool JSONL, which starts at the heuristics): files, folders or globs.
-    /// Default: the embedded corpus.
+    /// Input WARC files (or DCLM-Pool JSONL or Parquet, which start at the heuristics): files, folders, globs or
+    /// `hf://datasets/<owner>/<name>[@revision]/<glob>` (downloaded under `<out>/_hf/` first). Default: the
+    /// embedded corpus.
     #[arg(long = "input", short = 'i', num_args = 1..)]
     pub inputs: Vec<String>,
     /// DCLM assets folder (DCLM's repository layout, or a folder holding `dclm-assets/`, `tokenizers/`,
@@ -282,7 +283,8 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
     let (inputs, jsonl_inputs) = if args.inputs.is_empty() {
         (vec![embedded.corpus_warc.clone()], false)
     } else {
-        let inputs = expand_inputs(&args.inputs)?;
+        let local = crate::datasets::fetch_hub_inputs(&args.inputs, &args.out.join("_hf"))?;
+        let inputs = expand_inputs(&local)?;
         let warc = inputs.iter().filter(|p| p.to_string_lossy().contains(".warc")).count();
         if warc != 0 && warc != inputs.len() {
             bail!("--input mixes WARC and JSONL files; give one kind");

@@ -568,3 +568,28 @@ pub fn record_eval(run_out: &Path, report: &dclm_eval::EvalReport, model_name: &
 pub fn model_record_name(run_out: &Path, preset: &str) -> String {
     format!("{}-tokenized-{preset}", dir_name(run_out))
 }
+
+/// `hf://datasets/…` entries of an input list downloaded (resumably, at the commit each revision resolves to)
+/// under `dir/<owner>/<name>/`, replaced by the files they select; other entries are kept as given. For commands
+/// that read local files only (the baseline, whose tokenize+shuffle reads its inputs directly).
+pub fn fetch_hub_inputs(inputs: &[String], dir: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(inputs.len());
+    for s in inputs {
+        if !HubUrl::is_hub_url(s) {
+            out.push(s.clone());
+            continue;
+        }
+        let url = HubUrl::parse(s)?;
+        let dest = dir.join(&url.repo);
+        let r = dclm_fetch::hub::fetch(&HubConfig::from_env(), &url, &dest)
+            .with_context(|| format!("fetching {s} into {} (rerun to resume)", dest.display()))?;
+        eprintln!(
+            "{s}: {} file(s) at commit {} in {}",
+            r.files.len(),
+            r.commit,
+            dest.display()
+        );
+        out.extend(r.files.into_iter().map(|(p, _)| p.to_string_lossy().into_owned()));
+    }
+    Ok(out)
+}

@@ -354,3 +354,61 @@ fn a_baseline_writes_tokenized_model_and_eval_records_with_dclm_keys() {
         "whole sequences of 256 + 1 tokens"
     );
 }
+
+#[test]
+fn the_baseline_takes_an_hf_input_through_tokenize() {
+    let Some(pages) = dclm_core::testdata::shared("data/quality/dclm-majority-data.jsonl", "baseline hf input") else {
+        return;
+    };
+    let commit = "0123456789abcdef0123456789abcdef89abcdef";
+    // Real pages in DCLM-Pool shape (the heuristics move `metadata.WARC-Target-URI` to `url`).
+    let shard: Vec<u8> = std::fs::read_to_string(pages)
+        .unwrap()
+        .lines()
+        .take(60)
+        .enumerate()
+        .map(|(i, l)| {
+            let mut d: serde_json::Value = serde_json::from_str(l).unwrap();
+            d["metadata"] = serde_json::json!({"WARC-Target-URI": format!("https://www.example.org/page/{i}")});
+            format!("{d}\n")
+        })
+        .collect::<String>()
+        .into_bytes();
+    let mut files = HashMap::new();
+    files.insert(
+        "/api/datasets/org/pages/revision/v1?blobs=true".to_string(),
+        serde_json::json!({"sha": commit, "siblings": [{"rfilename": "data/part-0.jsonl", "size": shard.len()}]})
+            .to_string()
+            .into_bytes(),
+    );
+    files.insert(
+        format!("/datasets/org/pages/resolve/{commit}/data/part-0.jsonl"),
+        shard.clone(),
+    );
+    let (base, _) = hub(files);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    run(
+        &[
+            "baseline",
+            "--reduced",
+            "--no-progress",
+            "--input",
+            "hf://datasets/org/pages@v1/data/*.jsonl",
+            "--to",
+            "tokenize",
+            "-o",
+            &out.to_string_lossy(),
+        ],
+        &[("HF_ENDPOINT", &base)],
+    );
+    assert_eq!(
+        std::fs::read(out.join("_hf/org/pages/data/part-0.jsonl")).unwrap(),
+        shard
+    );
+    let manifest = std::fs::read_to_string(out.join("5-tokenize/manifest.jsonl")).unwrap();
+    assert!(!manifest.trim().is_empty());
+    let tok = dclm_records::read_records(&out.join("exp_data/datasets/tokenized")).unwrap();
+    assert_eq!(tok.len(), 1);
+    assert!(tok[0].1["num_tokens"].as_u64().unwrap() > 0);
+}
