@@ -1,11 +1,17 @@
-//! Criterion benchmark: shard read and write throughput (MB/s of uncompressed JSONL) for each compression.
+//! Criterion benchmark: shard read and write throughput (MB/s of uncompressed JSONL) for each compression, and
+//! for Parquet with `--features parquet`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dclm_core::io::{ShardReader, ShardWriter};
 use dclm_core::Document;
 
 fn corpus() -> Vec<Document> {
-    // Real DCLM documents when ../shared is present, else synthetic text of similar shape.
+    // `DCLM_BENCH_CORPUS=FILE` (any JSONL shard, e.g. DCLM-Pool pages with their WARC metadata), else real DCLM
+    // documents when ../shared is present, else synthetic text of similar shape.
+    if let Some(p) = std::env::var_os("DCLM_BENCH_CORPUS") {
+        let (docs, _) = dclm_core::io::read_all(&p).expect("DCLM_BENCH_CORPUS is a readable JSONL shard");
+        return docs;
+    }
     if let Some(p) = dclm_core::testdata::shared("data/quality/dclm-majority-data.jsonl", "shard_io bench") {
         let (docs, _) = dclm_core::io::read_all(p).expect("readable");
         if !docs.is_empty() {
@@ -27,7 +33,11 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("shard_io");
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(10);
-    for ext in ["jsonl", "jsonl.gz", "jsonl.zst"] {
+    let mut exts = vec!["jsonl", "jsonl.gz", "jsonl.zst"];
+    if cfg!(feature = "parquet") {
+        exts.push("parquet");
+    }
+    for ext in exts {
         let path = dir.path().join(format!("bench.{ext}"));
         g.bench_function(format!("write/{ext}"), |b| {
             b.iter(|| {

@@ -625,7 +625,8 @@ pub fn replace_extension(path: &Path, ext: &str) -> PathBuf {
     path.with_file_name(format!("{stem}.{}", ext.trim_start_matches('.')))
 }
 
-/// A shard name without its data and compression extensions: `a.jsonl.gz` → `a`, `b.warc.gz` → `b`.
+/// A shard name without its data and compression extensions: `a.jsonl.gz` → `a`, `b.warc.gz` → `b`,
+/// `c.parquet` → `c`.
 pub fn strip_shard_extension(name: &str) -> &str {
     let mut stem = name;
     for ext in [".gz", ".gzip", ".zst", ".zstd"] {
@@ -634,7 +635,7 @@ pub fn strip_shard_extension(name: &str) -> &str {
             break;
         }
     }
-    for ext in [".jsonl", ".json", ".warc", ".wet", ".txt"] {
+    for ext in [".jsonl", ".json", ".warc", ".wet", ".txt", ".parquet"] {
         if let Some(s) = stem.strip_suffix(ext) {
             return s;
         }

@@ -1,4 +1,5 @@
-//! Streaming shard IO: JSONL (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`/`.zstd`) readers and atomic writers.
+//! Streaming shard IO: JSONL (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`/`.zstd`) readers and atomic writers, and
+//! Parquet (`.parquet`, with the `parquet` feature; see [`crate::parquet`]) behind the same two types.
 //!
 //! Readers never hold a shard in memory: they yield one line at a time, report bad lines with file
 //! and line number, and go on to the next line. A truncated or corrupt compressed stream ends the
@@ -65,7 +66,18 @@ impl<R: Read> Read for CountingReader<R> {
 
 /// Open any file (plain, `.gz`, `.zst`) as a buffered decompressed byte stream, counting raw bytes
 /// into `counter`. Used for JSONL shards and by other crates for WARC files.
+/// A Parquet file (feature `parquet`) reads as the JSON lines of its rows, one per row, so line-based consumers
+/// (BFF dedup, tokenize+shuffle) take Parquet shards too; its raw bytes are counted as rows are decoded.
 pub fn open_decompressed(path: &Path, counter: Arc<AtomicU64>) -> Result<Box<dyn BufRead + Send>> {
+    if is_parquet_path(path) {
+        #[cfg(not(feature = "parquet"))]
+        return Err(parquet_unsupported(path));
+        #[cfg(feature = "parquet")]
+        return Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            crate::parquet::ParquetLines::open(path, counter)?,
+        )));
+    }
     let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
     let raw = CountingReader::new(BufReader::with_capacity(1 << 16, file), counter);
     Ok(match Compression::from_path(path) {
@@ -105,6 +117,22 @@ pub struct ShardReader {
     raw_bytes: Arc<AtomicU64>,
     max_line: usize,
     any_text: bool,
+    #[cfg(feature = "parquet")]
+    parquet: Option<Box<crate::parquet::ParquetRows>>,
+}
+
+/// True for a Parquet shard name (`.parquet`), whether or not this build reads them.
+pub fn is_parquet_path(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
+/// The error for a Parquet shard in a build without the `parquet` feature.
+#[cfg(not(feature = "parquet"))]
+fn parquet_unsupported(path: &Path) -> CoreError {
+    CoreError::Config(format!(
+        "{}: Parquet shards need dclm-core's `parquet` feature, which this build lacks",
+        path.display()
+    ))
 }
 
 /// Outcome of [`read_line_capped`].
@@ -170,6 +198,26 @@ impl ShardReader {
     /// Open a shard, adding raw bytes read to a shared counter.
     pub fn open_counted(path: impl AsRef<Path>, raw_bytes: Arc<AtomicU64>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
+        if is_parquet_path(&path) {
+            #[cfg(not(feature = "parquet"))]
+            return Err(parquet_unsupported(&path));
+            #[cfg(feature = "parquet")]
+            {
+                let rows = crate::parquet::ParquetRows::open(&path, raw_bytes.clone())?;
+                return Ok(ShardReader {
+                    compression: Compression::None,
+                    path,
+                    inner: Box::new(io::empty()),
+                    line: 0,
+                    buf: Vec::new(),
+                    done: false,
+                    raw_bytes,
+                    max_line: DEFAULT_MAX_LINE_BYTES,
+                    any_text: false,
+                    parquet: Some(Box::new(rows)),
+                });
+            }
+        }
         let inner = open_decompressed(&path, raw_bytes.clone())?;
         Ok(ShardReader {
             compression: Compression::from_path(&path),
@@ -181,6 +229,8 @@ impl ShardReader {
             raw_bytes,
             max_line: DEFAULT_MAX_LINE_BYTES,
             any_text: false,
+            #[cfg(feature = "parquet")]
+            parquet: None,
         })
     }
 
@@ -222,6 +272,10 @@ impl Iterator for ShardReader {
     type Item = LineResult;
 
     fn next(&mut self) -> Option<LineResult> {
+        #[cfg(feature = "parquet")]
+        if let Some(p) = self.parquet.as_mut() {
+            return p.next_doc(self.any_text);
+        }
         loop {
             if self.done {
                 return None;
@@ -279,12 +333,16 @@ fn trim_newline(b: &[u8]) -> &[u8] {
 }
 
 enum Encoder {
+    #[cfg(feature = "parquet")]
+    Parquet(Box<crate::parquet::ParquetDocWriter>),
     Plain(BufWriter<File>),
     Gzip(flate2::write::GzEncoder<BufWriter<File>>),
     Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
 }
 
-/// Atomic shard writer: writes `<path>.tmp`, renamed to `<path>` by [`ShardWriter::finish`].
+/// Atomic shard writer: writes `<path>.tmp`, renamed to `<path>` by [`ShardWriter::finish`]. A `.parquet`
+/// path writes Parquet (feature `parquet`): documents are buffered into row groups, and
+/// [`ShardWriter::write_raw`] takes JSON lines.
 /// Dropped without `finish`, the temporary file is removed.
 pub struct ShardWriter {
     path: PathBuf,
@@ -303,6 +361,19 @@ impl ShardWriter {
             std::fs::create_dir_all(parent).map_err(|e| CoreError::io(parent, e))?;
         }
         let tmp = tmp_path(&path);
+        if is_parquet_path(&path) {
+            #[cfg(not(feature = "parquet"))]
+            return Err(parquet_unsupported(&path));
+            #[cfg(feature = "parquet")]
+            return Ok(ShardWriter {
+                enc: Some(Encoder::Parquet(Box::new(crate::parquet::ParquetDocWriter::new(&tmp)))),
+                path,
+                tmp,
+                bytes: 0,
+                docs: 0,
+                line: Vec::new(),
+            });
+        }
         let file = File::create(&tmp).map_err(|e| CoreError::io(&tmp, e))?;
         let w = BufWriter::with_capacity(1 << 16, file);
         let enc = match Compression::from_path(&path) {
@@ -329,6 +400,12 @@ impl ShardWriter {
 
     /// Write one document as a JSON line.
     pub fn write(&mut self, doc: &Document) -> Result<()> {
+        #[cfg(feature = "parquet")]
+        if let Some(Encoder::Parquet(p)) = self.enc.as_mut() {
+            self.bytes += p.write(doc)?;
+            self.docs += 1;
+            return Ok(());
+        }
         self.line.clear();
         doc.write_json_line(&mut self.line);
         let line = std::mem::take(&mut self.line);
@@ -338,13 +415,29 @@ impl ShardWriter {
         r
     }
 
-    /// Write raw bytes (already formatted lines).
+    /// Write raw bytes (already formatted lines; for Parquet, whole JSON lines, each parsed into a document).
     pub fn write_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        #[cfg(feature = "parquet")]
+        if let Some(Encoder::Parquet(p)) = self.enc.as_mut() {
+            for line in bytes.split(|&b| b == b'\n') {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let doc = std::str::from_utf8(line)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| Document::from_json_line_any(t).map_err(|(_, m)| m))
+                    .map_err(|m| CoreError::Config(format!("{}: line for Parquet output: {m}", self.tmp.display())))?;
+                self.bytes += p.write(&doc)?;
+            }
+            return Ok(());
+        }
         self.bytes += bytes.len() as u64;
         let r = match self.enc.as_mut().expect("writer used after finish") {
             Encoder::Plain(w) => w.write_all(bytes),
             Encoder::Gzip(w) => w.write_all(bytes),
             Encoder::Zstd(w) => w.write_all(bytes),
+            #[cfg(feature = "parquet")]
+            Encoder::Parquet(_) => unreachable!("handled above"),
         };
         r.map_err(|e| CoreError::io(&self.tmp, e))
     }
@@ -363,6 +456,12 @@ impl ShardWriter {
     pub fn finish(mut self) -> Result<u64> {
         let enc = self.enc.take().expect("finish called once");
         let w = match enc {
+            #[cfg(feature = "parquet")]
+            Encoder::Parquet(p) => {
+                p.finish()?;
+                std::fs::rename(&self.tmp, &self.path).map_err(|e| CoreError::io(&self.path, e))?;
+                return Ok(self.bytes);
+            }
             Encoder::Plain(w) => Ok(w),
             Encoder::Gzip(w) => w.finish(),
             Encoder::Zstd(w) => w.finish(),
@@ -383,8 +482,16 @@ impl Drop for ShardWriter {
     }
 }
 
-/// File-name suffixes of JSONL document shards.
-pub const JSONL_SUFFIXES: &[&str] = &[".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".json.gz"];
+/// File-name suffixes of document shards: JSONL, and Parquet (read only with the `parquet` feature; a build
+/// without it names the feature when it meets one).
+pub const JSONL_SUFFIXES: &[&str] = &[
+    ".jsonl",
+    ".jsonl.gz",
+    ".jsonl.zst",
+    ".jsonl.zstd",
+    ".json.gz",
+    ".parquet",
+];
 
 /// Expand files and folders into a sorted, deduplicated list of shard files. Folders are searched
 /// recursively for files whose names end in one of `suffixes`, skipping entries whose names start with `_`

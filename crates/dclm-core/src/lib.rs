@@ -20,6 +20,8 @@ mod document;
 mod error;
 pub mod executor;
 pub mod io;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod provenance;
 pub mod pystr;
 mod stats;

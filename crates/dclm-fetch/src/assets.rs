@@ -29,7 +29,7 @@ pub enum SizeHint {
 /// One file DCLM needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Asset {
-    /// Group (`dclm-configs`, `banlists`, `lid`, `tokenizer`, `quality-model`, `eval-data`).
+    /// Group (`dclm-configs`, `banlists`, `lid`, `tokenizer`, `quality-model`, `eval-data`, `competition-pools`).
     pub group: String,
     /// Destination relative to the assets folder, `/`-separated, as in DCLM's repository; also the asset's name.
     pub dest: String,
@@ -540,7 +540,8 @@ mod tests {
                 "lid",
                 "tokenizer",
                 "quality-model",
-                "eval-data"
+                "eval-data",
+                "competition-pools"
             ]
         );
         for must in [
@@ -557,6 +558,8 @@ mod tests {
             "eval/local_data/world_knowledge/triviaqa.jsonl",
             "eval/local_data/safety/bbq.jsonl",
             "baselines/baselines_configs/dclm_baseline_refinedweb.yaml",
+            "data/competition_pools/preextracted/400m-1x.txt",
+            "data/competition_pools/raw_warcs/400m-1x.txt",
         ] {
             assert!(reg.iter().any(|a| a.dest == must), "{must} missing from the registry");
         }

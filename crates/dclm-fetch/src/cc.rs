@@ -1,6 +1,7 @@
-//! Common Crawl WARC fetching: a crawl's `warc.paths.gz` (or a DCLM pool list of WARC paths), a reproducible
-//! random sample of N files, bounded-concurrency resumable downloads with backoff on 429/503 (as Common Crawl
-//! asks), and a gzip integrity check of every WARC (all members decoded to the end) before it gets its name.
+//! Common Crawl fetching: a crawl's `warc.paths.gz` (or a DCLM pool list: raw WARCs or DCLM-Pool `.jsonl.gz`
+//! shards), a reproducible random sample of N files, bounded-concurrency resumable downloads with backoff on
+//! 429/503 (as Common Crawl asks), and a gzip integrity check of every file (all members decoded to the end,
+//! the content a WARC or JSON lines by its name) before it gets its name.
 
 use crate::error::{FetchError, Result};
 use crate::http::{for_each_bounded, DownloadConfig, Downloaded, Downloader, Expect};
@@ -23,6 +24,8 @@ pub enum WarcSelection {
     },
     /// The paths listed in a file (plain or `.gz`; `crawl-data/…` paths, `s3://commoncrawl/…` or full URLs).
     PathsFile(PathBuf),
+    /// These paths (same forms as in a paths file).
+    Listed(Vec<String>),
 }
 
 /// Settings of [`fetch_warcs`].
@@ -221,6 +224,38 @@ pub fn resolve_selection(dl: &Downloader, cfg: &CcConfig) -> Result<Vec<String>>
             }
             read_paths_file(p)
         }
+        WarcSelection::Listed(paths) => Ok(paths.iter().map(|p| normalize_path(p)).collect()),
+    }
+}
+
+/// Decode every gzip member of a JSONL shard (a DCLM-Pool `.jsonl.gz`) to the end; the content must start with
+/// a JSON object (`{`). Returns decoded bytes.
+pub fn verify_jsonl_gzip(path: &Path) -> std::result::Result<u64, String> {
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut dec = MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, f));
+    let mut first = [0u8; 1];
+    let got = loop {
+        match dec.read(&mut first) {
+            Ok(0) => break 0,
+            Ok(_) if first[0].is_ascii_whitespace() => continue,
+            Ok(k) => break k,
+            Err(e) => return Err(format!("gzip error at the start: {e}")),
+        }
+    };
+    if got == 1 && first[0] != b'{' {
+        return Err("decoded content does not start with a JSON object".into());
+    }
+    let rest = std::io::copy(&mut dec, &mut std::io::sink()).map_err(|e| format!("gzip error: {e}"))?;
+    Ok(got as u64 + rest)
+}
+
+/// The integrity check for a downloaded file by its name: JSONL shards as JSON-lines gzip, anything else as a
+/// gzip WARC.
+pub fn verify_by_name(path: &Path, name: &str) -> std::result::Result<u64, String> {
+    if name.ends_with(".jsonl.gz") || name.ends_with(".json.gz") {
+        verify_jsonl_gzip(path)
+    } else {
+        verify_warc_gzip(path)
     }
 }
 
@@ -234,24 +269,25 @@ pub fn fetch_warcs(cfg: &CcConfig) -> Result<CcReport> {
         let name = p.rsplit('/').next().unwrap_or_default();
         if name.is_empty() || name.starts_with('.') || !names.insert(name.to_string()) {
             return Err(FetchError::Invalid(format!(
-                "paths list: bad or duplicate WARC file name in {p:?}"
+                "paths list: bad or duplicate file name in {p:?}"
             )));
         }
     }
-    let check = |p: &Path| verify_warc_gzip(p).map(|_| ());
     let results = for_each_bounded(
         &paths,
         cfg.download.concurrency,
         |_, p| -> Result<(PathBuf, CcOutcome)> {
-            let dest = cfg.out.join(p.rsplit('/').next().unwrap_or_default());
+            let name = p.rsplit('/').next().unwrap_or_default();
+            let dest = cfg.out.join(name);
             if dest.is_file() {
                 if !cfg.verify_existing {
                     return Ok((dest, CcOutcome::AlreadyPresent));
                 }
-                if verify_warc_gzip(&dest).is_ok() {
+                if verify_by_name(&dest, name).is_ok() {
                     return Ok((dest, CcOutcome::AlreadyPresent));
                 }
             }
+            let check = |part: &Path| verify_by_name(part, name).map(|_| ());
             let url = join_url(&cfg.base_url, p);
             let done = dl.download(&url, &dest, &Expect::default(), Some(&check))?;
             Ok((dest, CcOutcome::Fetched(done)))

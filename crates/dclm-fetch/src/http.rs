@@ -1,8 +1,14 @@
 //! The downloader: resumable (HTTP `Range` on a `.part` file), verified (sha256, size, content check), atomic
 //! (rename only after verification; any mismatch removes the `.part`), retried with exponential backoff on
 //! 429/5xx and connection errors (honouring `Retry-After`), and a bounded-concurrency runner.
+//!
+//! HTTP goes through `reqwest` (blocking client, rustls), the stack `object_store` already brings into the
+//! workspace, so there is one HTTP/TLS implementation. A bearer token ([`HostToken`]) is attached only to
+//! requests whose URL is on its host; redirects to another host (a CDN) never carry it (reqwest drops
+//! `Authorization` on cross-host redirects).
 
 use crate::error::{FetchError, Result};
+use reqwest::blocking::{Client, RequestBuilder, Response};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -30,6 +36,39 @@ pub struct DownloadConfig {
     pub user_agent: String,
     /// Print one line per finished or retried download to stderr.
     pub verbose: bool,
+    /// A bearer token for one host (e.g. `HF_TOKEN` for the Hugging Face Hub), sent to no other host.
+    pub token: Option<HostToken>,
+}
+
+/// A bearer token and the one host (with port, when not the scheme's default) it may be sent to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HostToken {
+    /// `host` or `host:port`, as in the URL.
+    pub host: String,
+    /// The token (sent as `Authorization: Bearer <token>`).
+    pub token: String,
+}
+
+impl std::fmt::Debug for HostToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret.
+        write!(
+            f,
+            "HostToken {{ host: {:?}, token: <{} bytes> }}",
+            self.host,
+            self.token.len()
+        )
+    }
+}
+
+/// `host` or `host:port` of a URL (port only when explicit and not the scheme's default).
+pub fn url_authority(url: &str) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    let host = u.host_str()?.to_string();
+    Some(match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    })
 }
 
 impl Default for DownloadConfig {
@@ -46,6 +85,7 @@ impl Default for DownloadConfig {
                 env!("CARGO_PKG_VERSION")
             ),
             verbose: false,
+            token: None,
         }
     }
 }
@@ -95,11 +135,11 @@ struct PartMeta {
 }
 
 impl PartMeta {
-    fn from_response(url: &str, resp: &ureq::Response) -> Self {
+    fn from_response(url: &str, resp: &Response) -> Self {
         PartMeta {
             url: url.to_string(),
-            etag: resp.header("ETag").map(str::to_string),
-            last_modified: resp.header("Last-Modified").map(str::to_string),
+            etag: header(resp, "ETag").map(str::to_string),
+            last_modified: header(resp, "Last-Modified").map(str::to_string),
         }
     }
 
@@ -173,22 +213,51 @@ enum Step {
     },
 }
 
+/// A header's value as text.
+fn header<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A transport error with its causes (reqwest's own message is terse: "error sending request").
+fn transport_message(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
 /// A blocking HTTP downloader (one shared connection pool; `Sync`, so batch workers share it).
 pub struct Downloader {
-    agent: ureq::Agent,
+    client: Client,
     cfg: DownloadConfig,
 }
 
 impl Downloader {
     /// A downloader with these settings.
     pub fn new(cfg: DownloadConfig) -> Self {
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(cfg.connect_timeout)
-            .timeout_read(cfg.read_timeout)
-            .user_agent(&cfg.user_agent)
-            .redirects(10)
-            .build();
-        Downloader { agent, cfg }
+        // `timeout` bounds each connect, read and write of a transfer (a stalled one is then resumed), not the
+        // whole download. Bodies are stored as served: no transparent decompression.
+        let client = Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .timeout(cfg.read_timeout)
+            .user_agent(cfg.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .build()
+            .expect("the HTTP client's TLS backend initializes");
+        Downloader { client, cfg }
+    }
+
+    /// A GET request, with the bearer token when the URL is on the token's host.
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        let req = self.client.get(url);
+        match &self.cfg.token {
+            Some(t) if url_authority(url).as_deref() == Some(t.host.as_str()) => req.bearer_auth(&t.token),
+            _ => req,
+        }
     }
 
     /// The settings.
@@ -208,26 +277,24 @@ impl Downloader {
         let mut requests = 0u32;
         loop {
             requests += 1;
-            let (reason, retry_after, status) = match self.agent.get(url).call() {
-                Ok(resp) => {
-                    let mut body = Vec::new();
-                    match resp.into_reader().read_to_end(&mut body) {
-                        Ok(_) => return Ok(body),
-                        Err(e) => (format!("body: {e}"), None, None),
-                    }
-                }
-                Err(ureq::Error::Status(code, resp)) if is_retryable_status(code) => {
+            let (reason, retry_after, status) = match self.get(url).send() {
+                Ok(resp) if resp.status().is_success() => match resp.bytes() {
+                    Ok(body) => return Ok(body.to_vec()),
+                    Err(e) => (format!("body: {}", transport_message(&e)), None, None),
+                },
+                Ok(resp) if is_retryable_status(resp.status().as_u16()) => {
+                    let code = resp.status().as_u16();
                     (format!("HTTP {code}"), retry_after(&resp), Some(code))
                 }
-                Err(ureq::Error::Status(code, _)) => {
+                Ok(resp) => {
                     return Err(FetchError::Status {
                         url: url.into(),
-                        status: code,
+                        status: resp.status().as_u16(),
                         attempts: requests,
                         hint: String::new(),
                     })
                 }
-                Err(ureq::Error::Transport(t)) => (t.to_string(), None, None),
+                Err(e) => (transport_message(&e), None, None),
             };
             failures += 1;
             if failures > self.cfg.max_retries {
@@ -346,19 +413,19 @@ impl Downloader {
         last_status: &mut Option<u16>,
         restarted_after_416: &mut bool,
     ) -> Result<Step> {
-        let mut req = self.agent.get(url);
+        let mut req = self.get(url);
         if have > 0 {
-            req = req.set("Range", &format!("bytes={have}-"));
+            req = req.header("Range", format!("bytes={have}-"));
             if let Some(v) = meta.as_ref().and_then(PartMeta::if_range) {
-                req = req.set("If-Range", v);
+                req = req.header("If-Range", v);
             }
         }
-        let resp = match req.call() {
-            Ok(r) => r,
-            Err(ureq::Error::Status(416, resp)) if have > 0 => {
+        let resp = match req.send() {
+            Ok(r) if r.status().is_success() => r,
+            Ok(resp) if resp.status().as_u16() == 416 && have > 0 => {
                 // Range not satisfiable: the partial file is complete if the server's total equals it.
                 *last_status = Some(416);
-                let total = resp.header("Content-Range").and_then(parse_content_range_total);
+                let total = header(&resp, "Content-Range").and_then(parse_content_range_total);
                 if total == Some(have) {
                     return Ok(Step::Complete);
                 }
@@ -378,7 +445,8 @@ impl Downloader {
                     retry_after: None,
                 });
             }
-            Err(ureq::Error::Status(code, resp)) if is_retryable_status(code) => {
+            Ok(resp) if is_retryable_status(resp.status().as_u16()) => {
+                let code = resp.status().as_u16();
                 *last_status = Some(code);
                 return Ok(Step::Retry {
                     progress: false,
@@ -386,35 +454,35 @@ impl Downloader {
                     retry_after: retry_after(&resp),
                 });
             }
-            Err(ureq::Error::Status(code, _)) => {
+            Ok(resp) => {
                 return Err(FetchError::Status {
                     url: url.into(),
-                    status: code,
+                    status: resp.status().as_u16(),
                     attempts: 1,
                     hint: String::new(),
                 })
             }
-            Err(ureq::Error::Transport(t)) => {
+            Err(e) => {
                 return Ok(Step::Retry {
                     progress: false,
-                    reason: t.to_string(),
+                    reason: transport_message(&e),
                     retry_after: None,
                 })
             }
         };
-        *last_status = Some(resp.status());
+        *last_status = Some(resp.status().as_u16());
         let fresh = PartMeta::from_response(url, &resp);
         let same_version = match (meta.as_ref().and_then(|m| m.etag.as_deref()), fresh.etag.as_deref()) {
             (Some(a), Some(b)) => a == b,
             _ => true,
         };
-        let (start, total) = match resp.status() {
-            206 => match resp.header("Content-Range").and_then(parse_content_range) {
+        let (start, total) = match resp.status().as_u16() {
+            206 => match header(&resp, "Content-Range").and_then(parse_content_range) {
                 Some((start, total)) if start == have && same_version => (start, total),
                 // A range we did not ask for, or of another version of the file: start over.
                 _ => (u64::MAX, None),
             },
-            _ => (0, resp.header("Content-Length").and_then(|v| v.trim().parse().ok())),
+            _ => (0, header(&resp, "Content-Length").and_then(|v| v.trim().parse().ok())),
         };
         if start == 0 {
             // A whole body: remember its version before its first byte lands in the `.part`.
@@ -440,7 +508,7 @@ impl Downloader {
             file.set_len(0).map_err(|e| FetchError::io(part, e))?;
         }
         file.seek(SeekFrom::Start(start)).map_err(|e| FetchError::io(part, e))?;
-        let mut reader = resp.into_reader();
+        let mut reader = resp;
         let mut buf = vec![0u8; 1 << 16];
         let mut got = 0u64;
         let read_err = loop {
@@ -533,8 +601,8 @@ impl Downloader {
     }
 }
 
-fn retry_after(resp: &ureq::Response) -> Option<Duration> {
-    resp.header("Retry-After")
+fn retry_after(resp: &Response) -> Option<Duration> {
+    header(resp, "Retry-After")
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs)
 }

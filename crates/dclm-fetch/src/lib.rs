@@ -1,6 +1,8 @@
 //! dclm-fetch: the real inputs of a DCLM run in two commands — DCLM's assets (fastText LID, RefinedWeb banlists,
-//! GPT-NeoX tokenizer, LLM-Foundry eval files, DCLM's fastText quality classifier, DCLM's configs) with pinned
-//! URLs and sha256s, and Common Crawl WARCs by crawl, by pool list or as a seeded random sample.
+//! GPT-NeoX tokenizer, LLM-Foundry eval files, DCLM's fastText quality classifier, DCLM's configs, the
+//! competition pool lists) with pinned URLs and sha256s, Common Crawl WARCs by crawl, by pool list or as a
+//! seeded random sample, a competition pool's DCLM-Pool shards ([`pool`]), and datasets on the Hugging Face
+//! Hub ([`hub`], `hf://datasets/<repo>[@revision]/<glob>`).
 //!
 //! Every download goes to `<dest>.part`, resumes with HTTP `Range` after an interruption (also across runs),
 //! is retried with exponential backoff on 429/5xx and connection errors, is verified (sha256 and size for
@@ -29,5 +31,7 @@ pub mod assets;
 pub mod cc;
 pub mod error;
 pub mod http;
+pub mod hub;
+pub mod pool;
 
 pub use error::{FetchError, Result};

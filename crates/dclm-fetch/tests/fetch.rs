@@ -2,7 +2,7 @@
 //! checksums, resume after a cut connection, checksum mismatch leaves nothing, 429/503 retried with backoff,
 //! the concurrency bound holds, and `warc.paths.gz` sampling and pool lists.
 
-mod server;
+use crate::server;
 
 use dclm_fetch::assets::{
     fetch_assets_from, list_assets, parse_registry, AssetOutcome, AssetState, AssetsConfig, Lock, Mirrors, Trust,

@@ -5,5 +5,6 @@ mod conformance;
 mod lid;
 mod other_configs;
 mod page_model;
+mod parquet;
 mod props;
 mod run;

@@ -69,8 +69,9 @@ impl Stage {
 /// Arguments of `baseline`.
 #[derive(Args, Debug, Clone)]
 pub struct BaselineArgs {
-    /// Input WARC files (or DCLM-Pool JSONL, which starts at the heuristics): files, folders or globs.
-    /// Default: the embedded corpus.
+    /// Input WARC files (or DCLM-Pool JSONL or Parquet, which start at the heuristics): files, folders, globs or
+    /// `hf://datasets/<owner>/<name>[@revision]/<glob>` (downloaded under `<out>/_hf/` first). Default: the
+    /// embedded corpus.
     #[arg(long = "input", short = 'i', num_args = 1..)]
     pub inputs: Vec<String>,
     /// DCLM assets folder (DCLM's repository layout, or a folder holding `dclm-assets/`, `tokenizers/`,
@@ -247,7 +248,8 @@ pub fn run(args: BaselineArgs) -> Result<Outcome> {
     let (inputs, jsonl_inputs) = if args.inputs.is_empty() {
         (vec![embedded.corpus_warc.clone()], false)
     } else {
-        let inputs = expand_inputs(&args.inputs)?;
+        let local = crate::datasets::fetch_hub_inputs(&args.inputs, &args.out.join("_hf"))?;
+        let inputs = expand_inputs(&local)?;
         let warc = inputs.iter().filter(|p| p.to_string_lossy().contains(".warc")).count();
         if warc != 0 && warc != inputs.len() {
             bail!("--input mixes WARC and JSONL files; give one kind");
@@ -712,6 +714,14 @@ fn tokenize(run: &mut Run, inputs: &[PathBuf], dir: &Path) -> Result<StageRecord
     cfg.seqlen = seqlen;
     cfg.wds_chunk_size = run.recipe.wds_chunk_size;
     let s = tokenize_shuffle_with(&cfg, encoder.as_ref(), inputs)?;
+    let tok_name = tok_path
+        .as_ref()
+        .map_or("bytes (dclm-rs stand-in)".into(), |p| p.display().to_string());
+    let source = dclm_core::executor::common_parent(inputs);
+    let settings = format!("seed={} seqlen={seqlen}", cfg.seed);
+    if let Err(e) = crate::datasets::record_tokenized(&run.args.out, dir, &source, &tok_name, seqlen, &settings) {
+        eprintln!("baseline: no tokenized-dataset record: {e:#}");
+    }
     let mut rec = record(Stage::Tokenize, dir, s.stats.clone(), f);
     rec.tokens = Some(s.doc_tokens);
     rec.extra = serde_json::to_value(&s)?;
@@ -803,6 +813,9 @@ fn train(run: &mut Run, dir: &Path) -> Result<StageRecord> {
             "a small CPU preset with DCLM's recipe (AdamW β2 0.95, warmup + cosine, z-loss), not a DCLM scale"
         },
     );
+    if let Err(e) = crate::datasets::record_model(&run.args.out, dir, &rec, &format!("seed={}", run.args.seed)) {
+        eprintln!("baseline: no model record: {e:#}");
+    }
     let mut r = record(Stage::Train, dir, stats, f);
     r.tokens = Some(rec.tokens_seen);
     r.extra = serde_json::to_value(&rec)?;
@@ -864,6 +877,10 @@ fn eval(run: &mut Run, dir: &Path) -> Result<StageRecord> {
     cfg.run = options;
     let report = dclm_eval::evaluate(&lm, tokenizer, &cfg).context("evaluation")?;
     dclm_core::io::write_atomic(&dir.join("eval_results.json"), &serde_json::to_vec_pretty(&report)?)?;
+    let model_name = crate::datasets::model_record_name(&run.args.out, &preset.name);
+    if let Err(e) = crate::datasets::record_eval(&run.args.out, &report, &model_name) {
+        eprintln!("baseline: no eval record: {e:#}");
+    }
     let agg = report.aggregated_v2.as_ref();
     let rows: Vec<dclm_report::EvalRow> = report
         .tasks

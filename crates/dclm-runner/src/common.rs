@@ -1,11 +1,12 @@
 //! Shared CLI pieces of the runner: shard arguments, input expansion (globs, folders), asset discovery,
 //! the one-line summary of a stage run, and [`StageIo`], which lets shard stages read from and write to
-//! `s3://` object storage through local staging folders.
+//! `s3://` object storage, and read `hf://datasets/…` Hugging Face Hub inputs, through local staging folders.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dclm_core::executor::{common_parent, replace_extension, slice_for_rank, DONE_DIR};
 use dclm_core::{RunSummary, Stats};
+use dclm_fetch::hub::{HubConfig, HubFile, HubUrl};
 use dclm_objstore::{ObjectUrl, Store};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,9 @@ use std::path::{Path, PathBuf};
 #[derive(Args, Debug, Clone)]
 pub struct ShardArgs {
     /// Input shards: files, folders (searched recursively) or glob patterns (`'in/*.jsonl.gz'`); for extract,
-    /// filter and quality also `s3://bucket/prefix/` (every shard object under it).
+    /// filter and quality also `s3://bucket/prefix/` (every shard object under it) and
+    /// `hf://datasets/<owner>/<name>[@revision]/<path-glob>` (Hugging Face Hub, at one commit; `HF_TOKEN`,
+    /// `HF_ENDPOINT`).
     #[arg(long = "input", short = 'i', required = true, num_args = 1..)]
     pub inputs: Vec<String>,
     /// Output folder; for extract, filter and quality also `s3://bucket/prefix`.
@@ -67,6 +70,7 @@ const SHARD_SUFFIXES: &[&str] = &[
     ".jsonl.zst",
     ".jsonl.zstd",
     ".json.gz",
+    ".parquet",
     ".warc",
     ".warc.gz",
     ".warc.zst",
@@ -86,7 +90,7 @@ fn is_shard_name(name: &str) -> bool {
 pub fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for pat in patterns {
-        if ObjectUrl::is_object_url(pat) {
+        if ObjectUrl::is_object_url(pat) || HubUrl::is_hub_url(pat) {
             bail!("{pat}: object-store inputs are read by the shard stages through StageIo, not as local files");
         }
         let p = Path::new(pat);
@@ -204,6 +208,8 @@ enum Source {
     /// An object, downloaded into the staging folder before its batch runs, with its listed size when known
     /// (a marker made from an object of another size is not reused).
     Remote(ObjectUrl, Option<u64>),
+    /// A file of a Hugging Face Hub dataset at a pinned commit, downloaded like an object.
+    Hub(HubFile),
 }
 
 /// One input shard with its path relative to the inputs' common root (this names its output).
@@ -218,6 +224,7 @@ impl Item {
         match &self.source {
             Source::Local(p) => p.display().to_string(),
             Source::Remote(u, _) => u.to_string(),
+            Source::Hub(f) => f.hf_url(),
         }
     }
 }
@@ -274,7 +281,13 @@ impl StageIo {
     /// (`Some("jsonl.gz")` for extract; `None` keeps input names).
     pub fn new(stage: &str, shards: &ShardArgs, output_extension: Option<&str>) -> Result<Self> {
         let remote: Vec<&String> = shards.inputs.iter().filter(|p| ObjectUrl::is_object_url(p)).collect();
-        let (paths, remote_inputs): (Vec<(PathBuf, Source)>, bool) = if remote.is_empty() {
+        let hub = shards.inputs.iter().filter(|p| HubUrl::is_hub_url(p)).count();
+        let (paths, remote_inputs): (Vec<(PathBuf, Source)>, bool) = if hub > 0 {
+            if hub != shards.inputs.len() {
+                bail!("--input: mix of hf:// URLs and other inputs; give one kind");
+            }
+            (list_hub_inputs(&shards.inputs)?, true)
+        } else if remote.is_empty() {
             let local = expand_inputs(&shards.inputs)?;
             (
                 local.into_iter().map(|p| (p.clone(), Source::Local(p))).collect(),
@@ -348,6 +361,7 @@ impl StageIo {
             .map(|i| match &i.source {
                 Source::Local(p) => p.clone(),
                 Source::Remote(u, _) => PathBuf::from(&u.key),
+                Source::Hub(f) => PathBuf::from(format!("{}/{}", f.repo, f.path)),
             })
             .collect()
     }
@@ -494,9 +508,9 @@ impl StageIo {
             .with_context(|| format!("{}: no completion marker after the stage ran", item.label()))?;
         let mut stats: Stats =
             serde_json::from_slice(&bytes).with_context(|| format!("reading marker {}", marker_local.display()))?;
-        if let Source::Remote(url, _) = &item.source {
+        if !matches!(item.source, Source::Local(_)) {
             let from = staged.display().to_string();
-            let to = url.to_string();
+            let to = item.label();
             for ex in &mut stats.error_examples {
                 ex.message = ex.message.replace(&from, &to);
             }
@@ -618,7 +632,7 @@ fn check_io_overlap(patterns: &[String], paths: &[(PathBuf, Source)], out: &str)
         .iter()
         .filter_map(|(_, s)| match s {
             Source::Local(p) => Some(p.clone()),
-            Source::Remote(..) => None,
+            Source::Remote(..) | Source::Hub(_) => None,
         })
         .collect();
     dclm_core::provenance::check_disjoint(&dirs, &files, Path::new(out))?;
@@ -675,12 +689,17 @@ fn fetch_batch(items: &[Item], in_dir: &Path) -> Vec<(Item, Result<PathBuf>)> {
                             stores.insert(u.bucket.clone(), s.clone());
                         }),
                     }),
-                    Source::Local(_) => None,
+                    Source::Local(_) | Source::Hub(_) => None,
                 };
                 let dest = in_dir.join(&item.rel);
                 scope.spawn(move || -> Result<PathBuf> {
                     match (&item.source, store) {
                         (Source::Local(p), _) => Ok(p.clone()),
+                        (Source::Hub(f), _) => {
+                            let cfg = HubConfig::from_env();
+                            dclm_fetch::hub::download(&cfg.downloader(), &cfg, f, &dest)?;
+                            Ok(dest)
+                        }
                         (Source::Remote(u, _), Some(store)) => {
                             store?.download_to(u, &dest)?;
                             Ok(dest)
@@ -755,6 +774,34 @@ fn list_remote_inputs(urls: &[String]) -> Result<Vec<(PathBuf, Source)>> {
     Ok(out)
 }
 
+/// Every shard file selected by `hf://datasets/…` inputs, each listed at the commit its revision resolves to
+/// (same shard-name rules as folders; paths with a `_` or `.` segment are skipped).
+fn list_hub_inputs(urls: &[String]) -> Result<Vec<(PathBuf, Source)>> {
+    let cfg = HubConfig::from_env();
+    let dl = cfg.downloader();
+    let mut out: Vec<(PathBuf, Source)> = Vec::new();
+    for s in urls {
+        let url = HubUrl::parse(s)?;
+        let listing = dclm_fetch::hub::list(&dl, &cfg, &url).with_context(|| format!("listing {s}"))?;
+        let mut n = 0;
+        for f in listing.files {
+            let mut segs: Vec<&str> = f.path.split('/').collect();
+            let name = segs.pop().unwrap_or_default();
+            if segs.iter().any(|d| d.starts_with('_') || d.starts_with('.')) || !is_shard_name(name) {
+                continue;
+            }
+            out.push((PathBuf::from(format!("{}/{}", f.repo, f.path)), Source::Hub(f)));
+            n += 1;
+        }
+        if n == 0 {
+            bail!("no input shards among the files {s} selects");
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    Ok(out)
+}
+
 impl Sink {
     /// What exists at the output: relative name → size.
     fn list(&self) -> Result<BTreeMap<String, u64>> {
@@ -805,6 +852,7 @@ impl Sink {
         let same_input = match &item.source {
             Source::Local(path) => p.input.matches(path).unwrap_or(false),
             Source::Remote(_, size) => size.is_none_or(|n| n == p.input.size),
+            Source::Hub(f) => f.size.is_none_or(|n| n == p.input.size),
         };
         if (p.complete || accept_partial) && same_input && (output_exists || s.docs_out == 0) {
             Ok(Some(s))

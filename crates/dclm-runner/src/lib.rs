@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod common;
+pub mod datasets;
 pub mod decontam;
 pub mod fetch;
 pub mod launch;
@@ -57,6 +58,12 @@ pub enum Cmd {
     /// Run stages as shard tasks on a cluster: Slurm arrays, Kubernetes Indexed Jobs, Ray.
     #[command(subcommand)]
     Launch(launch::LaunchCmd),
+    /// Download a DCLM competition pool (DCLM-Pool shards or raw WARCs of a scale).
+    Pool(datasets::PoolArgs),
+    /// Hugging Face Hub datasets: download or list `hf://datasets/…` files at one commit.
+    Hf(datasets::HfArgs),
+    /// DCLM experiment records: compare eval records as a leaderboard.
+    Records(datasets::RecordsArgs),
 }
 
 /// Run a parsed command line.
@@ -77,5 +84,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Assets(a) => fetch::assets_main(&a),
         Cmd::Cc(a) => fetch::cc_main(&a),
         Cmd::Launch(c) => launch::main(&c),
+        Cmd::Pool(a) => datasets::pool_main(&a),
+        Cmd::Hf(a) => datasets::hf_main(&a),
+        Cmd::Records(a) => datasets::records_main(&a),
     }
 }

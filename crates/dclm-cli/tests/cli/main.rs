@@ -2,6 +2,7 @@
 //! object storage, token shards read by webdataset, and the Slurm, Kubernetes and Ray launchers).
 
 mod checkpoints;
+mod datasets;
 mod dedup_phases;
 mod k8s_manifests;
 mod launch_train;

@@ -1,5 +1,6 @@
 //! A small HTTP/1.1 file server on 127.0.0.1 for the tests: serves fixture bytes by path, honours `Range`,
-//! can answer scripted statuses (429/503/404), cut a connection mid-body, and counts requests in flight.
+//! can answer scripted statuses (429/503/404) and redirects, cut a connection mid-body, logs each request's
+//! `Authorization` header, and counts requests in flight. Paths include the query string.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -16,6 +17,8 @@ pub(crate) enum Behavior {
     Status(u16, Option<u64>),
     /// Normal headers (full `Content-Length`), then only this many body bytes, then the connection is closed.
     CutAfter(usize),
+    /// `302 Found` to this URL.
+    Redirect(String),
 }
 
 /// One logged request.
@@ -25,6 +28,7 @@ pub(crate) struct Logged {
     pub path: String,
     pub range: Option<String>,
     pub if_range: Option<String>,
+    pub authorization: Option<String>,
     pub status: u16,
     pub at: Instant,
 }
@@ -130,6 +134,7 @@ fn handle(mut conn: TcpStream, st: &State) {
     }
     let mut range = None;
     let mut if_range: Option<String> = None;
+    let mut authorization: Option<String> = None;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
@@ -141,6 +146,9 @@ fn handle(mut conn: TcpStream, st: &State) {
             }
             if k.eq_ignore_ascii_case("if-range") {
                 if_range = Some(v.trim().to_string());
+            }
+            if k.eq_ignore_ascii_case("authorization") {
+                authorization = Some(v.trim().to_string());
             }
         }
     }
@@ -159,6 +167,7 @@ fn handle(mut conn: TcpStream, st: &State) {
             path: path.clone(),
             range: range.clone(),
             if_range: if_range.clone(),
+            authorization: authorization.clone(),
             status,
             at: Instant::now(),
         })
@@ -170,6 +179,14 @@ fn handle(mut conn: TcpStream, st: &State) {
         let _ = write!(
             conn,
             "HTTP/1.1 {code} Scripted\r\n{ra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        return;
+    }
+    if let Some(Behavior::Redirect(to)) = &behavior {
+        log(302);
+        let _ = write!(
+            conn,
+            "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
         return;
     }

@@ -537,51 +537,6 @@ pub fn sbatch_script(a: &TrainLaunchArgs, p: &TrainPlan) -> String {
     )
 }
 
-/// DCLM's tokenized-dataset record (`exp_data/datasets/tokenized/<name>.json`) for the shards.
-fn dataset_record(a: &TrainLaunchArgs, data: &Path, name: &str) -> Result<serde_json::Value> {
-    let manifest = std::path::absolute(data.join("manifest.jsonl"))?;
-    let entries = dclm_train::data::read_manifest(data)?;
-    let seqs: u64 = entries.iter().map(|e| e.num_sequences).sum();
-    let mut size = 0u64;
-    for e in &entries {
-        size += std::fs::metadata(data.join(format!("{}.tar", e.shard)))
-            .map(|m| m.len())
-            .unwrap_or(0);
-    }
-    let seq_len = entries
-        .first()
-        .and_then(|e| dclm_train::data::read_shard(data.join(format!("{}.tar", e.shard))).ok())
-        .and_then(|v| v.first().map(|(_, ids)| ids.len() as u64))
-        .unwrap_or(2049);
-    let key = dclm_core::Fingerprint::new("tokenized-dataset")
-        .add("manifest", &std::fs::read(&manifest)?)
-        .finish();
-    let uuid = format!(
-        "{}-{}-{}-{}-{}",
-        &key[0..8],
-        &key[8..12],
-        &key[12..16],
-        &key[16..20],
-        &key[20..32]
-    );
-    Ok(serde_json::json!({
-        "uuid": uuid,
-        "name": name,
-        "creation_date": "",
-        "dataset_url": format!("{}/", std::path::absolute(data)?.display()),
-        "manifest_url": manifest,
-        "sources": [],
-        "tokenized": true,
-        "tokenizer": a.tokenizer,
-        "num_tokens": seqs * seq_len,
-        "size": size,
-        "dcnlp_commit_hash": "",
-        "dcnlp_diff": "",
-        "data_key": "json.gz",
-        "sampling_yaml": null,
-    }))
-}
-
 /// `dclm launch train …`
 pub fn main(t: &TrainLaunch) -> Result<()> {
     if let Some(TrainLaunchCmd::Status { out }) = &t.status {
@@ -598,13 +553,21 @@ pub fn main(t: &TrainLaunch) -> Result<()> {
     } else {
         a.data.clone()
     };
-    let data_name = p.name.split("-").next().unwrap_or_default().to_string();
-    let record_name = a.dataset_name.clone().unwrap_or(data_name);
-    let rec_dir = a.out.join("exp_data/datasets/tokenized");
-    std::fs::create_dir_all(&rec_dir)?;
-    dclm_core::io::write_atomic(
-        &rec_dir.join(format!("{record_name}.json")),
-        &serde_json::to_vec_pretty(&dataset_record(a, &data, &record_name)?)?,
+    let record_name = match &a.dataset_name {
+        Some(n) => n.clone(),
+        None => data
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    crate::datasets::record_token_shards(
+        &a.out.join("exp_data"),
+        &record_name,
+        &data,
+        &a.tokenizer,
+        p.seq_len + 1,
+        "launch-train",
+        &[data.display().to_string()],
     )?;
     dclm_core::io::write_atomic(
         &a.out.join("open_lm_args.json"),

@@ -260,5 +260,5 @@ fn main_all(a: &DedupArgs) -> Result<()> {
         eprintln!("{}", serde_json::to_string_pretty(&s.report)?);
         Ok(s.run)
     })?;
-    report_summary("dedup", &s, &a.shards)
+    report_summary("dedup", &s, &a.shards).and_then(|()| crate::datasets::record_stage("dedup", &a.shards, None))
 }

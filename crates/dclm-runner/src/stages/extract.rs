@@ -18,7 +18,7 @@ pub struct ExtractArgs {
     /// Decode non-UTF-8 pages by their declared charset instead of dropping them as DCLM does.
     #[arg(long)]
     pub decode_charsets: bool,
-    /// Output extension (`jsonl.gz` as DCLM-Pool, or `jsonl.zst`).
+    /// Output extension (`jsonl.gz` as DCLM-Pool, `jsonl.zst`, or `parquet`).
     #[arg(long, default_value = "jsonl.gz")]
     pub output_extension: String,
 }
@@ -49,5 +49,5 @@ pub fn run(cfg: &ExtractConfig) -> Result<RunSummary> {
 pub fn main(a: &ExtractArgs) -> Result<()> {
     let io = StageIo::new(dclm_extract::run::STAGE, &a.shards, Some(&a.output_extension))?;
     let s = io.run_batched(|batch| run(&config(a, batch)))?;
-    report_summary("extract", &s, &a.shards)
+    report_summary("extract", &s, &a.shards).and_then(|()| crate::datasets::record_stage("extract", &a.shards, None))
 }

@@ -28,6 +28,9 @@ pub struct FilterArgs {
     /// `stopwords` (the built-in stop-word stand-in the offline baseline uses; not a general language identifier).
     #[arg(long, default_value = "config", value_parser = ["config", "stopwords"])]
     pub lid: String,
+    /// Write outputs with this extension instead of the input's (`parquet`, `jsonl.gz`, `jsonl.zst`, `jsonl`).
+    #[arg(long)]
+    pub output_extension: Option<String>,
 }
 
 /// Settings for one filter run (built from CLI args or by the baseline).
@@ -47,6 +50,7 @@ pub fn job(a: &FilterArgs, batch: &Batch) -> Result<FilterJob> {
     cfg.executor.output_dir = batch.out.clone();
     cfg.executor.rank = batch.rank;
     cfg.executor.world_size = batch.world_size;
+    cfg.executor.output_extension = a.output_extension.clone();
     if let Some(d) = assets_dir(a.assets.as_deref()) {
         cfg.assets_dir = d;
     }
@@ -71,7 +75,8 @@ pub fn run(job: &FilterJob) -> Result<RunSummary> {
 
 /// `dclm filter …`
 pub fn main(a: &FilterArgs) -> Result<()> {
-    let io = StageIo::new("filter", &a.shards, None)?;
+    let io = StageIo::new("filter", &a.shards, a.output_extension.as_deref())?;
     let s = io.run_batched(|batch| run(&job(a, batch)?))?;
     report_summary("filter", &s, &a.shards)
+        .and_then(|()| crate::datasets::record_stage("filter", &a.shards, Some(&a.config)))
 }

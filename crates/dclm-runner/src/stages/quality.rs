@@ -31,6 +31,9 @@ pub struct QualityArgs {
     /// Key the score is written under.
     #[arg(long, default_value = DCLM_BASELINE_SCORE_KEY)]
     pub key: String,
+    /// Write outputs with this extension instead of the input's (`parquet`, `jsonl.gz`, `jsonl.zst`, `jsonl`).
+    #[arg(long)]
+    pub output_extension: Option<String>,
 }
 
 /// The crate's configuration from CLI arguments.
@@ -62,7 +65,7 @@ pub fn run(cfg: &QualityConfig, shards: &ShardArgs, inputs: &[PathBuf]) -> Resul
 /// storage all inputs are staged at once; a fixed threshold runs in bounded batches.
 pub fn main(a: &QualityArgs) -> Result<()> {
     let cfg = config(a);
-    let mut io = StageIo::new("quality", &a.shards, None)?;
+    let mut io = StageIo::new("quality", &a.shards, a.output_extension.as_deref())?;
     io.publish_top_level(&["quality_threshold.json"]);
     let mut threshold = None;
     let go = |batch: &crate::common::Batch| -> Result<dclm_core::RunSummary> {
@@ -70,7 +73,9 @@ pub fn main(a: &QualityArgs) -> Result<()> {
         shards.out = batch.out.clone();
         shards.rank = batch.rank;
         shards.world_size = batch.world_size;
-        let r = run(&cfg, &shards, &batch.inputs)?;
+        let mut ecfg = shards.executor_config("quality");
+        ecfg.output_extension = a.output_extension.clone();
+        let r = dclm_fasttext::quality::run(&cfg, ecfg, &batch.inputs).context("quality stage")?;
         threshold = r.threshold;
         Ok(r.summary)
     };
@@ -82,6 +87,7 @@ pub fn main(a: &QualityArgs) -> Result<()> {
         eprintln!("quality: threshold {} ({})", t.threshold, t.mode);
     }
     report_summary("quality", &s, &a.shards)
+        .and_then(|()| crate::datasets::record_stage("quality", &a.shards, Some(&a.model)))
 }
 
 /// Arguments of `quality-train`.

@@ -101,6 +101,15 @@ pub fn run(a: &TokshufArgs) -> Result<TokshufSummary> {
 /// `dclm tokshuf …`
 pub fn main(a: &TokshufArgs) -> Result<()> {
     let s = run(a)?;
+    let name = a
+        .output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "tokens".into());
+    let exp = crate::datasets::exp_data_dir(&a.output);
+    let rec =
+        crate::datasets::record_token_shards(&exp, &name, &a.output, &a.tokenizer, a.seqlen, "tokshuf", &a.inputs)?;
+    eprintln!("tokshuf: tokenized-dataset record {}", rec.display());
     eprintln!(
         "tokshuf: {} documents, {} tokens ({} contexts of {}) in {} shards → {}",
         s.docs,

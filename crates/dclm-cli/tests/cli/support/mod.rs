@@ -4,7 +4,8 @@ use std::path::Path;
 
 /// Output files that must be identical: data shards, dedup signature files and drop set (not `_done/`
 /// markers, stats and reports — `stats*.json`, `*_report.json`, `filter_steps.json`, a baseline stage's
-/// `_stage.json` — which hold timings and per-rank counters), as (relative path, bytes), sorted.
+/// `_stage.json` — which hold timings and per-rank counters, nor the experiment records under `exp_data/`,
+/// which hold UUIDs, dates and command lines), as (relative path, bytes), sorted.
 pub(crate) fn data_files(root: &Path) -> Vec<(String, Vec<u8>)> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         for e in std::fs::read_dir(dir).unwrap() {
@@ -12,7 +13,7 @@ pub(crate) fn data_files(root: &Path) -> Vec<(String, Vec<u8>)> {
             let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             if p.is_dir() {
-                if name != "_done" {
+                if name != "_done" && name != "exp_data" {
                     walk(root, &p, out);
                 }
             } else if !(name.starts_with("stats")
