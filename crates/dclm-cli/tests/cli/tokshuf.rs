@@ -225,3 +225,47 @@ fn train_on_tokshuf_shards_with_validation_and_shortfall_check() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
 }
+
+/// A Parquet file written by pyarrow tokenizes to the same shards, byte for byte, as the same documents in JSONL.
+#[test]
+fn tokshuf_reads_parquet_like_jsonl() {
+    let test = "tokshuf_reads_parquet_like_jsonl";
+    let Some(python) = std::env::var_os("DCLM_PYARROW_PYTHON") else {
+        eprintln!("SKIP {test}: set DCLM_PYARROW_PYTHON to a Python with pyarrow (.ci/run does)");
+        return;
+    };
+    let (Some(tok), Some(docs)) = (
+        dclm_core::testdata::shared("data/tokenizers/gpt-neox-20b.tokenizer.json", test),
+        dclm_core::testdata::shared("conformance/tokenize/tokenize.jsonl", test),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (jdir, pdir) = (tmp.path().join("j"), tmp.path().join("p"));
+    std::fs::create_dir_all(&jdir).unwrap();
+    std::fs::create_dir_all(&pdir).unwrap();
+    let text = std::fs::read_to_string(&docs).unwrap();
+    std::fs::write(
+        jdir.join("a.jsonl"),
+        text.lines().take(80).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
+    let o = Command::new(python)
+        .args([
+            "-c",
+            "import json, sys, pyarrow as pa, pyarrow.parquet as pq\n\
+             rows = [json.loads(l) for l in open(sys.argv[1])]\n\
+             pq.write_table(pa.table({'text': [r['text'] for r in rows], 'id': [r['id'] for r in rows]}), sys.argv[2])",
+        ])
+        .arg(jdir.join("a.jsonl"))
+        .arg(pdir.join("a.parquet"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (t1, t2) = (tmp.path().join("t1"), tmp.path().join("t2"));
+    tokshuf(&jdir, &t1, "2", &tok);
+    tokshuf(&pdir, &t2, "2", &tok);
+    let (a, b) = (token_files(&t1), token_files(&t2));
+    assert!(a.len() >= 2, "a manifest and shards");
+    assert!(a == b, "Parquet and JSONL inputs give different shards");
+}

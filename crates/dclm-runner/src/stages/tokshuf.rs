@@ -10,7 +10,8 @@ use std::path::PathBuf;
 /// Arguments of `tokshuf` (the names of DCLM's `rust_processing/tokshuf-rs`).
 #[derive(Args, Debug, Clone)]
 pub struct TokshufArgs {
-    /// Input documents: files, folders (searched recursively) or globs.
+    /// Input documents: files, folders (searched recursively), globs, or `hf://datasets/<repo>[@rev]/<glob>`
+    /// (downloaded first under `<output>/_hf/`).
     #[arg(long = "input", short = 'i', required = true, num_args = 1..)]
     pub inputs: Vec<String>,
     /// Output folder (`shard_*.tar`, `manifest.jsonl`, `stats.json`); must not hold a manifest already.
@@ -38,7 +39,11 @@ pub struct TokshufArgs {
     #[arg(long)]
     pub local_cell_dir: Option<PathBuf>,
     /// Input file extensions to take from folders, comma-separated.
-    #[arg(long, default_value = "jsonl,jsonl.gz,jsonl.zst,jsonl.zstd", value_delimiter = ',')]
+    #[arg(
+        long,
+        default_value = "jsonl,jsonl.gz,jsonl.zst,jsonl.zstd,parquet",
+        value_delimiter = ','
+    )]
     pub ext: Vec<String>,
     /// Id prepended to every document (DCLM's Llama-3 path: 128000).
     #[arg(long)]
@@ -73,19 +78,20 @@ impl TokshufArgs {
 
     /// The input files: every given file, and the files under given folders whose name ends with one of `--ext`.
     pub fn input_files(&self) -> Result<Vec<PathBuf>> {
+        let inputs = crate::datasets::fetch_hub_inputs(&self.inputs, &self.output.join("_hf"))?;
         let mut files = Vec::new();
-        for f in expand_inputs(&self.inputs)? {
+        for f in expand_inputs(&inputs)? {
             let name = f
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let given = self.inputs.iter().any(|i| std::path::Path::new(i) == f);
+            let given = inputs.iter().any(|i| std::path::Path::new(i) == f);
             if given || self.ext.iter().any(|e| name.ends_with(&format!(".{e}"))) {
                 files.push(f);
             }
         }
         if files.is_empty() {
-            bail!("no input files with extension {:?} in {:?}", self.ext, self.inputs);
+            bail!("no input files with extension {:?} in {:?}", self.ext, inputs);
         }
         Ok(files)
     }
