@@ -224,6 +224,57 @@ fn train_on_tokshuf_shards_with_validation_and_shortfall_check() {
     let o = dclm(&["train", "--data", t, "--scale", "tiny", "--max-steps", "3", "-o", r]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
+    // A resume continues with the same recipe; other flags are refused rather than ignored.
+    let o = dclm(&[
+        "train",
+        "--data",
+        t,
+        "--scale",
+        "tiny",
+        "--lr",
+        "0.1",
+        "--resume",
+        "--max-steps",
+        "4",
+        "-o",
+        r,
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("other settings"));
+    let o = dclm(&[
+        "train",
+        "--data",
+        t,
+        "--scale",
+        "tiny",
+        "--resume",
+        "--max-steps",
+        "4",
+        "-o",
+        r,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["steps"], 4);
+    // Token shards inside the input folder are refused (a rerun would read them back).
+    let inside = tmp.path().join("copy");
+    std::fs::create_dir_all(&inside).unwrap();
+    std::fs::copy(&docs, inside.join("d.jsonl")).unwrap();
+    let o = dclm(&[
+        "tokshuf",
+        "-i",
+        inside.to_str().unwrap(),
+        "-o",
+        inside.join("tok").to_str().unwrap(),
+        "--tokenizer",
+        tok.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("overlaps"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// A Parquet file written by pyarrow tokenizes to the same shards, byte for byte, as the same documents in JSONL.

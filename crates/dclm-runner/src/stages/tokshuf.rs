@@ -101,6 +101,9 @@ impl TokshufArgs {
 pub fn run(a: &TokshufArgs) -> Result<TokshufSummary> {
     let cfg = a.config()?;
     let inputs = a.input_files()?;
+    // Token shards written into (or around) an input folder would be read back as inputs by a rerun.
+    let dirs: Vec<PathBuf> = a.inputs.iter().map(PathBuf::from).filter(|p| p.is_dir()).collect();
+    dclm_core::provenance::check_disjoint(&dirs, &inputs, &a.output)?;
     tokenize_shuffle(&cfg, &inputs).context("tokshuf")
 }
 

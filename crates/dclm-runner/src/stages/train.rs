@@ -264,7 +264,18 @@ pub fn run(a: &TrainArgs) -> Result<RunRecord> {
         &serde_json::to_vec_pretty(&open_lm_params(&p, a, &data))?,
     )?;
     let mut trainer = match (&latest, &a.init) {
-        (Some(ckpt), _) => Trainer::resume(ckpt, opts, &device)?,
+        (Some(ckpt), _) => {
+            let t = Trainer::resume(ckpt, opts, &device)?;
+            // A resumed run continues its own recipe: other flags now would silently not apply.
+            if t.preset() != &p {
+                bail!(
+                    "{} was started with other settings (scale, model or hyperparameters) than this command gives; \
+                     resume it with the same flags, or train into another --out",
+                    a.out.display()
+                );
+            }
+            t
+        }
         (None, Some(init)) => {
             let params = Params::load_safetensors(&p.model, init, &device)
                 .with_context(|| format!("loading --init {}", init.display()))?;
