@@ -881,30 +881,7 @@ fn eval(run: &mut Run, dir: &Path) -> Result<StageRecord> {
     if let Err(e) = crate::datasets::record_eval(&run.args.out, &report, &model_name) {
         eprintln!("baseline: no eval record: {e:#}");
     }
-    let agg = report.aggregated_v2.as_ref();
-    let rows: Vec<dclm_report::EvalRow> = report
-        .tasks
-        .iter()
-        .map(|t| {
-            let ta = agg.and_then(|a| a.per_task.iter().find(|p| p.task == t.label));
-            let tc = cfg.tasks.iter().find(|c| c.label == t.label);
-            dclm_report::EvalRow {
-                task: t.label.clone(),
-                category: ta.map(|a| a.category.clone()).unwrap_or_default(),
-                task_type: tc.map(|c| format!("{:?}", c.icl_task_type)).unwrap_or_default(),
-                shots: tc.map(|c| c.num_fewshot as u32).unwrap_or(0),
-                n: t.num_examples as u64,
-                accuracy: t.accuracy,
-                random_baseline: ta.map(|a| a.random_baseline).unwrap_or(0.0),
-                in_core: true,
-            }
-        })
-        .collect();
-    let table = dclm_report::EvalTable::with_computed_core(
-        suite,
-        rows,
-        "mean centered accuracy over the tasks that ran (DCLM's CORE uses v2 random baselines over its 22 tasks)",
-    );
+    let table = crate::stages::eval::eval_table(&report, &cfg, suite);
     let mut stats = Stats::new("eval");
     stats.seconds = report.tasks.iter().map(|t| t.seconds).sum();
     let mut r = record(Stage::Eval, dir, stats, f);

@@ -28,12 +28,45 @@ pub struct TrainLaunch {
 /// Subcommands of `launch train`.
 #[derive(Subcommand, Debug)]
 pub enum TrainLaunchCmd {
-    /// Step, samples, loss and checkpoints of a launched open_lm run.
+    /// Step, tokens, loss, checkpoints and what is left of a launched open_lm run.
     Status {
         /// The run folder given to `launch train -o`.
         #[arg(long, short = 'o')]
         out: PathBuf,
     },
+    /// The run report (`report.json` + `report.html` in the run folder): the loss curve from open_lm's log and,
+    /// with `--tasks`, an eval table for each checkpoint that came back (evaluated once; a checkpoint that
+    /// changed, or other eval settings, are evaluated again).
+    Report(ReportArgs),
+}
+
+/// Arguments of `launch train report`.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// The run folder given to `launch train -o`.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Evaluate every checkpoint on these tasks (as `dclm eval --tasks`: `core`, `light`, a YAML, …).
+    #[arg(long)]
+    pub tasks: Option<String>,
+    /// Only the first N examples of each task.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// DCLM assets folder (eval YAMLs, task files, tokenizer); default `$DCLM_ASSETS`.
+    #[arg(long)]
+    pub assets: Option<PathBuf>,
+    /// DCLM's `eval/` folder, when not under the assets.
+    #[arg(long)]
+    pub eval_dir: Option<PathBuf>,
+    /// The folder holding LLM-Foundry's `local_data/`, when not beside the eval folder.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Tokenizer (`tokenizer.json`), when not in the assets.
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    /// Device for the evaluation: `cpu`, `cuda`, `cuda:N` or `auto`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// The training engine.
@@ -136,6 +169,11 @@ pub struct TrainLaunchArgs {
     /// Tokenizer recorded in the dataset record.
     #[arg(long, default_value = "EleutherAI/gpt-neox-20b")]
     pub tokenizer: String,
+    /// Start from these weights (open_lm's `--pretrained`: weights only, fresh optimizer and schedule): an open_lm
+    /// `.pt` as is, or any checkpoint `dclm eval` reads (dclm-rs safetensors, an HF folder), converted to
+    /// `<out>/init/init.pt` first. A requeued or resumed run continues from its own latest checkpoint instead.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
     /// Run folder: scripts, model JSON, records; open_lm's `--logs` goes under it.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
@@ -254,6 +292,12 @@ pub struct TrainPlan {
     pub global_bs: usize,
     /// Nodes × processes per node.
     pub world_size: usize,
+    /// Checkpoints the run writes (open_lm's `--epochs`).
+    #[serde(default)]
+    pub checkpoints: u64,
+    /// Where the `--init` weights are (open_lm's `--pretrained`), if any.
+    #[serde(default)]
+    pub init: Option<PathBuf>,
 }
 
 /// Build the plan (pure: writes nothing).
@@ -316,7 +360,15 @@ pub fn plan(a: &TrainLaunchArgs) -> Result<(TrainPlan, ScaleConfig, ModelConfig)
             .context("--data has no folder name; pass --dataset-name")?,
     };
     let out = std::path::absolute(&a.out)?;
+    // open_lm writes logs and checkpoints under the run folder: inside the data it would mix with the shards.
+    dclm_core::provenance::check_disjoint(std::slice::from_ref(&data), &[], &out)?;
     let logs = out.join("logs");
+    let init = match &a.init {
+        Some(p) if p.is_file() && p.extension().is_some_and(|e| e == "pt") => Some(std::path::absolute(p)?),
+        Some(p) if p.exists() => Some(out.join("init").join("init.pt")),
+        Some(p) => bail!("--init {}: no such checkpoint", p.display()),
+        None => None,
+    };
     let model_json = out.join(format!("{}.json", hp.model));
     let mult = if hp.chinchilla_multiplier.fract() == 0.0 && a.chinchilla_multiplier.is_none() {
         format!("{}", hp.chinchilla_multiplier as u64)
@@ -378,6 +430,10 @@ pub fn plan(a: &TrainLaunchArgs) -> Result<(TrainPlan, ScaleConfig, ModelConfig)
         py_float(a.data_tolerate_error_p),
         "--data-tolerate-num-ckpts".into(),
         "0".into(),
+        // The entry script keeps every logged scalar at full precision (scalars.jsonl) through open_lm's
+        // tensorboard hook; tensorboard's own event files are written too when it is installed.
+        "--report-to".into(),
+        "tensorboard".into(),
     ];
     if a.multiple_data_passes {
         args.push("--multiple-data-passes".into());
@@ -405,6 +461,9 @@ pub fn plan(a: &TrainLaunchArgs) -> Result<(TrainPlan, ScaleConfig, ModelConfig)
     if a.dist_backend != "nccl" {
         args.extend(["--dist-backend".into(), a.dist_backend.clone()]);
     }
+    if let Some(i) = &init {
+        args.extend(["--pretrained".into(), i.display().to_string()]);
+    }
     super::check_values(args.iter().map(|v| ("open_lm argument", Some(v.as_str().into()))))?;
     let plan = TrainPlan {
         name,
@@ -415,6 +474,8 @@ pub fn plan(a: &TrainLaunchArgs) -> Result<(TrainPlan, ScaleConfig, ModelConfig)
         seq_len: model.seq_len,
         global_bs: hp.global_bs,
         world_size: a.nodes * a.gpus_per_node,
+        checkpoints: a.num_checkpoints,
+        init,
     };
     Ok((plan, hp, model))
 }
@@ -442,7 +503,38 @@ except ImportError:
     sys.modules["xformers"] = stub
     sys.modules["xformers.ops"] = stub.ops
 
+import open_lm.main as open_lm_main
 from open_lm.main import main
+
+
+class ScalarLog:
+    """open_lm's tensorboard writer as open_lm uses it (add_scalar, flush, close): every logged scalar (train/loss,
+    train/lr, train/tokens, …) at full precision as a JSON line in scalars.jsonl of the run's tensorboard folder,
+    which `dclm launch train status/report` read; also passed on to tensorboard's own writer when installed."""
+
+    def __init__(self, path):
+        os.makedirs(path, exist_ok=True)
+        self.file = open(os.path.join(path, "scalars.jsonl"), "a")
+        self.inner = real_tensorboard.SummaryWriter(path) if real_tensorboard is not None else None
+
+    def add_scalar(self, name, value, step):
+        self.file.write(json.dumps({"name": name, "value": float(value), "step": int(step)}) + "\n")
+        if self.inner is not None:
+            self.inner.add_scalar(name, value, step)
+
+    def flush(self):
+        self.file.flush()
+        if self.inner is not None:
+            self.inner.flush()
+
+    def close(self):
+        self.file.close()
+        if self.inner is not None:
+            self.inner.close()
+
+
+real_tensorboard = open_lm_main.tensorboard
+open_lm_main.tensorboard = types.SimpleNamespace(SummaryWriter=ScalarLog)
 
 if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
@@ -539,8 +631,10 @@ pub fn sbatch_script(a: &TrainLaunchArgs, p: &TrainPlan) -> String {
 
 /// `dclm launch train …`
 pub fn main(t: &TrainLaunch) -> Result<()> {
-    if let Some(TrainLaunchCmd::Status { out }) = &t.status {
-        return status(out);
+    match &t.status {
+        Some(TrainLaunchCmd::Status { out }) => return status(out),
+        Some(TrainLaunchCmd::Report(r)) => return report(r),
+        None => {}
     }
     let Some(a) = &t.args else {
         bail!("launch train needs --data, --scale and -o (or `status -o RUN`)");
@@ -548,6 +642,11 @@ pub fn main(t: &TrainLaunch) -> Result<()> {
     let (p, hp, model) = plan(a)?;
     std::fs::create_dir_all(&p.logs).with_context(|| format!("creating {}", p.logs.display()))?;
     dclm_core::io::write_atomic(&p.model_json, &serde_json::to_vec_pretty(&model)?)?;
+    if let (Some(src), Some(dst)) = (&a.init, &p.init) {
+        if src != dst {
+            write_init(src, dst, &model)?;
+        }
+    }
     let data = if a.data.is_file() {
         a.data.parent().map(Path::to_path_buf).unwrap_or_default()
     } else {
@@ -607,6 +706,65 @@ pub fn main(t: &TrainLaunch) -> Result<()> {
     Ok(())
 }
 
+/// What identifies `--init` weights: their absolute path and each file's name, size and modification time.
+fn init_identity(src: &Path) -> Result<String> {
+    let files: Vec<PathBuf> = if src.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(src)?.flatten().map(|e| e.path()).collect();
+        v.sort();
+        v
+    } else {
+        vec![src.to_path_buf()]
+    };
+    let mut id = std::path::absolute(src)?.display().to_string();
+    for f in files {
+        let m = std::fs::metadata(&f).with_context(|| format!("reading {}", f.display()))?;
+        let mtime = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        id.push_str(&format!("|{}:{}:{mtime}", f.display(), m.len()));
+    }
+    Ok(id)
+}
+
+/// Convert `--init` weights to the open_lm `.pt` the run starts from, after checking their shape is the run's.
+/// A conversion of the same weights is kept; other weights replace it.
+fn write_init(src: &Path, dst: &Path, model: &ModelConfig) -> Result<()> {
+    use dclm_train::checkpoint::{export, load_any, ConfigSource, ConvertOptions, ExportFormat};
+    let id = init_identity(src)?;
+    let id_file = dst.with_extension("source");
+    if dst.is_file() && std::fs::read_to_string(&id_file).is_ok_and(|s| s == id) {
+        return Ok(());
+    }
+    let mut ckpt = load_any(src, None).with_context(|| format!("loading --init {}", src.display()))?;
+    if ckpt.config_source == ConfigSource::Inferred {
+        ckpt.config.seq_len = model.seq_len;
+        ckpt.config.norm_eps = model.norm_eps;
+    }
+    if &ckpt.config != model {
+        bail!(
+            "--init {} has another shape than the model this run trains ({:?} vs {:?})",
+            src.display(),
+            ckpt.config,
+            model
+        );
+    }
+    let dir = dst.parent().context("init path has no folder")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Written beside, then renamed: a half-written file is never taken for the converted weights.
+    let tmp = dir.join("init.partial.pt");
+    let files = export(&ckpt, ExportFormat::OpenLm, &tmp, &ConvertOptions::default())?;
+    std::fs::rename(&tmp, dst).with_context(|| format!("renaming to {}", dst.display()))?;
+    for f in files.iter().filter(|f| **f != tmp) {
+        std::fs::rename(f, dst.with_extension("json")).ok();
+    }
+    dclm_core::io::write_atomic(&id_file, id.as_bytes())?;
+    eprintln!("launch train: --init {} converted to {}", src.display(), dst.display());
+    Ok(())
+}
+
 /// What `launch train status` found.
 #[derive(Debug, Serialize)]
 pub struct TrainStatus {
@@ -622,6 +780,20 @@ pub struct TrainStatus {
     pub loss: Option<f64>,
     /// Tokens of the whole run.
     pub tokens: u64,
+    /// Optimizer steps done (from the last logged line: samples of earlier epochs plus this one's, over the
+    /// global batch).
+    pub step: u64,
+    /// Optimizer steps of the whole run.
+    pub steps: u64,
+    /// Tokens trained on so far.
+    pub tokens_seen: u64,
+    /// Tokens still to train on.
+    pub tokens_left: u64,
+    /// Checkpoints still to come.
+    pub checkpoints_left: u64,
+    /// Every logged line: step, tokens, loss (mean over the logging window), learning rate.
+    #[serde(skip)]
+    pub curve: Vec<dclm_report::LossPoint>,
 }
 
 /// Read open_lm's `out.log` and checkpoints of a launched run.
@@ -640,7 +812,13 @@ pub fn read_status(out: &Path) -> Result<TrainStatus> {
                 .collect()
         })
         .unwrap_or_default();
-    checkpoints.sort();
+    // epoch_2.pt before epoch_10.pt.
+    checkpoints.sort_by_key(|n| {
+        n.trim_start_matches("epoch_")
+            .trim_end_matches(".pt")
+            .parse::<u64>()
+            .unwrap_or(u64::MAX)
+    });
     let mut st = TrainStatus {
         name: p.name.clone(),
         checkpoints,
@@ -648,23 +826,169 @@ pub fn read_status(out: &Path) -> Result<TrainStatus> {
         samples: None,
         loss: None,
         tokens: p.tokens,
+        step: 0,
+        steps: 0,
+        tokens_seen: 0,
+        tokens_left: 0,
+        checkpoints_left: 0,
+        curve: Vec::new(),
     };
+    let per_step = (p.global_bs * p.seq_len).max(1) as u64;
+    st.steps = p.tokens / per_step;
     if let Ok(log) = std::fs::read_to_string(run.join("out.log")) {
-        if let Some(line) = log.lines().rev().find(|l| l.contains("Train Epoch:")) {
+        for line in log.lines().filter(|l| l.contains("Train Epoch:")) {
             let after = |key: &str| line.split(key).nth(1).map(str::trim_start);
-            st.last_epoch = after("Train Epoch:").and_then(|s| s.split_whitespace().next()?.parse().ok());
-            st.samples = after("[").and_then(|s| {
+            let epoch: Option<u64> = after("Train Epoch:").and_then(|s| s.split_whitespace().next()?.parse().ok());
+            let samples: Option<(u64, u64)> = after("[").and_then(|s| {
                 let (a, b) = s.split_once('/')?;
                 Some((a.trim().parse().ok()?, b.split_whitespace().next()?.parse().ok()?))
             });
-            st.loss = after("Loss:").and_then(|s| s.split_whitespace().next()?.parse().ok());
+            let loss: Option<f64> = after("Loss:").and_then(|s| s.split_whitespace().next()?.parse().ok());
+            let lr: f64 = after("LR:")
+                .and_then(|s| s.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0.0);
+            let (Some(e), Some((seen, per_epoch)), Some(l)) = (epoch, samples, loss) else {
+                continue;
+            };
+            let step = (e * per_epoch + seen) / p.global_bs.max(1) as u64;
+            st.curve.push(dclm_report::LossPoint {
+                step,
+                tokens: step * per_step,
+                train_loss: l,
+                val_loss: None,
+                lr,
+            });
+            (st.last_epoch, st.samples, st.loss, st.step) = (Some(e), Some((seen, per_epoch)), Some(l), step);
         }
     }
+    // The entry script's full-precision scalars, when present, give the exact curve.
+    let precise = scalar_curve(&run.join("tensorboard").join("scalars.jsonl"), per_step);
+    if let Some(last) = precise.last() {
+        st.loss = Some(last.train_loss);
+        st.step = st.step.max(last.step);
+        st.curve = precise;
+    }
+    st.tokens_seen = st.step * per_step;
+    st.tokens_left = p.tokens.saturating_sub(st.tokens_seen);
+    st.checkpoints_left = p.checkpoints.saturating_sub(st.checkpoints.len() as u64);
     Ok(st)
+}
+
+/// Loss points from `scalars.jsonl` (`train/loss` and `train/lr` per logged step; open_lm logs the count of
+/// optimizer steps done, the loss being that of the last step's batch), in step order, with `tokens_per_step`
+/// tokens per step; a requeued run logs steps again after its resume, and the later value wins.
+fn scalar_curve(path: &Path, tokens_per_step: u64) -> Vec<dclm_report::LossPoint> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut by_step: std::collections::BTreeMap<u64, dclm_report::LossPoint> = Default::default();
+    for v in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        let (Some(name), Some(value), Some(step)) = (v["name"].as_str(), v["value"].as_f64(), v["step"].as_u64())
+        else {
+            continue;
+        };
+        let pt = by_step.entry(step).or_insert(dclm_report::LossPoint {
+            step,
+            tokens: step * tokens_per_step,
+            ..Default::default()
+        });
+        match name {
+            "train/loss" => pt.train_loss = value,
+            "train/lr" => pt.lr = value,
+            _ => {}
+        }
+    }
+    by_step.into_values().collect()
 }
 
 fn status(out: &Path) -> Result<()> {
     let s = read_status(out)?;
     println!("{}", serde_json::to_string_pretty(&s)?);
+    Ok(())
+}
+
+/// `launch train report`: loss curve, and the eval table of every checkpoint (cached per checkpoint and settings).
+fn report(r: &ReportArgs) -> Result<()> {
+    let st = read_status(&r.out)?;
+    let launch: serde_json::Value = serde_json::from_slice(&std::fs::read(r.out.join("launch.json"))?)?;
+    let p: TrainPlan = serde_json::from_value(launch["plan"].clone())?;
+    let ckpt_dir = p.logs.join(&p.name).join("checkpoints");
+    let mut rep = dclm_report::Report::new(format!("open_lm run {}", p.name), "open_lm (launch train)");
+    rep.settings.insert("run folder".into(), r.out.display().to_string());
+    rep.settings.insert(
+        "progress".into(),
+        format!(
+            "step {} of {}, {} of {} tokens, {} of {} checkpoints",
+            st.step,
+            st.steps,
+            st.tokens_seen,
+            st.tokens,
+            st.checkpoints.len(),
+            p.checkpoints
+        ),
+    );
+    rep.loss_curve = Some(dclm_report::LossCurve {
+        model: p.model_json.display().to_string(),
+        points: st.curve.clone(),
+    });
+    if let Some(tasks) = &r.tasks {
+        let eval_out = r.out.join("eval");
+        std::fs::create_dir_all(&eval_out).with_context(|| format!("creating {}", eval_out.display()))?;
+        for name in &st.checkpoints {
+            let ckpt = ckpt_dir.join(name);
+            let id = dclm_core::provenance::InputIdentity::of(&ckpt)?;
+            let key = format!("{}:{}:{}:{tasks}:{:?}", id.size, id.mtime_ns, id.xxh3, r.limit);
+            let stem = name.trim_end_matches(".pt");
+            let cached = eval_out.join(format!("{stem}.table.json"));
+            let prior: Option<serde_json::Value> = std::fs::read(&cached)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            let table: dclm_report::EvalTable = match prior.filter(|v| v["key"] == key.as_str()) {
+                Some(v) => serde_json::from_value(v["table"].clone())?,
+                None => {
+                    eprintln!("launch train report: evaluating {}", ckpt.display());
+                    let args = crate::stages::eval::EvalArgs {
+                        model: ckpt.clone(),
+                        model_json: Some(p.model_json.clone()),
+                        tasks: tasks.clone(),
+                        eval_dir: r.eval_dir.clone(),
+                        data_dir: r.data_dir.clone(),
+                        assets: r.assets.clone(),
+                        tokenizer: r.tokenizer.clone(),
+                        limit: r.limit,
+                        batch_size: 16,
+                        max_seq_len: None,
+                        device: r.device.clone(),
+                        version: "v2".into(),
+                        name: Some(format!("{}/{name}", p.name)),
+                        no_progress: true,
+                        out: eval_out.join(format!("{stem}.json")),
+                    };
+                    let o =
+                        crate::stages::eval::run(&args).with_context(|| format!("evaluating {}", ckpt.display()))?;
+                    let table = crate::stages::eval::eval_table(&o.report, &o.cfg, tasks);
+                    dclm_core::io::write_atomic(
+                        &cached,
+                        &serde_json::to_vec_pretty(&serde_json::json!({ "key": key, "table": table }))?,
+                    )?;
+                    table
+                }
+            };
+            rep.notes.push(format!(
+                "{name}: mean centered accuracy {} over {} tasks (results: eval/{stem}.json)",
+                table.core.map(|c| format!("{c:.4}")).unwrap_or_else(|| "n/a".into()),
+                table.rows.len()
+            ));
+            rep.eval = Some(table);
+        }
+        if let Some(last) = st.checkpoints.last() {
+            rep.settings.insert("eval table".into(), format!("{last} on {tasks}"));
+        }
+    }
+    let (json, html) = rep.write(&r.out).context("writing the report")?;
+    eprintln!("launch train report: {} and {}", json.display(), html.display());
     Ok(())
 }

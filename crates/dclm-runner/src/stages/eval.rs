@@ -103,8 +103,18 @@ fn eval_dir(explicit: Option<&Path>, assets: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
-/// Evaluate; returns the DCLM results JSON (also written to `--out`).
-pub fn run(a: &EvalArgs) -> Result<serde_json::Value> {
+/// What one evaluation produced.
+pub struct EvalOutcome {
+    /// DCLM's results JSON (as written to `--out`).
+    pub json: serde_json::Value,
+    /// The full report (per-task results, aggregates).
+    pub report: dclm_eval::EvalReport,
+    /// The task configuration that ran.
+    pub cfg: EvalConfig,
+}
+
+/// Evaluate; returns the DCLM results JSON (also written to `--out`) with the report it came from.
+pub fn run(a: &EvalArgs) -> Result<EvalOutcome> {
     let version: EvalVersion = a.version.parse()?;
     let assets = assets_root(a.assets.as_deref());
     let edir = eval_dir(a.eval_dir.as_deref(), a.assets.as_deref())?;
@@ -159,7 +169,36 @@ pub fn run(a: &EvalArgs) -> Result<serde_json::Value> {
     }
     dclm_core::io::write_atomic(&a.out, &serde_json::to_vec_pretty(&json)?)?;
     eprintln!("{}", report.to_markdown());
-    Ok(json)
+    Ok(EvalOutcome { json, report, cfg })
+}
+
+/// The report's eval table: one row per task that ran, with DCLM's v2 random baselines and categories, and the
+/// mean centered accuracy over them.
+pub fn eval_table(report: &dclm_eval::EvalReport, cfg: &EvalConfig, suite: &str) -> dclm_report::EvalTable {
+    let agg = report.aggregated_v2.as_ref();
+    let rows: Vec<dclm_report::EvalRow> = report
+        .tasks
+        .iter()
+        .map(|t| {
+            let ta = agg.and_then(|a| a.per_task.iter().find(|p| p.task == t.label));
+            let tc = cfg.tasks.iter().find(|c| c.label == t.label);
+            dclm_report::EvalRow {
+                task: t.label.clone(),
+                category: ta.map(|a| a.category.clone()).unwrap_or_default(),
+                task_type: tc.map(|c| format!("{:?}", c.icl_task_type)).unwrap_or_default(),
+                shots: tc.map(|c| c.num_fewshot as u32).unwrap_or(0),
+                n: t.num_examples as u64,
+                accuracy: t.accuracy,
+                random_baseline: ta.map(|a| a.random_baseline).unwrap_or(0.0),
+                in_core: true,
+            }
+        })
+        .collect();
+    dclm_report::EvalTable::with_computed_core(
+        suite,
+        rows,
+        "mean centered accuracy over the tasks that ran (DCLM's CORE uses v2 random baselines over its 22 tasks)",
+    )
 }
 
 /// `dclm eval …`

@@ -5,7 +5,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dclm_train::data::TokenSource;
-use dclm_train::model::{ModelConfig, Params};
+use dclm_train::model::ModelConfig;
 use dclm_train::train::{manifest_hash, select_device, Preset, RunRecord, TrainOptions, Trainer};
 use serde::Serialize;
 use std::io::Write;
@@ -54,7 +54,8 @@ pub struct TrainArgs {
     /// Seed of the initialization and of the data order (DCLM: 124).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Start from these weights (open_lm names, safetensors) with a fresh optimizer.
+    /// Start from these weights with a fresh optimizer: dclm-rs safetensors, an open_lm `.pt` (e.g. an
+    /// `epoch_N.pt` of `launch train`) or an open_lm Hugging Face folder.
     #[arg(long, conflicts_with = "resume")]
     pub init: Option<PathBuf>,
     /// Continue from the latest checkpoint in `--out` (weights, optimizer, data position).
@@ -277,8 +278,25 @@ pub fn run(a: &TrainArgs) -> Result<RunRecord> {
             t
         }
         (None, Some(init)) => {
-            let params = Params::load_safetensors(&p.model, init, &device)
+            // Any checkpoint layout (dclm-rs safetensors, an open_lm `.pt`, an HF folder); its shape must be the
+            // one this run trains.
+            let mut ckpt = dclm_train::checkpoint::load_any(init, a.model_json.as_deref())
                 .with_context(|| format!("loading --init {}", init.display()))?;
+            // A shape read off the tensors alone cannot know the context length: it is this run's.
+            if ckpt.config_source == dclm_train::checkpoint::ConfigSource::Inferred {
+                ckpt.config.seq_len = p.model.seq_len;
+                ckpt.config.norm_eps = p.model.norm_eps;
+            }
+            if ckpt.config != p.model {
+                bail!(
+                    "--init {} has another shape than the model this run trains ({:?} vs {:?}); give the matching \
+                     --scale or --model-json",
+                    init.display(),
+                    ckpt.config,
+                    p.model
+                );
+            }
+            let params = ckpt.params(&device)?;
             Trainer::with_params(p.clone(), opts, params)?
         }
         (None, None) => Trainer::new(p.clone(), opts, &device)?,
