@@ -48,6 +48,9 @@ pub struct GpqaFile {
     pub copied: bool,
 }
 
+/// GPQA files found in the source: (set name, `"csv"` | `"jsonl"`) → (the entry's name, its bytes).
+type Found = BTreeMap<(String, &'static str), (String, Vec<u8>)>;
+
 fn archive_err(path: &Path, message: impl Into<String>) -> EvalError {
     EvalError::Archive {
         path: path.to_path_buf(),
@@ -68,10 +71,7 @@ fn gpqa_entry(name: &str) -> Option<(String, &'static str)> {
 }
 
 /// Read every GPQA file (`gpqa_*.csv`, `gpqa_*.jsonl`) of the zip, decrypting with `password` where needed.
-fn read_zip(
-    zip_path: &Path,
-    password: &[u8],
-) -> Result<BTreeMap<(String, &'static str), (String, Vec<u8>)>, EvalError> {
+fn read_zip(zip_path: &Path, password: &[u8]) -> Result<Found, EvalError> {
     let file = std::fs::File::open(zip_path).map_err(|e| EvalError::io(zip_path, e))?;
     let mut archive =
         zip::ZipArchive::new(file).map_err(|e| archive_err(zip_path, format!("not a readable zip archive: {e}")))?;
@@ -122,7 +122,7 @@ fn read_zip(
 }
 
 /// Read every GPQA file of an already extracted folder (searched recursively).
-fn read_dir(dir: &Path) -> Result<BTreeMap<(String, &'static str), (String, Vec<u8>)>, EvalError> {
+fn read_dir(dir: &Path) -> Result<Found, EvalError> {
     let mut found = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
