@@ -71,6 +71,14 @@ pub enum EvalError {
         #[source]
         source: serde_json::Error,
     },
+    /// An archive (GPQA's release zip) could not be read: not a zip, wrong password, unsupported entry.
+    #[error("{path}: {message}")]
+    Archive {
+        /// The archive (or the file written from it).
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The tokenizer failed to load, encode or decode.
     #[error("tokenizer: {0}")]
     Tokenizer(#[from] dclm_tokenizer::TokenizerError),

@@ -435,7 +435,7 @@ fn absent_reason(tc: &TaskConfig, path: &Path) -> Option<String> {
     Some(if tc.dataset_uri.starts_with("gpqa_data/") {
         format!(
             "task file {} is absent: GPQA ships only inside DCLM's password-protected eval/gpqa/dataset.zip \
-             (convert it to LLM-Foundry JSONL under gpqa_data/ in the data folder)",
+             (write its task files with `dclm eval prepare-gpqa --zip dataset.zip --data-dir <this data folder>`)",
             path.display()
         )
     } else {

@@ -45,6 +45,7 @@ mod config;
 pub mod data;
 mod error;
 mod evaluate;
+pub mod gpqa;
 mod icl;
 mod model;
 pub mod pyrandom;
@@ -62,6 +63,7 @@ pub use error::EvalError;
 pub use evaluate::{
     data_dir_from_env, evaluate, run_task, suite_yaml, EvalConfig, EvalReport, RunOptions, SkippedTask, TaskResult,
 };
+pub use gpqa::{prepare_gpqa, GpqaFile, GPQA_PASSWORD};
 pub use icl::{trim_left_count, IclTask, PreparedExample};
 pub use model::{
     argmax, greedy_generate_with, log_softmax_at, GenRequest, LanguageModel, LogLik, LoglikRequest, NoStop,

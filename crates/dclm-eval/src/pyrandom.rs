@@ -113,6 +113,15 @@ impl PyRandom {
         }
     }
 
+    /// `shuffle(x)` in place, as CPython 3.11: for `i` from `len - 1` down to 1, swap `x[i]` with
+    /// `x[_randbelow(i + 1)]`.
+    pub fn shuffle<T>(&mut self, x: &mut [T]) {
+        for i in (1..x.len()).rev() {
+            let j = self.randbelow(i as u64 + 1) as usize;
+            x.swap(i, j);
+        }
+    }
+
     /// `choice(range(n))`.
     pub fn choice_range(&mut self, n: usize) -> usize {
         self.randbelow(n as u64) as usize

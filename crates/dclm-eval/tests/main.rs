@@ -4,4 +4,5 @@ mod common;
 mod conformance;
 mod dclm_results;
 mod evaluate;
+mod gpqa;
 mod tiny_model;

@@ -5,7 +5,7 @@
 use dclm_eval::{EvalError, GenRequest, LanguageModel, LogLik, LoglikRequest, StopCriterion};
 use dclm_train::model::Transformer;
 
-/// Sequences scored per forward pass (bounds memory with large vocabularies).
+/// Sequences per forward pass (bounds the activations kept alive with long prompts).
 const SEQS_PER_FORWARD: usize = 4;
 
 /// A trained open_lm model as an evaluator's language model.
@@ -56,23 +56,19 @@ impl LanguageModel for CandleLm {
                 "request {i} has an empty context or continuation"
             )));
         }
-        // A few sequences per forward pass: logits are [seq, vocab] floats each (25 MB at 128 × 50,432), and the
-        // forward keeps its intermediates alive until the batch is scored.
+        // Only the continuation is scored: the output projection and softmax (most of the work with a 50k
+        // vocabulary) run on its positions alone; entry k is about continuation token k, predicted from
+        // position len(context) - 1 + k. A few sequences per forward pass bound the activations kept alive.
+        let from: Vec<usize> = requests.iter().map(|r| r.context.len() - 1).collect();
         let mut scores = Vec::with_capacity(seqs.len());
-        for chunk in seqs.chunks(SEQS_PER_FORWARD) {
-            scores.extend(self.model.score_batch(chunk).map_err(model_err)?);
+        for (chunk, starts) in seqs.chunks(SEQS_PER_FORWARD).zip(from.chunks(SEQS_PER_FORWARD)) {
+            scores.extend(self.model.score_batch_from(chunk, starts).map_err(model_err)?);
         }
-        Ok(requests
-            .iter()
-            .zip(scores)
-            .map(|(r, s)| {
-                // Entry i of the scores is about token i+1; the continuation starts at token len(context).
-                let from = r.context.len() - 1;
-                let to = from + r.continuation.len();
-                LogLik {
-                    token_logprobs: s.logprobs[from..to].to_vec(),
-                    greedy: s.is_greedy[from..to].iter().all(|&g| g),
-                }
+        Ok(scores
+            .into_iter()
+            .map(|s| LogLik {
+                greedy: s.is_greedy.iter().all(|&g| g),
+                token_logprobs: s.logprobs,
             })
             .collect())
     }

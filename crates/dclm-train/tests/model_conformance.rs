@@ -420,7 +420,8 @@ fn model_dclm_preset_parameter_counts_match_spec() {
 #[test]
 fn model_scores_eval_conformance_copa() {
     // The eval set's tiny 50,432-vocab open_lm model (BF16 on disk, upcast to f32) and LLM-Foundry's
-    // per-token cross-entropies and argmaxes for COPA continuations.
+    // per-token cross-entropies and argmaxes for COPA continuations, from the full logits and from the
+    // continuation-only scoring the evaluator uses.
     let Some(e) = dclm_core::testdata::shared("conformance/eval", "model_scores_eval_conformance_copa") else {
         return;
     };
@@ -447,6 +448,16 @@ fn model_scores_eval_conformance_copa() {
             seqs.push(s);
         }
         let scores = model.score_batch(&seqs).unwrap();
+        // Scoring only the continuation positions (what the evaluator does) gives the same entries.
+        let from: Vec<usize> = spans.iter().map(|(a, _)| a - 1).collect();
+        let tails = model.score_batch_from(&seqs, &from).unwrap();
+        for ((sc, tail), f) in scores.iter().zip(&tails).zip(&from) {
+            assert_eq!(tail.logprobs.len(), sc.logprobs.len() - f);
+            assert_eq!(tail.is_greedy, sc.is_greedy[*f..]);
+            for (x, y) in tail.logprobs.iter().zip(&sc.logprobs[*f..]) {
+                assert!((x - y).abs() <= 1e-6, "continuation-only score {x} vs full {y}");
+            }
+        }
         for ((sc, (a, b)), per) in scores
             .iter()
             .zip(&spans)

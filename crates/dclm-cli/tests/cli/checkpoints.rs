@@ -113,3 +113,79 @@ fn converted_checkpoints_evaluate_identically_in_dclms_format() {
     assert_eq!(v["eval_metrics"]["icl"], original);
     assert!(v["aggregated_centered_results"].is_number(), "{v}");
 }
+
+#[test]
+fn eval_reproduces_the_conformance_accuracies() {
+    // `dclm eval` on the conformance tiny model, every log-likelihood task of LLM-Foundry's conformance set with the
+    // settings recorded in its summary.json, first 40 examples: the accuracies LLM-Foundry v0.9.0 computed.
+    let test = "eval_reproduces_the_conformance_accuracies";
+    let (Some(conf), Some(tok), Some(eval_dir), Some(data)) = (
+        dclm_core::testdata::shared("conformance/eval", test),
+        dclm_core::testdata::shared("data/tokenizers/gpt-neox-20b.tokenizer.json", test),
+        dclm_core::testdata::shared("data/dclm-assets/eval", test),
+        dclm_core::testdata::shared("data/eval", test),
+    ) else {
+        return;
+    };
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(conf.join("summary.json")).unwrap()).unwrap();
+    let tasks: Vec<&serde_json::Value> = summary["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["icl_task_type"] != "generation_task_with_answers")
+        .collect();
+    assert!(tasks.len() >= 8, "{} tasks", tasks.len());
+    let keys = [
+        "label",
+        "dataset_uri",
+        "icl_task_type",
+        "prompt_string",
+        "example_delimiter",
+        "continuation_delimiter",
+        "question_prelimiter",
+    ];
+    let entries: Vec<serde_json::Value> = tasks
+        .iter()
+        .map(|t| {
+            let mut e: serde_json::Map<String, serde_json::Value> =
+                keys.iter().map(|k| (k.to_string(), t[*k].clone())).collect();
+            e.insert("num_fewshot".into(), serde_json::json!([t["num_fewshot"]]));
+            serde_json::Value::Object(e)
+        })
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    // YAML reads JSON.
+    let yaml = tmp.path().join("tasks.yaml");
+    std::fs::write(&yaml, serde_json::json!({ "icl_tasks": entries }).to_string()).unwrap();
+    let out = tmp.path().join("results.json");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    dclm(&[
+        "eval",
+        "--model",
+        &s(&conf.join("tiny_eval_model.bf16.safetensors")),
+        "--model-json",
+        &s(&conf.join("config_tiny_eval.json")),
+        "--tasks",
+        &s(&yaml),
+        "--eval-dir",
+        &s(&eval_dir),
+        "--data-dir",
+        &s(&data),
+        "--tokenizer",
+        &s(&tok),
+        "--limit",
+        "40",
+        "--batch-size",
+        "2",
+        "--no-progress",
+        "-o",
+        &s(&out),
+    ]);
+    let got = accuracies(&out);
+    for t in &tasks {
+        let label = t["label"].as_str().unwrap();
+        assert_eq!(t["n_examples_here"], 40, "{label}");
+        assert_eq!(got[label], t["accuracy_first_n"], "{label}: ours vs LLM-Foundry v0.9.0");
+    }
+}

@@ -1,13 +1,14 @@
 //! `dclm eval`: DCLM's evaluation (LLM-Foundry ICL tasks, CORE/EXTENDED aggregates) of any checkpoint — dclm-rs
 //! safetensors, an open_lm `.pt`, an open_lm Hugging Face folder — with results in DCLM's eval JSON format; and
-//! `dclm eval aggregate`, which re-aggregates such a file with the v1 or v2 baselines.
+//! `dclm eval aggregate`, which re-aggregates such a file with the v1 or v2 baselines; `dclm eval prepare-gpqa`,
+//! which writes GPQA's task files from the GPQA authors' password-protected release zip.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use dclm_eval::{EvalConfig, EvalVersion, RunOptions};
 use std::path::{Path, PathBuf};
 
-/// `eval`: score a checkpoint, or `eval aggregate` a results file.
+/// `eval`: score a checkpoint, `eval aggregate` a results file, or `eval prepare-gpqa`.
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct EvalCmd {
@@ -35,6 +36,20 @@ pub enum EvalSub {
         /// Output file (default: print to stdout).
         #[arg(long, short = 'o')]
         out: Option<PathBuf>,
+    },
+    /// Write GPQA's task files (`gpqa_data/gpqa_main.jsonl`, `gpqa_diamond.jsonl`, `gpqa_extended.jsonl`, which
+    /// heavy.yaml names) from the GPQA authors' release zip (DCLM's `eval/gpqa/dataset.zip`) or its extracted
+    /// folder. Choices are ordered by `random.Random(1234).shuffle` per file; JSONL files in the zip are kept as is.
+    PrepareGpqa {
+        /// The release zip (or a folder with the extracted `gpqa_*.csv` / `gpqa_*.jsonl`).
+        #[arg(long)]
+        zip: PathBuf,
+        /// The zip's password (default: the one the GPQA authors publish).
+        #[arg(long, default_value = dclm_eval::GPQA_PASSWORD)]
+        password: String,
+        /// The task-data folder to write `gpqa_data/` into (the one `dclm eval --data-dir` is given).
+        #[arg(long)]
+        data_dir: PathBuf,
     },
 }
 
@@ -80,6 +95,9 @@ pub struct EvalArgs {
     /// Model name recorded in the results.
     #[arg(long)]
     pub name: Option<String>,
+    /// Worker threads for the model and the per-example work (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
     /// Hide progress bars.
     #[arg(long)]
     pub no_progress: bool,
@@ -162,7 +180,15 @@ pub fn run(a: &EvalArgs) -> Result<EvalOutcome> {
             .unwrap_or_default()
     });
     let lm = crate::lm::CandleLm::new(model, name, seq_len);
-    let report = dclm_eval::evaluate(&lm, tokenizer, &cfg).context("evaluation")?;
+    // Everything parallel (candle's matmuls, request building and scoring) runs on rayon: one pool of the
+    // requested size bounds it.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads)
+        .build()
+        .context("eval thread pool")?;
+    let report = pool
+        .install(|| dclm_eval::evaluate(&lm, tokenizer, &cfg))
+        .context("evaluation")?;
     let mut json = report.to_dclm_json_version(version);
     if let Some(obj) = json.as_object_mut() {
         obj.insert("model".into(), serde_json::json!(a.model));
@@ -226,11 +252,31 @@ pub fn main(c: &EvalCmd) -> Result<()> {
             }
             Ok(())
         }
+        (
+            Some(EvalSub::PrepareGpqa {
+                zip,
+                password,
+                data_dir,
+            }),
+            _,
+        ) => {
+            let files = dclm_eval::prepare_gpqa(zip, password, data_dir)?;
+            for f in &files {
+                let how = if f.copied { "copied" } else { "converted" };
+                eprintln!(
+                    "eval: {} ← {} ({how}, {} questions)",
+                    f.path.display(),
+                    f.source,
+                    f.questions
+                );
+            }
+            Ok(())
+        }
         (None, Some(a)) => {
             run(a)?;
             eprintln!("eval: results → {}", a.out.display());
             Ok(())
         }
-        (None, None) => bail!("eval needs --model and -o (or `eval aggregate RESULTS`)"),
+        (None, None) => bail!("eval needs --model and -o (or `eval aggregate RESULTS`, `eval prepare-gpqa`)"),
     }
 }

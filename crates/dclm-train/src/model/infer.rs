@@ -71,6 +71,74 @@ impl Transformer {
         Ok(out)
     }
 
+    /// Scores of the last tokens of each sequence: for sequence `i`, the tokens after position `from[i]`
+    /// (entry `k` is about token `from[i] + 1 + k`, given the tokens before it), i.e. the tail of
+    /// [`score_batch`](Self::score_batch)'s entries from `from[i]` on. The output projection, softmax and argmax
+    /// run only on those positions — with a large vocabulary they are most of the work of scoring a short
+    /// continuation after a long prompt. Needs `from[i] + 1 < len(seqs[i])`.
+    pub fn score_batch_from(&self, seqs: &[Vec<u32>], from: &[usize]) -> Result<Vec<TokenScores>> {
+        if seqs.len() != from.len() {
+            return Err(TrainError::BadBatch {
+                step: 0,
+                reason: format!("{} sequences, {} start positions", seqs.len(), from.len()),
+            });
+        }
+        if let Some(i) = (0..seqs.len()).find(|&i| from[i] + 1 >= seqs[i].len()) {
+            return Err(TrainError::BadBatch {
+                step: 0,
+                reason: format!(
+                    "sequence {i}: nothing to score after position {} of {}",
+                    from[i],
+                    seqs[i].len()
+                ),
+            });
+        }
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let max_len = seqs.iter().map(Vec::len).max().unwrap_or(0);
+        let mut flat = Vec::with_capacity(seqs.len() * max_len);
+        for s in seqs {
+            flat.extend_from_slice(s);
+            flat.resize(flat.len() + max_len - s.len(), 0);
+        }
+        let ids = Tensor::from_vec(flat, (seqs.len(), max_len), self.device()).ctx("building a batch")?;
+        let hidden = self.hidden_flat(&ids)?;
+        // The rows of the positions to score, and the tokens they predict, all sequences together.
+        let mut rows = Vec::new();
+        let mut targets = Vec::new();
+        for (i, (s, &f)) in seqs.iter().zip(from).enumerate() {
+            rows.extend((f..s.len() - 1).map(|p| (i * max_len + p) as u32));
+            targets.extend_from_slice(&s[f + 1..]);
+        }
+        let n = rows.len();
+        let rows = Tensor::from_vec(rows, n, self.device()).ctx("scoring")?;
+        let logits = self.project(&hidden.index_select(&rows, 0).ctx("scoring")?)?;
+        let lp = log_softmax(&logits).ctx("scoring")?;
+        let target_t = Tensor::from_slice(&targets, (n, 1), logits.device()).ctx("scoring")?;
+        let logprobs: Vec<f32> = lp
+            .gather(&target_t, 1)
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1())
+            .ctx("scoring")?;
+        let argmax: Vec<u32> = logits.argmax(D::Minus1).and_then(|t| t.to_vec1()).ctx("scoring")?;
+        let mut out = Vec::with_capacity(seqs.len());
+        let mut at = 0;
+        for (s, &f) in seqs.iter().zip(from) {
+            let m = s.len() - 1 - f;
+            out.push(TokenScores {
+                logprobs: logprobs[at..at + m].to_vec(),
+                is_greedy: argmax[at..at + m]
+                    .iter()
+                    .zip(&targets[at..at + m])
+                    .map(|(a, b)| a == b)
+                    .collect(),
+            });
+            at += m;
+        }
+        Ok(out)
+    }
+
     /// Greedy decoding: appends up to `max_new_tokens` argmax tokens to `prompt`, stopping early after a token
     /// in `stop_tokens` (which is included). Returns only the new tokens.
     pub fn generate_greedy(&self, prompt: &[u32], max_new_tokens: usize, stop_tokens: &[u32]) -> Result<Vec<u32>> {

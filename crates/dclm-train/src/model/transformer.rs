@@ -97,6 +97,17 @@ fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Ten
     x.broadcast_mul(cos)? + rot.broadcast_mul(sin)?
 }
 
+/// What the forward pass returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Head {
+    /// Logits `[B, T, V]`.
+    Logits3d,
+    /// Logits `[B·T, V]`.
+    LogitsFlat,
+    /// Final-norm hidden states `[B·T, d]`, no output projection.
+    Hidden,
+}
+
 /// One block's weights.
 #[derive(Debug, Clone)]
 struct Block {
@@ -221,28 +232,40 @@ impl Transformer {
 
     /// Logits `[B, T, V]` (f32) for token ids `[B, T]` (u32), positions 0..T.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        self.forward_inner(ids, None, None, true)
+        self.forward_inner(ids, None, None, Head::Logits3d)
+    }
+
+    /// Final-norm hidden states `[B·T, d]` (row `b·T + t`): the forward pass without the output projection,
+    /// for callers that need logits at a few positions only (see [`project`](Self::project)).
+    pub fn hidden_flat(&self, ids: &Tensor) -> Result<Tensor> {
+        self.forward_inner(ids, None, None, Head::Hidden)
+    }
+
+    /// Logits `[n, V]` of hidden-state rows `[n, d]` from [`hidden_flat`](Self::hidden_flat): the output
+    /// projection, computed as the full forward pass computes it.
+    pub fn project(&self, hidden: &Tensor) -> Result<Tensor> {
+        self.compute.linear(hidden, &self.output).ctx("output projection")
     }
 
     /// Logits flattened to `[B·T, V]` (row `b·T + t`), for the training loss: the same values as
     /// [`forward`](Self::forward) without the reshape node, whose backward would cost a zero-filled
     /// `[B·T, V]` gradient buffer and an addition (candle accumulates every gradient that way).
     pub fn forward_flat(&self, ids: &Tensor) -> Result<Tensor> {
-        self.forward_inner(ids, None, None, false)
+        self.forward_inner(ids, None, None, Head::LogitsFlat)
     }
 
     /// Like [`forward`](Self::forward), also returning the intermediate activations under open_lm's
     /// forward-hook names.
     pub fn forward_traced(&self, ids: &Tensor) -> Result<(Tensor, Trace)> {
         let mut trace = Vec::new();
-        let logits = self.forward_inner(ids, None, Some(&mut trace), true)?;
+        let logits = self.forward_inner(ids, None, Some(&mut trace), Head::Logits3d)?;
         Ok((logits, trace))
     }
 
     /// Incremental forward: `ids` `[B, T]` are the tokens at positions `cache.len()..cache.len()+T`; keys and
     /// values of earlier positions come from `cache`, which is extended. Returns logits `[B, T, V]`.
     pub fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        self.forward_inner(ids, Some(cache), None, true)
+        self.forward_inner(ids, Some(cache), None, Head::Logits3d)
     }
 
     fn rope_tables(&self, offset: usize, t: usize, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
@@ -270,7 +293,7 @@ impl Transformer {
         ids: &Tensor,
         mut cache: Option<&mut KvCache>,
         mut trace: Option<&mut Trace>,
-        shape_3d: bool,
+        head: Head,
     ) -> Result<Tensor> {
         let (b, t) = ids.dims2().map_err(|_| TrainError::BadBatch {
             step: 0,
@@ -368,11 +391,13 @@ impl Transformer {
         }
         let h = layer_norm(&x, &self.norm, eps).ctx(cx)?;
         rec("norm", &h)?;
-        let logits = mm.linear(&h, &self.output).ctx(cx)?;
-        if shape_3d {
-            logits.reshape((b, t, self.cfg.vocab_size)).ctx(cx)
-        } else {
-            Ok(logits)
+        match head {
+            Head::Hidden => Ok(h),
+            Head::LogitsFlat => mm.linear(&h, &self.output).ctx(cx),
+            Head::Logits3d => mm
+                .linear(&h, &self.output)
+                .and_then(|l| l.reshape((b, t, self.cfg.vocab_size)))
+                .ctx(cx),
         }
     }
 }
