@@ -51,8 +51,8 @@ pub struct BenchArgs {
     /// Output folder: bench.json, bench.html, the inputs it builds (inputs/) and the stages' outputs (work/).
     #[arg(long, short = 'o')]
     pub out: PathBuf,
-    /// A small slice of each input and 3 rounds (a few minutes on two cores) instead of the full bench
-    /// corpus (100 copies of the shared WARC samples, 7,800 documents) and 5 rounds plus a warm-up.
+    /// A small slice of each input (4 copies of the WARC samples, 400 documents) and 3 rounds, a few minutes on
+    /// two cores, instead of the full bench corpus (100 copies, 7,800 documents) and 5 rounds plus a warm-up.
     #[arg(long)]
     pub quick: bool,
     /// Stages to run, comma-separated (default: all of them).
@@ -90,6 +90,7 @@ pub struct BenchArgs {
 struct Mode {
     warc_copies: usize,
     docs_copies: usize,
+    docs_limit: Option<usize>,
     rounds: usize,
     warmup: bool,
     train_steps: usize,
@@ -146,6 +147,9 @@ struct EvalInputs {
     tasks: PathBuf,
 }
 
+/// Reads how many units (documents, tokens, examples) one run processed from its output.
+type Counter = Box<dyn Fn(&Sample) -> Option<f64>>;
+
 /// One command of a stage: ours at some thread count, or a reference.
 struct Case {
     tool: String,
@@ -155,7 +159,7 @@ struct Case {
     cpus: Vec<usize>,
     inv: Invocation,
     /// The unit count the tool reports for one run (documents, tokens, examples), from its output.
-    units: Box<dyn Fn(&Sample) -> Option<f64>>,
+    units: Counter,
     note: String,
     samples: Vec<Sample>,
     error: Option<String>,
@@ -165,8 +169,9 @@ struct Case {
 pub fn main(a: &BenchArgs) -> Result<()> {
     let mode = if a.quick {
         Mode {
-            warc_copies: 8,
+            warc_copies: 4,
             docs_copies: 1,
+            docs_limit: Some(400),
             rounds: 3,
             warmup: false,
             train_steps: 4,
@@ -176,6 +181,7 @@ pub fn main(a: &BenchArgs) -> Result<()> {
         Mode {
             warc_copies: 100,
             docs_copies: 10,
+            docs_limit: None,
             rounds: 5,
             warmup: true,
             train_steps: 16,
@@ -317,7 +323,10 @@ fn prepare_inputs(a: &BenchArgs, mode: &Mode, shared: &Path, out: &Path) -> Resu
             } else {
                 // The bench README's docs.jsonl (the quality samples concatenated COPIES times) for the references,
                 // and the same lines cut into PARTS shards for ours.
-                let name = format!("docs-{}x", mode.docs_copies);
+                let name = match mode.docs_limit {
+                    Some(n) => format!("docs-{}x-first{n}", mode.docs_copies),
+                    None => format!("docs-{}x", mode.docs_copies),
+                };
                 let whole = dir.join(format!("{name}.jsonl"));
                 let folder = dir.join(format!("{name}-parts"));
                 let parts: Vec<PathBuf> = (0..PARTS).map(|i| folder.join(format!("part-{i:04}.jsonl"))).collect();
@@ -329,6 +338,9 @@ fn prepare_inputs(a: &BenchArgs, mode: &Mode, shared: &Path, out: &Path) -> Resu
                                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
                             lines.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string));
                         }
+                    }
+                    if let Some(n) = mode.docs_limit {
+                        lines.truncate(n);
                     }
                     let join = |v: &[String]| {
                         let mut s = v.join("\n");
@@ -467,11 +479,11 @@ fn number_after(text: &str, key: &str) -> Option<f64> {
     digits.parse().ok()
 }
 
-fn count_stdout(key: &'static str) -> Box<dyn Fn(&Sample) -> Option<f64>> {
+fn count_stdout(key: &'static str) -> Counter {
     Box::new(move |s: &Sample| number_after(&s.stdout, key))
 }
 
-fn count_stderr(key: &'static str) -> Box<dyn Fn(&Sample) -> Option<f64>> {
+fn count_stderr(key: &'static str) -> Counter {
     Box::new(move |s: &Sample| number_after(&s.stderr, key))
 }
 
@@ -498,7 +510,7 @@ fn ours(
     ctx: &StageCtx<'_>,
     input: Option<&Input>,
     threads: usize,
-) -> Result<(Invocation, Box<dyn Fn(&Sample) -> Option<f64>>), String> {
+) -> Result<(Invocation, Counter), String> {
     let work = ctx.out.join("work").join(stage).join(format!("dclm-t{threads}"));
     let t = threads.to_string();
     let w = work.to_string_lossy().into_owned();
@@ -512,7 +524,7 @@ fn ours(
     let common = |args: &mut Vec<OsString>| {
         args.extend(os(&["-o", &w, "--threads", &t, "--no-progress"]));
     };
-    let (args, units): (Vec<OsString>, Box<dyn Fn(&Sample) -> Option<f64>>) = match stage {
+    let (args, units): (Vec<OsString>, Counter) = match stage {
         "extract" => {
             let mut a = os(&["extract"]);
             a.extend(parts()?);
@@ -652,7 +664,7 @@ fn reference(
     py: &Path,
     ctx: &StageCtx<'_>,
     input: Option<&Input>,
-) -> Result<(Invocation, Box<dyn Fn(&Sample) -> Option<f64>>, String), String> {
+) -> Result<(Invocation, Counter, String), String> {
     let bench = ctx.shared.join("bench");
     let shared_script = |name: &str| -> Result<PathBuf, String> {
         let p = bench.join(name);
@@ -670,7 +682,7 @@ fn reference(
         ("RAYON_NUM_THREADS".to_string(), "1".to_string()),
         ("PYTHONWARNINGS".to_string(), "ignore".to_string()),
     ];
-    let (args, units, note): (Vec<OsString>, Box<dyn Fn(&Sample) -> Option<f64>>, String) = match r.id {
+    let (args, units, note): (Vec<OsString>, Counter, String) = match r.id {
         "resiliparse-2.0.1" | "resiliparse-0.14.5" => {
             let s = shared_script("extract_resiliparse.py")?;
             let mut args: Vec<OsString> = vec![s.into()];
@@ -754,10 +766,12 @@ fn reference(
                 args.push(ctx.shared.to_path_buf().into());
             }
             env.push(("TOKENIZERS_PARALLELISM".into(), "false".into()));
-            let units: Box<dyn Fn(&Sample) -> Option<f64>> = Box::new(|s: &Sample| {
+            let units: Counter = Box::new(|s: &Sample| {
                 let line = s.stdout.lines().rev().find(|l| l.trim_start().starts_with('{'))?;
                 let v: serde_json::Value = serde_json::from_str(line).ok()?;
-                v.get("examples").and_then(serde_json::Value::as_f64)
+                ["examples", "n_examples", "num_examples"]
+                    .iter()
+                    .find_map(|k| v.get(*k).and_then(serde_json::Value::as_f64))
             });
             (args, units, "scripts/reference/eval_llmfoundry.py on the conformance tiny model".into())
         }

@@ -24,6 +24,9 @@ pub struct PyRef {
     pub venv: &'static str,
     /// pip arguments that install it.
     pub pip: &'static str,
+    /// Only its own venv (or `--ref-python KEY=PATH`) is tried: the check cannot tell it from other
+    /// interpreters (a script that puts its library on `sys.path` itself).
+    pub own_venv_only: bool,
 }
 
 /// Every Python reference, in report order.
@@ -37,6 +40,7 @@ pub const PY_REFS: &[PyRef] = &[
         check: "import fastwarc, resiliparse.extract.html2text",
         venv: "resiliparse-2.0.1-venv",
         pip: "'resiliparse==2.0.1' 'fastwarc==2.0.1'",
+        own_venv_only: false,
     },
     PyRef {
         id: "resiliparse-0.14.5",
@@ -47,6 +51,7 @@ pub const PY_REFS: &[PyRef] = &[
         check: "import fastwarc, resiliparse.extract.html2text",
         venv: "resiliparse-0.14.5-venv",
         pip: "'resiliparse==0.14.5' 'fastwarc==0.14.5'",
+        own_venv_only: false,
     },
     PyRef {
         id: "datatrove",
@@ -57,6 +62,7 @@ pub const PY_REFS: &[PyRef] = &[
         check: "import nltk, datatrove.pipeline.filters",
         venv: "bench-venv",
         pip: "'datatrove==0.4.0' 'xxhash<4' nltk spacy tokenizers",
+        own_venv_only: false,
     },
     PyRef {
         id: "datatrove-minhash",
@@ -68,6 +74,7 @@ pub const PY_REFS: &[PyRef] = &[
         check: "import xxhash, datatrove.pipeline.dedup.minhash; xxhash.xxh64_intdigest('x')",
         venv: "bench-venv",
         pip: "'datatrove==0.4.0' 'xxhash<4' nltk spacy tokenizers",
+        own_venv_only: false,
     },
     PyRef {
         id: "fasttext",
@@ -78,6 +85,7 @@ pub const PY_REFS: &[PyRef] = &[
         check: "import fasttext, numpy; assert int(numpy.__version__.split('.')[0]) < 2, 'fastText 0.9.2 predict needs numpy<2'",
         venv: "fasttext-venv",
         pip: "'fasttext-wheel==0.9.2' 'numpy<2'",
+        own_venv_only: false,
     },
     PyRef {
         id: "tokenizers",
@@ -88,6 +96,7 @@ pub const PY_REFS: &[PyRef] = &[
         check: "import tokenizers",
         venv: "bench-venv",
         pip: "'datatrove==0.4.0' 'xxhash<4' nltk spacy tokenizers",
+        own_venv_only: false,
     },
     PyRef {
         id: "torch",
@@ -99,16 +108,19 @@ pub const PY_REFS: &[PyRef] = &[
         check: "import torch, importlib.util as u; assert u.find_spec('open_lm'), 'no open_lm'",
         venv: "torch-venv",
         pip: "'torch==2.15.0' pyyaml && (the open_lm source: .ci/run installs ../shared/tools/open_lm with pip -e)",
+        own_venv_only: false,
     },
     PyRef {
         id: "llmfoundry",
         stage: "eval",
         label: "LLM-Foundry + torch",
-        dist: "llm-foundry",
+        dist: "torch",
         pin: None,
-        check: "import torch, llmfoundry",
+        // The script brings LLM-Foundry itself (its --help says from where); the venv needs torch.
+        check: "import torch",
         venv: "llmfoundry-venv",
-        pip: "'llm-foundry==0.9.0'",
+        pip: "torch 'llm-foundry==0.9.0'",
+        own_venv_only: true,
     },
 ];
 
@@ -126,6 +138,7 @@ impl PyRef {
 pub struct Pythons {
     forced: HashMap<String, PathBuf>,
     pool: Vec<PathBuf>,
+    cache: Option<PathBuf>,
     verdicts: HashMap<(PathBuf, &'static str), Result<String, String>>,
 }
 
@@ -165,10 +178,12 @@ impl Pythons {
             let cache = std::env::var_os("XDG_CACHE_HOME")
                 .map_or_else(|| Path::new(&home).join(".cache"), PathBuf::from)
                 .join("dclm-rs");
-            let mut venvs: Vec<&str> = PY_REFS.iter().map(|r| r.venv).collect();
-            venvs.dedup();
-            for v in venvs {
-                p.pool.push(cache.join(v).join("bin/python"));
+            p.cache = Some(cache.clone());
+            for r in PY_REFS {
+                let py = cache.join(r.venv).join("bin/python");
+                if !p.pool.contains(&py) {
+                    p.pool.push(py);
+                }
             }
         }
         p.pool.push(PathBuf::from("python3"));
@@ -178,9 +193,11 @@ impl Pythons {
     /// The first interpreter that imports `r` at its pinned version.
     pub fn find(&mut self, r: &PyRef) -> Found {
         let forced = self.forced.get(r.id).or_else(|| self.forced.get(r.stage)).cloned();
-        let candidates = match forced {
-            Some(p) => vec![p],
-            None => self.pool.clone(),
+        let candidates = match (forced, &self.cache) {
+            (Some(p), _) => vec![p],
+            (None, Some(c)) if r.own_venv_only => vec![c.join(r.venv).join("bin/python")],
+            (None, None) if r.own_venv_only => vec![],
+            (None, _) => self.pool.clone(),
         };
         let mut why = Vec::new();
         for py in candidates {
