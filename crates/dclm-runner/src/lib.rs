@@ -1,8 +1,10 @@
 //! The dclm-rs runner: the command line's definitions (the `dclm` binary is a thin shell over [`Cli`] and
 //! [`run`]), one module per stage command, `StageIo` (local and `s3://` staging with markers and resume),
-//! the `baseline` sequencer, and the cluster launch plans (Slurm, Kubernetes, Ray).
+//! the `baseline` sequencer, the cluster launch plans (Slurm, Kubernetes, Ray), and `bench` (every stage against
+//! its reference tool).
 
 pub mod baseline;
+pub mod bench;
 pub mod common;
 pub mod datasets;
 pub mod decontam;
@@ -64,6 +66,9 @@ pub enum Cmd {
     Hf(datasets::HfArgs),
     /// DCLM experiment records: compare eval records as a leaderboard.
     Records(datasets::RecordsArgs),
+    /// Every stage timed side by side with its reference tool (resiliparse, datatrove, fastText, HF tokenizers,
+    /// PyTorch, LLM-Foundry), pinned, alternated, N rounds: bench.json, bench.html and a table.
+    Bench(bench::BenchArgs),
 }
 
 /// Run a parsed command line.
@@ -87,5 +92,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Pool(a) => datasets::pool_main(&a),
         Cmd::Hf(a) => datasets::hf_main(&a),
         Cmd::Records(a) => datasets::records_main(&a),
+        Cmd::Bench(a) => bench::main(&a),
     }
 }

@@ -1,6 +1,7 @@
-//! The `dclm` binary end to end: one test binary, one module per concern (run safety, dedup phases over ranks,
+//! The `dclm` binary end to end: one test binary, one module per concern (run safety, dedup phases over ranks, `bench`,
 //! object storage, token shards read by webdataset, and the Slurm, Kubernetes and Ray launchers).
 
+mod bench;
 mod checkpoints;
 mod datasets;
 mod dedup_phases;
