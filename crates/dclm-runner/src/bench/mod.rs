@@ -436,21 +436,14 @@ fn filter_pool(ctx: &StageCtx<'_>) -> Result<Input, String> {
     Ok(Input::new(vec![whole], shards(&dir)))
 }
 
-/// The eval stage's tasks: three zero-shot CORE tasks of the three scoring kinds (multiple choice, schema,
-/// language modelling), with DCLM's settings from `mmlu_and_lowvar.yaml`.
+/// The eval stage's task, run by ours and by LLM-Foundry alike: ARC-Easy 10-shot, a CORE task, with DCLM's
+/// settings from `mmlu_and_lowvar.yaml`.
 const EVAL_TASKS: &str = "icl_tasks:
-- label: copa
-  dataset_uri: local_data/commonsense_reasoning/copa.jsonl
-  num_fewshot: [0]
+- label: arc_easy
+  dataset_uri: local_data/world_knowledge/arc_easy.jsonl
+  num_fewshot: [10]
   icl_task_type: multiple_choice
-- label: winograd
-  dataset_uri: local_data/language_understanding/winograd_wsc.jsonl
-  num_fewshot: [0]
-  icl_task_type: schema
-- label: lambada_openai
-  dataset_uri: local_data/language_understanding/lambada_openai.jsonl
-  num_fewshot: [0]
-  icl_task_type: language_modeling
+  continuation_delimiter: \"\\nAnswer: \"
 ";
 
 struct StageCtx<'a> {
@@ -760,6 +753,22 @@ fn reference(
             if help.contains("--model-dir") {
                 args.push("--model-dir".into());
                 args.push(ctx.shared.join("conformance/eval").into());
+            }
+            // The same task as ours (ARC-Easy 10-shot from DCLM's CORE YAML), with LLM-Foundry's code from the
+            // unpacked wheel `scripts/reference/setup_llmfoundry_venv.sh` leaves in the cache.
+            if help.contains("--task-yaml-label") {
+                args.extend(os(&["--task-yaml-label", "arc_easy", "--task-yaml"]));
+                args.push(ctx.shared.join("data/dclm/eval/mmlu_and_lowvar.yaml").into());
+                args.push("--data-dir".into());
+                args.push(ctx.shared.join("data/eval").into());
+                args.push("--tokenizer".into());
+                args.push(ctx.shared.join("data/tokenizers/gpt-neox-20b.tokenizer.json").into());
+            }
+            if help.contains("--llmfoundry-dir") {
+                let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+                let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or(home.join(".cache"));
+                args.push("--llmfoundry-dir".into());
+                args.push(cache.join("dclm-rs/llmfoundry/wheel").into());
             }
             if help.contains("--shared") {
                 args.push("--shared".into());
