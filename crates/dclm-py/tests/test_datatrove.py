@@ -12,7 +12,11 @@ from dclm_rs.datatrove import DclmChain  # noqa: E402
 
 def test_dclm_chain_equals_pipeline(heuristics):
     rows, config, assets = heuristics
-    docs = [Document(text=r["input"]["text"], id=r["id"], metadata={"url": r["input"]["url"]}) for r in rows]
+    # The pages' keys as metadata (one synthetic page's WARC metadata lacks the URI on purpose).
+    docs = [
+        Document(text=r["input"]["text"], id=r["id"], metadata={k: v for k, v in r["input"].items() if k != "text"})
+        for r in rows
+    ]
     step = DclmChain(config=str(config), assets=str(assets), skip_steps=[2], batch_size=100)
     out = list(step.run(iter(docs)))
     p = dclm_rs.Pipeline.from_yaml(str(config), assets=str(assets), skip_steps=[2])
@@ -20,7 +24,6 @@ def test_dclm_chain_equals_pipeline(heuristics):
     assert [d.id for d in out] == [k["id"] for k in kept]
     assert [d.text for d in out] == [k["text"] for k in kept]
     assert all("language_id_whole_page_fasttext" in d.metadata and "url" in d.metadata for d in out)
-    assert all("metadata" not in d.metadata for d in out), "the WARC dict added for DCLM is removed again"
     assert step.stats["total"].total == len(rows)
     assert step.stats["forwarded"].total == len(out)
     assert step.stats["dropped"].total == len(rows) - len(out)
@@ -29,3 +32,11 @@ def test_dclm_chain_equals_pipeline(heuristics):
 def test_dclm_chain_bad_config(tmp_path):
     with pytest.raises(dclm_rs.DclmError, match="missing.yaml"):
         DclmChain(config=str(tmp_path / "missing.yaml"))
+
+
+def test_url_only_documents_get_the_warc_uri_dclm_reads(heuristics):
+    rows, config, assets = heuristics
+    docs = [Document(text=r["input"]["text"], id=r["id"], metadata={"url": r["input"]["url"]}) for r in rows[:50]]
+    out = list(DclmChain(config=str(config), assets=str(assets), skip_steps=[2]).run(iter(docs)))
+    assert len(out) == sum(r["kept"] for r in rows[:50])
+    assert all("metadata" not in d.metadata for d in out), "the WARC dict added for DCLM is removed again"

@@ -137,10 +137,10 @@ def test_bad_config_and_bad_input(tmp_path, heuristics):
     with pytest.raises(dclm_rs.DclmError, match=r"bad.yaml.*step 2 \(`no_such_mapper`, line 6\).*unknown func"):
         dclm_rs.Pipeline.from_yaml(str(bad))
     param = tmp_path / "param.yaml"
-    param.write_text("- source: cc\n  steps:\n    - func: page_length_filter\n      min_lenght: 50\n")
+    param.write_text("- source: cc\n  steps:\n    - func: page_length_filter\n      length_type: word\n      min_lenght: 50\n")
     with pytest.raises(dclm_rs.DclmError, match="step 1 .*min_lenght"):
         dclm_rs.Pipeline.from_yaml(str(param))
-    with pytest.raises(dclm_rs.DclmError, match="language-ID model"):
+    with pytest.raises(dclm_rs.DclmError, match=r"step 3 \(`url_substring_filter`, line 9\): cannot read banlist"):
         dclm_rs.Pipeline.from_yaml(str(config), assets=str(tmp_path), skip_steps=[2])
     p = _pipeline(config, assets)
     with pytest.raises(dclm_rs.DclmError, match=r"docs\[1\]: a page must be a dict, got int"):
