@@ -252,24 +252,9 @@ impl Executor {
             let mut batch: Vec<Document> = Vec::with_capacity(batch_size);
             let flush = |batch: &mut Vec<Document>, stats: &mut Stats, writer: &mut ShardWriter| -> Result<()> {
                 let n = batch.len() as u64;
-                let chunks: Vec<Vec<Document>> = chunk(std::mem::take(batch), 32);
-                let results: Vec<(Vec<Document>, Stats)> = chunks
-                    .into_par_iter()
-                    .map(|docs| {
-                        let mut s = Stats::default();
-                        let mut out = Vec::with_capacity(docs.len());
-                        for d in docs {
-                            f(d, &mut s, &mut out);
-                        }
-                        (out, s)
-                    })
-                    .collect();
-                for (docs, s) in results {
-                    merge_steps(stats, &s);
-                    for d in docs {
-                        writer.write(&d)?;
-                        stats.docs_out += 1;
-                    }
+                for d in process_batch(std::mem::take(batch), stats, &f) {
+                    writer.write(&d)?;
+                    stats.docs_out += 1;
                 }
                 task.add_docs(n);
                 Ok(())
@@ -569,6 +554,34 @@ fn remove_if_exists(p: &Path) -> Result<()> {
     }
 }
 
+/// Run a per-document function over a batch in memory on the current rayon pool, as the shard stages do:
+/// chunks of 32 documents in parallel, outputs in input order (for any thread count), and each chunk's step
+/// counters and input errors added to `stats` (not its `docs_in`/`docs_out`: the caller counts those).
+/// `f` appends the documents it keeps (none, one or several) to the vector it is given.
+pub fn process_batch<F>(docs: Vec<Document>, stats: &mut Stats, f: &F) -> Vec<Document>
+where
+    F: Fn(Document, &mut Stats, &mut Vec<Document>) + Sync,
+{
+    let n = docs.len();
+    let results: Vec<(Vec<Document>, Stats)> = chunk(docs, 32)
+        .into_par_iter()
+        .map(|docs| {
+            let mut s = Stats::default();
+            let mut out = Vec::with_capacity(docs.len());
+            for d in docs {
+                f(d, &mut s, &mut out);
+            }
+            (out, s)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for (docs, s) in results {
+        merge_steps(stats, &s);
+        out.extend(docs);
+    }
+    out
+}
+
 fn merge_steps(into: &mut Stats, from: &Stats) {
     for s in &from.steps {
         into.step_mut(&s.name).merge(s);
@@ -672,6 +685,7 @@ pub fn merge_rank_stats(output_dir: &Path) -> Result<Stats> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Verdict;
 
     #[test]
     fn extensions() {
@@ -681,6 +695,37 @@ mod tests {
             replace_extension(Path::new("x/a.jsonl.gz"), "jsonl.zst"),
             PathBuf::from("x/a.jsonl.zst")
         );
+    }
+
+    #[test]
+    fn process_batch_keeps_order_and_counts_steps_for_any_thread_count() {
+        let docs: Vec<Document> = (0..100).map(|i| Document::new(format!("doc {i}"))).collect();
+        let f = |d: Document, s: &mut Stats, out: &mut Vec<Document>| {
+            let keep = !d.text.ends_with('3');
+            s.step_mut("odd3").record(Verdict::keep_if(keep, "ends_in_3"), 0.0);
+            if keep {
+                out.push(d.clone());
+                if d.text.ends_with('5') {
+                    out.push(Document::new(format!("{} again", d.text)));
+                }
+            }
+        };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut stats = Stats::new("t");
+            let out = pool.install(|| process_batch(docs.clone(), &mut stats, &f));
+            (out.into_iter().map(|d| d.text).collect::<Vec<_>>(), stats)
+        };
+        let (one, s1) = run(1);
+        let (three, s3) = run(3);
+        assert_eq!(one, three);
+        assert_eq!(one.len(), 100 - 10 + 10);
+        assert_eq!(one[0], "doc 0");
+        assert_eq!(one[5], "doc 5 again");
+        assert_eq!(s1.steps[0].docs_in, 100);
+        assert_eq!(s1.steps[0].dropped["ends_in_3"], 10);
+        assert_eq!(s3.steps[0].dropped, s1.steps[0].dropped);
+        assert_eq!(s1.docs_in, 0, "the caller counts docs in");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub mod testdata;
 
 pub use document::{keys, Document, TextRef};
 pub use error::{CoreError, Result};
-pub use executor::{Executor, ExecutorConfig, RunSummary, ShardTask};
+pub use executor::{process_batch, Executor, ExecutorConfig, RunSummary, ShardTask};
 pub use provenance::{Fingerprint, InputIdentity, Provenance};
 pub use stats::{
     snippet, DropExample, ErrorExample, Stats, StepStats, Verdict, MAX_DROP_EXAMPLES, MAX_ERROR_EXAMPLES, SNIPPET_CHARS,

@@ -489,6 +489,24 @@ impl Bff {
         (self.render(doc, &d), d)
     }
 
+    /// Dedup a batch of documents in order, as the dedup stage runs a shard: n-grams prepared in parallel,
+    /// decisions made in document order (in parallel when the filter is read-only), documents rendered in
+    /// parallel. Each document comes back with its decision (`None`: BFF would not write it). Later
+    /// batches see the n-grams of earlier ones.
+    pub fn dedup_batch(&self, docs: Vec<Document>) -> Vec<(Option<Document>, Decision)> {
+        use rayon::prelude::*;
+        let prepared: Vec<Prepared> = docs.par_iter().map(|d| self.prepare(&d.text)).collect();
+        let decisions: Vec<Decision> = if self.cfg.update_filter {
+            prepared.iter().map(|p| self.decide(p)).collect()
+        } else {
+            prepared.par_iter().map(|p| self.decide(p)).collect()
+        };
+        docs.into_par_iter()
+            .zip(decisions)
+            .map(|(doc, d)| (self.render(doc, &d), d))
+            .collect()
+    }
+
     /// The outcome of a decision in [`DedupOutcome`] terms.
     pub fn outcome(&self, text: &str, d: &Decision) -> DedupOutcome {
         if d.doc_removed
@@ -562,6 +580,29 @@ mod tests {
     fn run(b: &Bff, text: &str) -> (Option<String>, Decision) {
         let (d, dec) = b.process(Document::new(text));
         (d.map(|d| d.text), dec)
+    }
+
+    #[test]
+    fn dedup_batch_equals_documents_one_by_one() {
+        let (a, c) = (words(1, 20), words(2, 20));
+        let texts = [
+            format!("{a}\n{c}"),
+            a.clone(),
+            words(3, 5),
+            format!("{c}\n{}", words(4, 20)),
+            "   ".to_string(),
+        ];
+        let one = bff(RemoveMode::OldBoth, false);
+        let serial: Vec<_> = texts.iter().map(|t| one.process(Document::new(t.as_str()))).collect();
+        let batch = bff(RemoveMode::OldBoth, false);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let got = pool.install(|| batch.dedup_batch(texts.iter().map(|t| Document::new(t.as_str())).collect()));
+        assert_eq!(got, serial);
+        assert!(got[1].0.is_none(), "the repeated paragraph is removed");
+        assert_eq!(got[3].0.as_ref().unwrap().text, format!("\n{}", words(4, 20)));
+        // Later batches see earlier n-grams.
+        let again = batch.dedup_batch(vec![Document::new(c.as_str())]);
+        assert!(again[0].0.is_none());
     }
 
     #[test]

@@ -182,6 +182,16 @@ impl MinHashLsh {
         mins
     }
 
+    /// The MinHash values of many texts ([`MinHashLsh::shingles`] then [`MinHashLsh::minhashes`]) on the
+    /// current rayon pool; results in input order.
+    pub fn signatures_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Vec<u32>> {
+        use rayon::prelude::*;
+        texts
+            .par_iter()
+            .map(|t| self.minhashes(&self.shingles(t.as_ref())))
+            .collect()
+    }
+
     /// Band keys of MinHash values.
     pub fn band_keys(&self, mins: &[u32]) -> Vec<u64> {
         mins.chunks(self.cfg.rows)
@@ -265,6 +275,26 @@ mod tests {
         let est = MinHashLsh::estimate(&m.minhashes(&a), &m.minhashes(&b));
         assert!((est - 1.0 / 3.0).abs() < 0.08, "{est}");
         assert_eq!(MinHashLsh::estimate(&m.minhashes(&a), &m.minhashes(&a)), 1.0);
+    }
+
+    #[test]
+    fn signatures_batch_equals_one_by_one() {
+        let m = MinHashLsh::new(MinHashConfig::default()).unwrap();
+        let texts = [
+            "the cat sat on the mat",
+            "",
+            "The Cat sat on the mat!",
+            "other words entirely",
+        ];
+        let got = m.signatures_batch(&texts);
+        let want: Vec<Vec<u32>> = texts.iter().map(|t| m.minhashes(&m.shingles(t))).collect();
+        assert_eq!(got, want);
+        assert_eq!(got[0].len(), 93 * 15);
+        assert_eq!(
+            MinHashLsh::estimate(&got[0], &got[2]),
+            1.0,
+            "case and punctuation are not words"
+        );
     }
 
     #[test]

@@ -32,4 +32,4 @@ pub mod warc;
 
 pub use error::ExtractError;
 pub use extractor::{Decoding, Extractor, FnExtractor, RawPage, ResiliparseExtractor};
-pub use run::{run, run_with, ExtractConfig};
+pub use run::{is_expected_drop, run, run_with, ExtractConfig, WarcPage, WarcPages};

@@ -4,6 +4,7 @@
 use crate::extractor::{Decoding, Extractor, RawPage, ResiliparseExtractor};
 use crate::warc::{WarcReader, DEFAULT_MAX_RECORD_BYTES};
 use crate::ExtractError;
+use dclm_core::Document;
 use dclm_core::{Executor, ExecutorConfig, RunSummary, ShardTask, Stats, Verdict};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -120,41 +121,19 @@ fn report(stats: &mut Stats, e: &ExtractError) {
 
 fn extract_shard(task: &ShardTask<'_>, extractor: &dyn Extractor, max_record: u64) -> Result<Stats, ExtractError> {
     let mut stats = Stats::new(STAGE);
-    let reader = WarcReader::open(task.input, task.raw_bytes.clone())?
-        .with_types(&["response", "warcinfo"])
-        .with_max_record_bytes(max_record);
+    let pages = WarcPages::open(task.input, extractor, max_record, task.raw_bytes.clone())?;
     let mut writer = task.writer()?;
-    let mut warcinfo: Option<String> = None;
     let step = extractor.name().to_string();
     let mut pending = 0u64;
-    for item in reader {
-        let record = match item {
-            Ok(r) => r,
-            Err(e) => {
+    for item in pages {
+        let (result, secs) = match item {
+            WarcPage::ReadError(e) => {
                 report(&mut stats, &e);
                 continue;
             }
+            WarcPage::Page { result, seconds } => (result, seconds),
         };
-        if record.record_type() == "warcinfo" {
-            warcinfo = Some(String::from_utf8_lossy(&record.body).trim().to_string());
-            continue;
-        }
         stats.docs_in += 1;
-        let http = record.http();
-        let payload = match &http {
-            Some(h) => h.body,
-            None => &record.body[..],
-        };
-        let page = RawPage {
-            path: task.input,
-            record: &record,
-            http: http.as_ref(),
-            payload,
-            warcinfo: warcinfo.as_deref(),
-        };
-        let t0 = Instant::now();
-        let result = extractor.extract(&page);
-        let secs = t0.elapsed().as_secs_f64();
         match result {
             Ok(Some(doc)) => {
                 stats.step_mut(&step).record(Verdict::Keep, secs);
@@ -165,11 +144,9 @@ fn extract_shard(task: &ShardTask<'_>, extractor: &dyn Extractor, max_record: u6
             Err(e) => {
                 let reason = e.reason();
                 stats.step_mut(&step).record(Verdict::Drop(reason), secs);
-                // Pages DCLM drops by design (not UTF-8) or that would not fit in bounded memory are counted
-                // drops of the step; anything else is also an input error.
                 if reason == "output_too_large" {
                     print_skip(task, &e);
-                } else if reason != "non_utf8" {
+                } else if !is_expected_drop(&e) {
                     report(&mut stats, &e);
                 }
             }
@@ -184,4 +161,88 @@ fn extract_shard(task: &ShardTask<'_>, extractor: &dyn Extractor, max_record: u6
     stats.bytes_out = writer.bytes_written();
     writer.finish()?;
     Ok(stats)
+}
+
+/// Whether a page-level error is a drop DCLM makes by design (not UTF-8) or one that keeps memory bounded
+/// (the text would exceed its limit), rather than an input error.
+pub fn is_expected_drop(e: &ExtractError) -> bool {
+    matches!(e.reason(), "non_utf8" | "output_too_large")
+}
+
+/// One item of [`WarcPages`].
+#[derive(Debug)]
+pub enum WarcPage {
+    /// A `response` record: the extractor's result and the seconds it took.
+    Page {
+        /// `Ok(Some(doc))` a document, `Ok(None)` nothing worth keeping, `Err` a page-level failure
+        /// (see [`is_expected_drop`]).
+        result: Result<Option<Document>, ExtractError>,
+        /// Seconds inside the extractor.
+        seconds: f64,
+    },
+    /// A record that could not be read (malformed, oversized, corrupt stream), with file and offset.
+    ReadError(ExtractError),
+}
+
+/// The pages of one WARC file as the extract stage reads them: `response` records in file order, each
+/// with the body of the latest `warcinfo` record before it, through an [`Extractor`].
+pub struct WarcPages<E> {
+    reader: WarcReader<Box<dyn std::io::BufRead + Send>>,
+    path: PathBuf,
+    extractor: E,
+    warcinfo: Option<String>,
+}
+
+impl<E: Extractor> WarcPages<E> {
+    /// Open `path` (`.warc`, `.warc.gz`, `.warc.zst`); records with a block over `max_record_bytes` are
+    /// reported as read errors. Raw bytes read are added to `raw_bytes`.
+    pub fn open(
+        path: &std::path::Path,
+        extractor: E,
+        max_record_bytes: u64,
+        raw_bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> Result<Self, ExtractError> {
+        let reader = WarcReader::open(path, raw_bytes)?
+            .with_types(&["response", "warcinfo"])
+            .with_max_record_bytes(max_record_bytes);
+        Ok(WarcPages {
+            reader,
+            path: path.to_path_buf(),
+            extractor,
+            warcinfo: None,
+        })
+    }
+}
+
+impl<E: Extractor> Iterator for WarcPages<E> {
+    type Item = WarcPage;
+
+    fn next(&mut self) -> Option<WarcPage> {
+        loop {
+            let record = match self.reader.next()? {
+                Ok(r) => r,
+                Err(e) => return Some(WarcPage::ReadError(e)),
+            };
+            if record.record_type() == "warcinfo" {
+                self.warcinfo = Some(String::from_utf8_lossy(&record.body).trim().to_string());
+                continue;
+            }
+            let http = record.http();
+            let payload = match &http {
+                Some(h) => h.body,
+                None => &record.body[..],
+            };
+            let page = RawPage {
+                path: &self.path,
+                record: &record,
+                http: http.as_ref(),
+                payload,
+                warcinfo: self.warcinfo.as_deref(),
+            };
+            let t0 = Instant::now();
+            let result = self.extractor.extract(&page);
+            let seconds = t0.elapsed().as_secs_f64();
+            return Some(WarcPage::Page { result, seconds });
+        }
+    }
 }

@@ -235,3 +235,56 @@ fn run_over_shared_warcs_writes_dclm_pool_jsonl() {
     }
     assert_eq!(checked, expected.values().filter(|r| r.get("error").is_none()).count());
 }
+
+#[test]
+fn warc_pages_yield_dclm_pool_documents() {
+    let test = "warc_pages_yield_dclm_pool_documents";
+    let Some(jsonl) = dclm_core::testdata::shared("conformance/extract/extract.jsonl", test) else {
+        return;
+    };
+    let Some(warc_dir) = dclm_core::testdata::shared("data/warc", test) else {
+        return;
+    };
+    let rows: HashMap<String, Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["record_id"].as_str().unwrap().to_string(), v)
+        })
+        .collect();
+    let extractor = dclm_extract::ResiliparseExtractor::dclm();
+    let (mut texts, mut non_utf8) = (0, 0);
+    for name in ["cc-main-2020-34-sample.warc.gz", "english-pages-0000.warc.gz"] {
+        let pages =
+            dclm_extract::WarcPages::open(&warc_dir.join(name), &extractor, u64::MAX, Arc::new(AtomicU64::new(0)))
+                .unwrap();
+        for page in pages {
+            let dclm_extract::WarcPage::Page { result, .. } = page else {
+                panic!("read error in {name}: {page:?}");
+            };
+            match result {
+                Ok(Some(doc)) => {
+                    assert!(
+                        doc.get("warcinfo").is_some(),
+                        "{name}: warcinfo of the file is attached"
+                    );
+                    let Some(row) = rows.get(doc.id().unwrap()) else {
+                        continue;
+                    };
+                    assert_eq!(doc.text, row["text_resiliparse_0_14_5"].as_str().unwrap());
+                    texts += 1;
+                }
+                Err(e) => {
+                    assert!(dclm_extract::is_expected_drop(&e), "{e}");
+                    non_utf8 += 1;
+                }
+                Ok(None) => panic!("the DCLM extractor always gives a document"),
+            }
+        }
+    }
+    assert!(
+        texts >= 10 && non_utf8 >= 1,
+        "{texts} texts, {non_utf8} non-UTF-8 pages"
+    );
+}

@@ -361,6 +361,24 @@ impl FastText {
             .collect()
     }
 
+    /// [`FastText::predict`] for many lines on the current rayon pool; results in input order.
+    pub fn predict_batch<S: AsRef<str> + Sync>(&self, texts: &[S], k: usize, threshold: f32) -> Vec<Vec<Prediction>> {
+        use rayon::prelude::*;
+        texts
+            .par_iter()
+            .map_init(PredictBuf::default, |buf, text| {
+                self.predict_ids(text.as_ref().as_bytes(), k, threshold, buf);
+                buf.heap
+                    .iter()
+                    .map(|&(lp, id)| Prediction {
+                        label: self.labels[id as usize].clone(),
+                        prob: lp.exp(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Allocation-free variant of [`FastText::predict`]: fills `buf` and returns `(label index, prob)` pairs.
     pub fn predict_with<'b>(
         &self,

@@ -86,6 +86,16 @@ impl QualityScorer {
         self.score_prepared(&prepare_text(text))
     }
 
+    /// DCLM's scores of raw document texts, on the current rayon pool; results in input order.
+    pub fn score_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<f64> {
+        texts
+            .par_iter()
+            .map_init(PredictBuf::default, |buf, text| {
+                self.score_with(&prepare_text(text.as_ref()), buf)
+            })
+            .collect()
+    }
+
     /// DCLM's score of an already prepared text (one line).
     pub fn score_prepared(&self, prepared: &str) -> f64 {
         let mut buf = PredictBuf::default();
@@ -463,6 +473,38 @@ mod tests {
         assert_eq!(prepare_text("a\x1fb"), "a\x1fb");
         assert_eq!(prepare_text("\x1f a \x1f"), "a");
         assert_eq!(prepare_text(" \t\r\n "), "");
+    }
+
+    #[test]
+    fn batches_equal_single_calls() {
+        use crate::{train::train_on_bytes, TrainArgs};
+        let data = "__label__hq how do rainbows form\n__label__cc buy cheap watches now\n".repeat(20);
+        let args = TrainArgs {
+            dim: 8,
+            epoch: 10,
+            lr: 0.5,
+            word_ngrams: 2,
+            bucket: 1000,
+            thread: 1,
+            ..TrainArgs::default()
+        };
+        let model = train_on_bytes(data.as_bytes(), "t.txt".as_ref(), &args).unwrap().model;
+        let texts = [
+            "how do rainbows form",
+            "buy cheap watches\nnow",
+            "",
+            "  rainbows \r\n watches ",
+        ];
+        let preds = model.predict_batch(&texts, 2, 0.0);
+        for (t, p) in texts.iter().zip(&preds) {
+            assert_eq!(p, &model.predict(t, 2, 0.0));
+        }
+        assert_eq!(preds[0][0].label, "__label__hq");
+        let scorer = QualityScorer::new(model).unwrap();
+        let scores = scorer.score_batch(&texts);
+        let single: Vec<f64> = texts.iter().map(|t| scorer.score(t)).collect();
+        assert_eq!(scores, single);
+        assert!(scores[0] > 0.5 && scores[1] < 0.5, "{scores:?}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! `TypeError` of that mapper as an error and drops the page.
 
 use dclm_core::{Document, Stats, StepStats, Verdict};
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -297,12 +298,38 @@ impl Pipeline {
         if stats.steps.is_empty() {
             stats.steps = self.slots.iter().map(|s| StepStats::new(&s.label)).collect();
         }
-        self.process_from(0, doc, stats, out);
+        self.process_from(0, self.slots.len(), doc, stats, out);
     }
 
-    fn process_from(&self, first: usize, mut doc: Document, stats: &mut Stats, out: &mut Vec<Document>) {
+    /// Like [`Pipeline::process_into`], through the steps at positions `steps` only (0-based, e.g. `0..3`
+    /// for the first three), so a caller can run other code between two parts of the chain. Counters are
+    /// recorded under the steps' labels (created in `stats` on first use).
+    pub fn process_steps_into(&self, steps: Range<usize>, doc: Document, stats: &mut Stats, out: &mut Vec<Document>) {
+        let end = steps.end.min(self.slots.len());
+        if steps.start >= end {
+            out.push(doc);
+            return;
+        }
+        self.process_from(steps.start, end, doc, stats, out);
+    }
+
+    /// Run a batch of pages through every step on the current rayon pool (as the filter stage runs a shard's
+    /// batch): the pages that come out, in input order for any thread count, with the step counters added
+    /// to `stats`.
+    pub fn process_batch(&self, docs: Vec<Document>, stats: &mut Stats) -> Vec<Document> {
+        self.process_batch_steps(0..self.slots.len(), docs, stats)
+    }
+
+    /// [`Pipeline::process_batch`] through the steps at positions `steps` only (see
+    /// [`Pipeline::process_steps_into`]).
+    pub fn process_batch_steps(&self, steps: Range<usize>, docs: Vec<Document>, stats: &mut Stats) -> Vec<Document> {
+        let f = |d: Document, s: &mut Stats, out: &mut Vec<Document>| self.process_steps_into(steps.clone(), d, s, out);
+        dclm_core::process_batch(docs, stats, &f)
+    }
+
+    fn process_from(&self, first: usize, end: usize, mut doc: Document, stats: &mut Stats, out: &mut Vec<Document>) {
         let mut more = Vec::new();
-        for (i, slot) in self.slots.iter().enumerate().skip(first) {
+        for (i, slot) in self.slots.iter().enumerate().take(end).skip(first) {
             let start = Instant::now();
             let (verdict, changed) = run_step(slot, &mut doc, &mut more);
             let secs = start.elapsed().as_secs_f64();
@@ -317,9 +344,9 @@ impl Pipeline {
             if !more.is_empty() {
                 st.docs_out += more.len() as u64;
                 let rest = std::mem::take(&mut more);
-                self.process_from(i + 1, doc, stats, out);
+                self.process_from(i + 1, end, doc, stats, out);
                 for d in rest {
-                    self.process_from(i + 1, d, stats, out);
+                    self.process_from(i + 1, end, d, stats, out);
                 }
                 return;
             }
@@ -434,5 +461,46 @@ mod tests {
         let (out, trace) = p.trace(Document::new("HEY"));
         assert!(out.is_none());
         assert!(!trace.steps[0].2);
+    }
+
+    #[test]
+    fn batch_in_parts_equals_batch_whole() {
+        let p = Pipeline::new()
+            .map(FnMapper::new("upper", |d: &mut Document| {
+                d.text = d.text.to_uppercase();
+                Verdict::Keep
+            }))
+            .filter(FnFilter::new("short", |d: &Document| {
+                Verdict::keep_if(d.text.len() > 5, "too_short")
+            }))
+            .filter(FnFilter::new("no_x", |d: &Document| {
+                Verdict::keep_if(!d.text.contains('X'), "has_x")
+            }));
+        let docs: Vec<Document> = (0..200)
+            .map(|i| Document::new(format!("{}{}", "ab".repeat(i % 5), if i % 7 == 0 { "x" } else { "" })))
+            .collect();
+        let mut whole = Stats::new("t");
+        let all = p.process_batch(docs.clone(), &mut whole);
+        let mut parts = Stats::new("t");
+        let first = p.process_batch_steps(0..1, docs.clone(), &mut parts);
+        assert_eq!(first.len(), 200);
+        assert!(first.iter().all(|d| d.text == d.text.to_uppercase()));
+        let rest = p.process_batch_steps(1..3, first, &mut parts);
+        assert_eq!(all, rest);
+        assert_eq!(whole.steps.len(), 3);
+        for (a, b) in whole.steps.iter().zip(&parts.steps) {
+            assert_eq!(
+                (&a.name, a.docs_in, a.docs_out, &a.dropped),
+                (&b.name, b.docs_in, b.docs_out, &b.dropped)
+            );
+        }
+        assert_eq!(whole.steps[1].dropped["too_short"], 120);
+        let serial: Vec<Document> = docs.into_iter().filter_map(|d| p.run(d)).collect();
+        assert_eq!(all, serial);
+        // An empty range passes pages through untouched.
+        let mut none = Stats::new("t");
+        let same = p.process_batch_steps(3..3, all.clone(), &mut none);
+        assert_eq!(same, all);
+        assert!(none.steps.is_empty());
     }
 }

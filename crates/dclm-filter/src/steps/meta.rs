@@ -58,6 +58,17 @@ impl DetectLangEnricher {
     }
 }
 
+impl DetectLangEnricher {
+    /// [`DetectLangEnricher::detect`] for many texts on the current rayon pool; results in input order.
+    pub fn detect_batch<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+    ) -> Vec<std::result::Result<Map<String, Value>, &'static str>> {
+        use rayon::prelude::*;
+        texts.par_iter().map(|t| self.detect(t.as_ref())).collect()
+    }
+}
+
 impl Mapper for DetectLangEnricher {
     fn name(&self) -> &str {
         "detect_lang_whole_page_enricher"
@@ -232,6 +243,18 @@ pub(crate) fn quality_filter(p: &Params<'_>, _: &BuildContext) -> Result<Quality
 mod tests {
     use super::*;
     use crate::lang::FnLanguageId;
+
+    #[test]
+    fn detect_batch_equals_detect() {
+        let lid = FnLanguageId(|t: &str| Some(("__label__en".to_string(), t.len() as f32 / 100.0)));
+        let e = DetectLangEnricher::new("language_id_whole_page", Arc::new(lid));
+        let texts = ["a\nb c", "", "?!", "hello there"];
+        let got = e.detect_batch(&texts);
+        let want: Vec<_> = texts.iter().map(|t| e.detect(t)).collect();
+        assert_eq!(got, want);
+        assert!(got[1].as_ref().unwrap().is_empty(), "empty text: DCLM stores {{}}");
+        assert_eq!(got[0].as_ref().unwrap()["en"], serde_json::json!(0.03999999910593033));
+    }
 
     #[test]
     fn gate_and_newline_quirk() {

@@ -960,6 +960,7 @@ fn report(r: &ReportArgs) -> Result<()> {
                         tokenizer: r.tokenizer.clone(),
                         limit: r.limit,
                         batch_size: 16,
+                        threads: 0,
                         max_seq_len: None,
                         device: r.device.clone(),
                         version: "v2".into(),

@@ -1,0 +1,37 @@
+"""Shared fixtures of the dclm_rs tests: the shared real-data folder (``$DCLM_SHARED``, else ``../shared`` beside
+the checkout); tests that need it skip with a message when it is absent."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def shared_dir():
+    return Path(os.environ.get("DCLM_SHARED", REPO.parent / "shared"))
+
+
+def need_shared(rel):
+    """The path of ``rel`` under the shared folder, or skip the test with a message."""
+    p = shared_dir() / rel
+    if not p.exists():
+        pytest.skip(f"SKIP: {p} is absent (set DCLM_SHARED to the shared real-data folder)")
+    return p
+
+
+def read_jsonl(path):
+    # Split on "\n" only: the files hold raw U+2028 and U+0085 inside strings.
+    with open(path, encoding="utf-8", newline="") as f:
+        return [json.loads(line) for line in f.read().split("\n") if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def heuristics():
+    """The heuristics conformance rows and DCLM's baseline chain (minus step 2, as the reference was made)."""
+    rows = read_jsonl(need_shared("conformance/heuristics/results.jsonl"))
+    config = need_shared("data/dclm/configs/dclm_baseline_refinedweb.yaml")
+    assets = need_shared("data/dclm-assets")
+    return rows, config, assets
