@@ -27,6 +27,7 @@ pub mod pystr;
 mod stats;
 #[cfg(any(test, feature = "testdata"))]
 pub mod testdata;
+pub mod uniseg;
 
 pub use document::{keys, Document, TextRef};
 pub use error::{CoreError, Result};

@@ -16,9 +16,9 @@ use crate::bloom::{BloomFilter, FilterParams};
 use crate::error::{DedupError, Result};
 use crate::tokenize::{not_whitespace, ItemHash};
 use crate::DedupOutcome;
+use dclm_core::uniseg::{uniseg_segment_indices, uniseg_segments};
 use dclm_core::Document;
 use serde_json::Value;
-use unicode_segmentation::UnicodeSegmentation;
 
 /// BFF's `--remove-type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -257,12 +257,11 @@ impl Bff {
                 for w in bounds.windows(2) {
                     let (start, end) = (w[0], w[1]);
                     toks.clear();
-                    toks.extend(
-                        text[start..end]
-                            .split_word_bounds()
-                            .filter(|t| not_whitespace(t))
-                            .map(|t| h.token(t)),
-                    );
+                    uniseg_segments(&text[start..end], |t| {
+                        if not_whitespace(t) {
+                            toks.push(h.token(t));
+                        }
+                    });
                     let first = p.hashes.len() as u32;
                     let n = self.cfg.ngram_size;
                     if toks.len() >= n {
@@ -294,7 +293,10 @@ impl Bff {
         let n = self.cfg.ngram_size;
         let mut toks: Vec<u64> = Vec::new();
         let mut starts: Vec<usize> = Vec::new();
-        for (i, t) in text.split_word_bound_indices().filter(|(_, t)| not_whitespace(t)) {
+        uniseg_segment_indices(text, |i, t| {
+            if !not_whitespace(t) {
+                return;
+            }
             toks.push(h.token(t));
             starts.push(i);
             if toks.len() >= n {
@@ -305,7 +307,7 @@ impl Bff {
                     in_first: i < first_end,
                 });
             }
-        }
+        });
         if p.both.is_empty() && toks.len() >= self.cfg.min_ngram_size {
             p.both_short = Some(h.ngram(&toks));
         }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Multiplicative hasher for the prune index's `i32` keys: every character n-gram of every word is looked up
 /// there when predicting with a pruned (`.ftz`) model, and SipHash made that the hottest part of language ID.
@@ -27,6 +28,10 @@ impl Hasher for IdHasher {
 
 type PruneMap = HashMap<i32, i32, BuildHasherDefault<IdHasher>>;
 
+/// Source of [`Dictionary::uid`]: every dictionary built or loaded gets its own number, so that a
+/// [`TokenCache`] filled by one model is never read for another.
+static NEXT_DICT_UID: AtomicU64 = AtomicU64::new(1);
+
 use crate::reader::Reader;
 use crate::stdalgo;
 use crate::FastTextError;
@@ -48,12 +53,15 @@ pub(crate) enum EntryType {
 /// fastText's token hash: 32-bit FNV-1a where each byte is first sign-extended (`uint32_t(int8_t(c))`).
 #[inline]
 pub fn fnv_hash(bytes: &[u8]) -> u32 {
-    let mut h: u32 = 2_166_136_261;
-    for &b in bytes {
-        h ^= b as i8 as i32 as u32;
-        h = h.wrapping_mul(16_777_619);
-    }
-    h
+    bytes.iter().fold(FNV_OFFSET, |h, &b| fnv_step(h, b))
+}
+
+const FNV_OFFSET: u32 = 2_166_136_261;
+
+/// One byte of [`fnv_hash`].
+#[inline(always)]
+fn fnv_step(h: u32, b: u8) -> u32 {
+    (h ^ b as i8 as i32 as u32).wrapping_mul(16_777_619)
 }
 
 /// fastText's token separators: ASCII space, `\n`, `\r`, `\t`, `\v`, `\f` and NUL.
@@ -85,6 +93,8 @@ pub(crate) struct Dictionary {
     pruneidx_size: i64,
     pruneidx: PruneMap,
     params: DictParams,
+    /// Identity of this dictionary's contents for [`TokenCache`] (clones share it: same contents).
+    uid: u64,
 }
 
 impl Dictionary {
@@ -106,6 +116,7 @@ impl Dictionary {
             pruneidx_size: -1,
             pruneidx: PruneMap::default(),
             params,
+            uid: NEXT_DICT_UID.fetch_add(1, Ordering::Relaxed),
         };
         for (w, c, t) in entries {
             d.push_entry(&w, c, t)?;
@@ -173,6 +184,7 @@ impl Dictionary {
             pruneidx_size,
             pruneidx: PruneMap::default(),
             params,
+            uid: NEXT_DICT_UID.fetch_add(1, Ordering::Relaxed),
         };
         for i in 0..size {
             let word = r.cstr(&format!("dictionary entry {i}"))?;
@@ -332,14 +344,17 @@ impl Dictionary {
             }
             let mut j = i;
             let mut n = 1usize;
+            // FNV-1a of word[i..j], extended byte by byte as j grows (the same value as hashing the slice).
+            let mut h: u32 = FNV_OFFSET;
             while j < len && n <= maxn {
+                h = fnv_step(h, word[j]);
                 j += 1;
                 while j < len && (word[j] & 0xC0) == 0x80 {
+                    h = fnv_step(h, word[j]);
                     j += 1;
                 }
                 if n >= minn && !(n == 1 && (i == 0 || j == len)) {
-                    let h = (fnv_hash(&word[i..j]) % bucket as u32) as i32;
-                    self.push_hash(out, h);
+                    self.push_hash(out, (h % bucket as u32) as i32);
                 }
                 n += 1;
             }
@@ -396,7 +411,12 @@ impl Dictionary {
     /// Handles one token of a line; returns true when the token ends the line (`</s>`).
     #[inline]
     fn process_token(&self, token: &[u8], line: &mut LineBuf) -> bool {
-        let h = fnv_hash(token);
+        self.process_hashed_token(token, fnv_hash(token), line)
+    }
+
+    /// [`Self::process_token`] with the token's [`fnv_hash`] already computed.
+    #[inline]
+    fn process_hashed_token(&self, token: &[u8], h: u32, line: &mut LineBuf) -> bool {
         let wid = self.get_id(token, h);
         let t = if wid < 0 {
             if token.starts_with(LABEL_PREFIX.as_bytes()) {
@@ -421,10 +441,31 @@ impl Dictionary {
         token == EOS.as_bytes()
     }
 
+    /// [`Self::process_token`] through the line buffer's [`TokenCache`]: a word seen before (by this dictionary)
+    /// gets its rows copied instead of looked up and hashed again; the rows and their order are the same.
+    #[inline]
+    fn process_token_cached(&self, token: &[u8], line: &mut LineBuf) -> bool {
+        let h = fnv_hash(token);
+        if let Some(rows) = line.cache.get(token, h) {
+            line.words.extend_from_slice(rows);
+            line.hashes.push(h as i32);
+            return false;
+        }
+        let before = line.words.len();
+        let nhashes = line.hashes.len();
+        let end = self.process_hashed_token(token, h, line);
+        // Only plain words go in (a label adds no hash and a literal `</s>` ends the line).
+        if !end && line.hashes.len() == nhashes + 1 {
+            line.cache.insert(token, h, &line.words[before..]);
+        }
+        end
+    }
+
     /// `getLine` on `text + "\n"` (what `predictLine` sees from the Python binding): tokens up to the first
     /// newline or a literal `</s>`, then `</s>`. Returns the number of tokens read.
     pub(crate) fn line_features(&self, text: &[u8], line: &mut LineBuf) -> usize {
         line.clear();
+        line.cache.bind(self.uid);
         let mut ntokens = 0;
         let mut i = 0;
         let n = text.len();
@@ -441,7 +482,7 @@ impl Dictionary {
             while i < n && !is_space(text[i]) {
                 i += 1;
             }
-            if self.process_token(&text[start..i], line) {
+            if self.process_token_cached(&text[start..i], line) {
                 break;
             }
         }
@@ -480,6 +521,7 @@ pub(crate) struct LineBuf {
     hashes: Vec<i32>,
     scratch: Vec<u8>,
     token: Vec<u8>,
+    cache: TokenCache,
 }
 
 impl LineBuf {
@@ -487,6 +529,84 @@ impl LineBuf {
         self.words.clear();
         self.labels.clear();
         self.hashes.clear();
+    }
+}
+
+/// The input rows of tokens already seen while predicting (word id and character n-grams, in
+/// `addSubwords` order), keyed by the token's fastText hash with the bytes compared on a hit. Web text repeats
+/// its words, so most tokens skip the dictionary probe and the character n-gram hashing. Bounded: emptied when
+/// it holds more than [`TokenCache::MAX_ROWS`] rows or [`TokenCache::MAX_BYTES`] token bytes.
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache {
+    /// [`Dictionary::uid`] the entries belong to (0: none yet).
+    dict: u64,
+    /// Token hash → index of the newest entry with that hash.
+    heads: HashMap<i32, u32, BuildHasherDefault<IdHasher>>,
+    entries: Vec<CacheEntry>,
+    tokens: Vec<u8>,
+    rows: Vec<i32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CacheEntry {
+    token: (u32, u32),
+    rows: (u32, u32),
+    /// Older entry with the same hash (`u32::MAX`: none).
+    next: u32,
+}
+
+impl TokenCache {
+    const MAX_ROWS: usize = 1 << 22;
+    const MAX_BYTES: usize = 1 << 23;
+    /// Longer tokens (URLs, base64, …) rarely repeat and are not kept.
+    const MAX_TOKEN: usize = 128;
+
+    /// Use the cache for dictionary `uid`, dropping entries of any other.
+    fn bind(&mut self, uid: u64) {
+        if self.dict != uid {
+            self.clear();
+            self.dict = uid;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.heads.clear();
+        self.entries.clear();
+        self.tokens.clear();
+        self.rows.clear();
+    }
+
+    #[inline]
+    fn get(&self, token: &[u8], h: u32) -> Option<&[i32]> {
+        let mut e = *self.heads.get(&(h as i32))?;
+        while e != u32::MAX {
+            let c = &self.entries[e as usize];
+            let (ts, tl) = c.token;
+            if &self.tokens[ts as usize..(ts + tl) as usize] == token {
+                let (rs, rl) = c.rows;
+                return Some(&self.rows[rs as usize..(rs + rl) as usize]);
+            }
+            e = c.next;
+        }
+        None
+    }
+
+    fn insert(&mut self, token: &[u8], h: u32, rows: &[i32]) {
+        if token.len() > Self::MAX_TOKEN {
+            return;
+        }
+        if self.rows.len() + rows.len() > Self::MAX_ROWS || self.tokens.len() + token.len() > Self::MAX_BYTES {
+            self.clear();
+        }
+        let entry = CacheEntry {
+            token: (self.tokens.len() as u32, token.len() as u32),
+            rows: (self.rows.len() as u32, rows.len() as u32),
+            next: self.heads.get(&(h as i32)).copied().unwrap_or(u32::MAX),
+        };
+        self.tokens.extend_from_slice(token);
+        self.rows.extend_from_slice(rows);
+        self.heads.insert(h as i32, self.entries.len() as u32);
+        self.entries.push(entry);
     }
 }
 

@@ -164,29 +164,43 @@ pub fn split(s: &str) -> impl Iterator<Item = &str> + '_ {
     s.split(is_space).filter(|w| !w.is_empty())
 }
 
-/// `len(s.split())` without allocating.
+/// `len(s.split())` without allocating: counts the non-space characters that follow a space (or start the
+/// text), one byte at a time. UTF-8 continuation bytes keep the state of their character's first byte; only
+/// first bytes of characters that can be Python whitespace (`\u{85}`, `\u{a0}`, `\u{1680}`, `\u{2000}`–`\u{3000}`:
+/// leads `0xC2`, `0xE1`, `0xE2`, `0xE3`) decode the character.
 pub fn split_count(s: &str) -> usize {
+    let b = s.as_bytes();
     let mut n = 0;
-    let mut in_word = false;
-    if s.is_ascii() {
-        for &b in s.as_bytes() {
-            let sp = matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | 0x1C..=0x1F | b' ');
-            if !sp && !in_word {
-                n += 1;
+    let mut prev_space = true;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let sp = match c {
+            0x00..=0x7F => ASCII_SPACE[c as usize],
+            0x80..=0xBF => {
+                i += 1;
+                continue;
             }
-            in_word = !sp;
-        }
-    } else {
-        for c in s.chars() {
-            let sp = is_space(c);
-            if !sp && !in_word {
-                n += 1;
-            }
-            in_word = !sp;
-        }
+            0xC2 | 0xE1 | 0xE2 | 0xE3 => s[i..].chars().next().is_some_and(is_space),
+            _ => false,
+        };
+        n += usize::from(prev_space && !sp);
+        prev_space = sp;
+        i += 1;
     }
     n
 }
+
+/// Python whitespace among ASCII bytes.
+const ASCII_SPACE: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut c = 0;
+    while c < 128 {
+        t[c] = matches!(c as u8, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | 0x1C..=0x1F | b' ');
+        c += 1;
+    }
+    t
+};
 
 /// The character a text character is compared as under `re.IGNORECASE` against an ASCII-lowercase pattern:
 /// its simple lowercase mapping, plus `sre`'s extra equivalences (`ı` ~ `i`, `ſ` ~ `s`).
@@ -247,11 +261,33 @@ mod tests {
     }
 
     #[test]
+    fn split_count_decodes_every_whitespace_lead_byte() {
+        for c in (0x80..=0x10FFFu32).filter_map(char::from_u32).filter(|&c| is_space(c)) {
+            let mut buf = [0u8; 4];
+            let lead = c.encode_utf8(&mut buf).as_bytes()[0];
+            assert!(matches!(lead, 0xC2 | 0xE1 | 0xE2 | 0xE3), "{c:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_count_equals_split(s in "[ a\t\n\x1c\u{85}\u{a0}\u{1680}\u{2000}\u{2019}\u{3000}é日]{0,40}") {
+            proptest::prop_assert_eq!(split_count(&s), split(&s).count());
+        }
+
+        #[test]
+        fn split_count_equals_split_any(s in proptest::prelude::any::<String>()) {
+            proptest::prop_assert_eq!(split_count(&s), split(&s).count());
+        }
+    }
+
+    #[test]
     fn split_and_strip() {
         let s = "a\u{A0}b\x1Fc  d\u{200B}e ";
         assert_eq!(split(s).collect::<Vec<_>>(), vec!["a", "b", "c", "d\u{200B}e"]);
         assert_eq!(split_count(s), 4);
         assert_eq!(split_count("a b\tc\n"), 3);
+        assert_eq!(split_count("\u{3000}x\u{2009}y\u{85}\u{1680}z\u{2019}w é"), 4);
         assert_eq!(strip("\u{3000} x \x1C"), "x");
         assert_eq!(py_len("héllo"), 5);
         assert!(is_all_space(" \t") && !is_all_space(""));
