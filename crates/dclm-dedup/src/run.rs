@@ -262,16 +262,40 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// the 1.9 MB conformance corpus; 28.4 M in the 200 MB benchmark input: 0.141-0.142).
 pub const NGRAMS_PER_BYTE: f64 = 0.142;
 
-/// A quick `expected_ngrams` for [`BffRunConfig::new`] from the shards' sizes: plain size, or 4x the size
-/// of `.gz`/`.zst` shards (typical JSONL ratio), times [`NGRAMS_PER_BYTE`]. Pass an exact count when known.
+/// A quick `expected_ngrams` for [`BffRunConfig::new`] from the shards' sizes, times [`NGRAMS_PER_BYTE`]:
+/// plain size; the decoded size of `.zst` shards (zstd decodes at memory speed, and its ratio on JSONL ranges
+/// from 3x on unique pages to 100x and more on repeated ones, so no fixed factor fits); 4x the size of `.gz`
+/// shards (gzip's ratio on JSONL stays near 3-4x, and decoding them twice would double the stage's reading).
+/// Pass an exact count when known.
 pub fn estimate_ngrams(inputs: &[PathBuf]) -> Result<u64> {
     let mut bytes = 0f64;
     for p in expand_inputs(inputs)? {
         let len = std::fs::metadata(&p).map_err(|e| DedupError::io(&p, e))?.len() as f64;
-        let compressed = p.extension().is_some_and(|e| e == "gz" || e == "zst" || e == "zstd");
-        bytes += if compressed { 4.0 * len } else { len };
+        bytes += match p.extension().and_then(|e| e.to_str()) {
+            Some("zst" | "zstd") => decoded_len(&p)? as f64,
+            Some("gz") => 4.0 * len,
+            _ => len,
+        };
     }
     Ok(((bytes * NGRAMS_PER_BYTE) as u64).max(1))
+}
+
+/// Decompressed length of a compressed shard. A broken stream counts what decodes before the break: the
+/// stage itself reports the break when it reads the shard.
+fn decoded_len(path: &Path) -> Result<u64> {
+    let mut r = open_decompressed(path, Default::default())?;
+    let mut n = 0u64;
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c.len(),
+            Err(_) => return Ok(n),
+        };
+        if chunk == 0 {
+            return Ok(n);
+        }
+        n += chunk as u64;
+        r.consume(chunk);
+    }
 }
 
 /// Run the dedup stage over `inputs` (shard files; see [`expand_inputs`] for folders).

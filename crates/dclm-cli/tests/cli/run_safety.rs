@@ -822,8 +822,8 @@ fn a_resumed_baseline_reads_its_own_out_folder_and_keeps_its_report() {
     let cp = Command::new("cp").args(["-a", s(&a), s(&b)]).status().unwrap();
     assert!(cp.success());
     for (name, _) in data_files(&a.join("2-heuristics")) {
-        if name.ends_with(".jsonl.gz") {
-            std::fs::write(a.join("2-heuristics").join(name), gz(b"")).unwrap();
+        if name.ends_with(".jsonl.zst") {
+            std::fs::write(a.join("2-heuristics").join(name), b"").unwrap();
         }
     }
     std::fs::remove_dir_all(b.join("3-dedup")).unwrap();
