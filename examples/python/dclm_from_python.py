@@ -5,6 +5,7 @@ Build the package first: cd crates/dclm-py && maturin develop --release
 """
 
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,7 +57,16 @@ bff = dclm_rs.Bff(expected_ngrams=1_000_000, fp_rate=0.01)
 unique = bff.dedup(kept + kept[:3])  # the repeated pages are removed
 print(f"dedup: {len(unique)} of {len(kept) + 3} kept")
 
-# 5. Errors are dclm_rs.DclmError with the CLI's message (file, line, step).
+# 5. Shards with the CLI's reader and atomic writer (.jsonl, .jsonl.gz, .jsonl.zst): read_jsonl yields Pages
+#    batches held in Rust, which process/dedup take and return; pages become dicts only for the Python step.
+with tempfile.TemporaryDirectory() as tmp:
+    pool, filtered = Path(tmp) / "pool.jsonl.zst", Path(tmp) / "filtered.jsonl.gz"
+    dclm_rs.write_jsonl(str(pool), pages)
+    batches = dclm_rs.read_jsonl(str(pool), batch_size=10)
+    n = dclm_rs.write_jsonl(str(filtered), (chain.process(batch)[0] for batch in batches))
+print(f"shards: {len(pages)} pages in {pool.name} → {n} in {filtered.name} (as above: {len(kept)})")
+
+# 6. Errors are dclm_rs.DclmError with the CLI's message (file, line, step).
 try:
     dclm_rs.Pipeline.from_yaml(str(data / "dclm/configs/c4.yaml"), assets=str(shared / "nowhere"))
 except dclm_rs.DclmError as e:

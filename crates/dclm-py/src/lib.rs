@@ -1,7 +1,8 @@
 //! `dclm_rs._dclm_rs`: the dclm-rs crates as a Python extension module (PyO3, abi3). A thin layer: each call
 //! converts Python values to the crates' types, runs the crates' own code (batches on a rayon pool, with the
 //! GIL released) and converts the results back. Every error is a `dclm_rs.DclmError` carrying the message the
-//! `dclm` CLI prints (file, line, step).
+//! `dclm` CLI prints (file, line, step). Pages cross as dicts, or stay in Rust as a `Pages` batch (read and
+//! written by the CLI's JSONL shard reader and writer) when Python does not need to look inside them.
 
 use dclm_core::{Document, Stats, StepStats, Verdict};
 use dclm_filter::{fasttext_lid_loader, BuildContext, FilterRunConfig, LanguageId, Registry, StepLoc};
@@ -86,6 +87,265 @@ fn doc_to_py<'py>(py: Python<'py>, doc: &Document) -> PyResult<Bound<'py, PyAny>
 fn docs_to_py<'py>(py: Python<'py>, docs: &[Document]) -> PyResult<Bound<'py, PyList>> {
     let items = docs.iter().map(|d| doc_to_py(py, d)).collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, items)
+}
+
+/// The pages of a batch argument, and whether it was a [`Pages`] (a call returns the type it was given).
+/// A `Pages` is copied (it stays as it was); anything else is an iterable of page dicts, converted.
+fn batch_from_py(docs: &Bound<'_, PyAny>, any_text: bool) -> PyResult<(Vec<Document>, bool)> {
+    if let Ok(pages) = docs.cast::<Pages>() {
+        let docs = pages.get().docs.clone();
+        if !any_text {
+            if let Some((i, kind)) = docs
+                .iter()
+                .enumerate()
+                .find_map(|(i, d)| d.text_problem().map(|k| (i, k)))
+            {
+                return Err(err(format!("docs[{i}]: {kind}: the page has no string `text`")));
+            }
+        }
+        return Ok((docs, true));
+    }
+    Ok((docs_from_py(docs, any_text)?, false))
+}
+
+/// The pages a call returns: a [`Pages`] when it was given one, else a list of dicts.
+fn batch_to_py<'py>(py: Python<'py>, docs: Vec<Document>, as_pages: bool) -> PyResult<Bound<'py, PyAny>> {
+    if as_pages {
+        Ok(Bound::new(py, Pages { docs })?.into_any())
+    } else {
+        Ok(docs_to_py(py, &docs)?.into_any())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pages and JSONL shards
+
+/// `Pages`: a batch of pages held in Rust (the documents the crates work on), as `read_jsonl` yields them.
+/// `Pipeline.process`, `Bff.dedup` and `write_jsonl` take it without converting pages to dicts and back;
+/// indexing and iterating give page dicts (copies: a `Pages` does not change). `Pages.from_dicts(list)` and
+/// `to_dicts()` convert; `a + b` joins two batches.
+#[pyclass(frozen, sequence, module = "dclm_rs")]
+struct Pages {
+    docs: Vec<Document>,
+}
+
+impl Pages {
+    /// The index `i` of a page, Python style (negative counts from the end).
+    fn index(&self, i: isize) -> PyResult<usize> {
+        let n = self.docs.len() as isize;
+        let j = if i < 0 { i + n } else { i };
+        if (0..n).contains(&j) {
+            Ok(j as usize)
+        } else {
+            Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                "Pages index {i} out of range ({n} pages)"
+            )))
+        }
+    }
+}
+
+#[pymethods]
+impl Pages {
+    /// `Pages.from_dicts(pages)`: page dicts (DCLM's page model: `text` may be missing or any JSON value).
+    #[staticmethod]
+    fn from_dicts(pages: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Pages {
+            docs: docs_from_py(pages, true)?,
+        })
+    }
+
+    /// `to_dicts() -> list[dict]`: every page as a dict.
+    fn to_dicts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        docs_to_py(py, &self.docs)
+    }
+
+    fn __len__(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// `pages[i]` → a page dict; `pages[a:b:c]` → a `Pages`.
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if let Ok(slice) = key.cast::<pyo3::types::PySlice>() {
+            use pyo3::types::PySliceMethods;
+            let ix = slice.indices(self.docs.len() as isize)?;
+            let docs = (0..ix.slicelength)
+                .map(|k| self.docs[(ix.start + k as isize * ix.step) as usize].clone())
+                .collect();
+            return Ok(Bound::new(py, Pages { docs })?.into_any());
+        }
+        let i = self.index(key.extract::<isize>()?)?;
+        doc_to_py(py, &self.docs[i])
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> PagesIter {
+        PagesIter {
+            pages: slf.unbind(),
+            next: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn __add__<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let Ok(other) = other.cast::<Pages>() else {
+            return Ok(py.NotImplemented().into_bound(py));
+        };
+        let mut docs = Vec::with_capacity(self.docs.len() + other.get().docs.len());
+        docs.extend(self.docs.iter().cloned());
+        docs.extend(other.get().docs.iter().cloned());
+        Ok(Bound::new(py, Pages { docs })?.into_any())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Pages({} pages)", self.docs.len())
+    }
+}
+
+/// Iterator over the page dicts of a [`Pages`].
+#[pyclass(frozen, module = "dclm_rs")]
+struct PagesIter {
+    pages: Py<Pages>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+#[pymethods]
+impl PagesIter {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self.pages.get().docs.get(i) {
+            Some(doc) => doc_to_py(py, doc).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// An open JSONL shard: `dclm_core::io::ShardReader` (the CLI's reader), reading pages in DCLM's page model.
+struct JsonlReader {
+    reader: dclm_core::io::ShardReader,
+    raise_errors: bool,
+}
+
+impl JsonlReader {
+    fn open(path: &std::path::Path, errors: &str) -> PyResult<Self> {
+        let raise_errors = match errors {
+            "raise" => true,
+            "skip" => false,
+            other => {
+                return Err(err(format!(
+                    "errors={other:?}: accepted values are \"raise\" and \"skip\""
+                )))
+            }
+        };
+        let reader = dclm_core::io::ShardReader::open(path).map_err(err)?.with_any_text(true);
+        Ok(JsonlReader { reader, raise_errors })
+    }
+
+    /// Up to `n` pages (fewer at the end of the shard). A bad line is an error naming the file and line,
+    /// or is skipped with `errors="skip"`; a corrupt or truncated compressed stream is always an error.
+    fn read(&mut self, n: usize) -> Result<Vec<Document>, dclm_core::CoreError> {
+        let mut docs = Vec::with_capacity(n.min(1 << 16));
+        while docs.len() < n {
+            match self.reader.next() {
+                None => break,
+                Some(Ok((_, doc))) => docs.push(doc),
+                Some(Err(e @ dclm_core::CoreError::BadLine { .. })) if !self.raise_errors => drop(e),
+                Some(Err(e)) => return Err(e),
+            }
+        }
+        Ok(docs)
+    }
+}
+
+/// The batches of a JSONL shard, as `read_jsonl(path, batch_size=n)` yields them.
+#[pyclass(module = "dclm_rs")]
+struct PagesReader {
+    reader: Mutex<JsonlReader>,
+    batch_size: usize,
+}
+
+#[pymethods]
+impl PagesReader {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Pages>> {
+        let docs = py
+            .detach(|| {
+                let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+                reader.read(self.batch_size)
+            })
+            .map_err(err)?;
+        Ok((!docs.is_empty()).then_some(Pages { docs }))
+    }
+}
+
+/// `read_jsonl(path, batch_size=None, errors="raise")`: the pages of a JSONL shard (`.jsonl`, `.jsonl.gz`,
+/// `.jsonl.zst`/`.zstd`, by extension) read by the CLI's shard reader: a `Pages` of the whole shard, or with
+/// `batch_size` an iterator of `Pages` of up to that many pages. A bad line raises `DclmError` naming the
+/// file and line (`errors="skip"` skips it, as the CLI counts and skips it); a truncated compressed stream
+/// always raises.
+#[pyfunction]
+#[pyo3(signature = (path, batch_size = None, errors = "raise"))]
+fn read_jsonl<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    batch_size: Option<usize>,
+    errors: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut reader = JsonlReader::open(&path, errors)?;
+    match batch_size {
+        None => {
+            let docs = py.detach(|| reader.read(usize::MAX)).map_err(err)?;
+            Ok(Bound::new(py, Pages { docs })?.into_any())
+        }
+        Some(0) => Err(err("batch_size must be at least 1")),
+        Some(n) => Ok(Bound::new(
+            py,
+            PagesReader {
+                reader: Mutex::new(reader),
+                batch_size: n,
+            },
+        )?
+        .into_any()),
+    }
+}
+
+/// `write_jsonl(path, pages) -> int`: write pages to a JSONL shard with the CLI's shard writer (compression by
+/// extension, `.gz` at the CLI's level; written to `<path>.tmp` and renamed when complete, so a failure leaves
+/// no partial file under `path`). `pages` is a `Pages`, a list of page dicts, or an iterable of either (e.g.
+/// the kept batches of `Pipeline.process`), streamed into one shard. Returns the number of pages written.
+#[pyfunction]
+fn write_jsonl(py: Python<'_>, path: PathBuf, pages: &Bound<'_, PyAny>) -> PyResult<u64> {
+    use dclm_core::io::ShardWriter;
+    let mut writer = py.detach(|| ShardWriter::create(&path)).map_err(err)?;
+    let write = |w: &mut ShardWriter, docs: &[Document]| -> PyResult<()> {
+        py.detach(|| docs.iter().try_for_each(|d| w.write(d))).map_err(err)
+    };
+    if let Ok(p) = pages.cast::<Pages>() {
+        write(&mut writer, &p.get().docs)?;
+    } else {
+        // Page dicts are converted and written in runs, so a stream of dicts is not held whole.
+        let mut run = Vec::new();
+        for (i, item) in pages.try_iter()?.enumerate() {
+            let item = item?;
+            if let Ok(p) = item.cast::<Pages>() {
+                write(&mut writer, &std::mem::take(&mut run))?;
+                write(&mut writer, &p.get().docs)?;
+            } else {
+                run.push(doc_from_py(&item, "pages", i, true)?);
+                if run.len() == 1024 {
+                    write(&mut writer, &std::mem::take(&mut run))?;
+                }
+            }
+        }
+        write(&mut writer, &run)?;
+    }
+    let n = writer.docs_written();
+    py.detach(|| writer.finish()).map_err(err)?;
+    Ok(n)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -380,16 +640,17 @@ impl Pipeline {
         Ok(())
     }
 
-    /// `process(docs) -> (kept, stats)`: run a batch of page dicts through the chain. The Rust steps run on
-    /// the pipeline's threads with the GIL released; `stats` is the `stats.json` of `dclm filter` for the
-    /// batch (steps in chain order, Python steps included).
+    /// `process(docs) -> (kept, stats)`: run a batch of pages (page dicts, or a `Pages`) through the chain;
+    /// `kept` is of the type given (a list of dicts, or a `Pages`). The Rust steps run on the pipeline's
+    /// threads with the GIL released; Python steps get page dicts. `stats` is the `stats.json` of
+    /// `dclm filter` for the batch (steps in chain order, Python steps included).
     fn process<'py>(
         &self,
         py: Python<'py>,
         docs: &Bound<'py, PyAny>,
-    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyAny>)> {
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let start = Instant::now();
-        let mut docs = docs_from_py(docs, true)?;
+        let (mut docs, as_pages) = batch_from_py(docs, true)?;
         let n = docs.len() as u64;
         let mut stats = Stats::new("filter");
         stats.steps = self.chain_labels().iter().map(StepStats::new).collect();
@@ -406,7 +667,7 @@ impl Pipeline {
         stats.docs_in = n;
         stats.docs_out = docs.len() as u64;
         stats.seconds = start.elapsed().as_secs_f64();
-        let kept = docs_to_py(py, &docs)?;
+        let kept = batch_to_py(py, docs, as_pages)?;
         Ok((kept, pythonize::pythonize(py, &stats).map_err(err)?))
     }
 
@@ -601,11 +862,12 @@ impl Bff {
 
     /// `dedup(docs) -> kept`: the pages BFF writes, in order (duplicate paragraphs cut, duplicate pages
     /// dropped; `bff_contained_ngram_count_before_dedupe` added in old-both mode). Pages need a string `text`.
-    fn dedup<'py>(&self, py: Python<'py>, docs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let docs = docs_from_py(docs, false)?;
+    /// `docs`: page dicts, or a `Pages` (then `kept` is a `Pages`).
+    fn dedup<'py>(&self, py: Python<'py>, docs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let (docs, as_pages) = batch_from_py(docs, false)?;
         let out = py.detach(|| self.pool.install(|| self.bff.dedup_batch(docs)));
         let kept: Vec<Document> = out.into_iter().filter_map(|(d, _)| d).collect();
-        docs_to_py(py, &kept)
+        batch_to_py(py, kept, as_pages)
     }
 }
 
@@ -708,6 +970,11 @@ fn _dclm_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extract_warc, m)?)?;
     m.add_function(wrap_pyfunction!(language_id, m)?)?;
     m.add_function(wrap_pyfunction!(tokenize_shuffle, m)?)?;
+    m.add_function(wrap_pyfunction!(read_jsonl, m)?)?;
+    m.add_function(wrap_pyfunction!(write_jsonl, m)?)?;
+    m.add_class::<Pages>()?;
+    m.add_class::<PagesIter>()?;
+    m.add_class::<PagesReader>()?;
     m.add_class::<WarcDocuments>()?;
     m.add_class::<Pipeline>()?;
     m.add_class::<FastText>()?;

@@ -35,3 +35,17 @@ def heuristics():
     config = need_shared("data/dclm/configs/dclm_baseline_refinedweb.yaml")
     assets = need_shared("data/dclm-assets")
     return rows, config, assets
+
+
+def dclm_bin():
+    """The ``dclm`` CLI to compare with: ``$DCLM_BIN``, else the release or debug build in ``$CARGO_TARGET_DIR``
+    or the checkout's ``target/``; the test skips with a message when there is none."""
+    if os.environ.get("DCLM_BIN"):
+        return Path(os.environ["DCLM_BIN"])
+    targets = [Path(os.environ["CARGO_TARGET_DIR"])] if os.environ.get("CARGO_TARGET_DIR") else []
+    targets.append(REPO / "target")
+    for t in targets:
+        for profile in ("release", "debug"):
+            if (t / profile / "dclm").is_file():
+                return t / profile / "dclm"
+    pytest.skip("SKIP: no dclm binary (set DCLM_BIN, or cargo build -p dclm-cli --bin dclm)")
