@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+# The checkout holding these tests (crates/dclm-py/tests); a copy of the tests elsewhere (an installed wheel's
+# check) may sit less deep, and then only $DCLM_SHARED / $DCLM_BIN say where things are.
+_HERE = Path(__file__).resolve()
+REPO = _HERE.parents[3] if len(_HERE.parents) > 3 else _HERE.parent
 
 
 def shared_dir():
