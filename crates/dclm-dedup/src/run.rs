@@ -268,16 +268,21 @@ pub const NGRAMS_PER_BYTE: f64 = 0.142;
 /// shards (gzip's ratio on JSONL stays near 3-4x, and decoding them twice would double the stage's reading).
 /// Pass an exact count when known.
 pub fn estimate_ngrams(inputs: &[PathBuf]) -> Result<u64> {
-    let mut bytes = 0f64;
+    let mut bytes = 0u64;
     for p in expand_inputs(inputs)? {
-        let len = std::fs::metadata(&p).map_err(|e| DedupError::io(&p, e))?.len() as f64;
+        let len = std::fs::metadata(&p).map_err(|e| DedupError::io(&p, e))?.len();
         bytes += match p.extension().and_then(|e| e.to_str()) {
-            Some("zst" | "zstd") => decoded_len(&p)? as f64,
-            Some("gz") => 4.0 * len,
+            Some("zst" | "zstd") => decoded_len(&p)?,
+            Some("gz") => 4 * len,
             _ => len,
         };
     }
-    Ok(((bytes * NGRAMS_PER_BYTE) as u64).max(1))
+    Ok(ngrams_for_bytes(bytes))
+}
+
+/// `expected_ngrams` for `bytes` of uncompressed JSONL: [`NGRAMS_PER_BYTE`] per byte, at least 1.
+pub fn ngrams_for_bytes(bytes: u64) -> u64 {
+    ((bytes as f64 * NGRAMS_PER_BYTE) as u64).max(1)
 }
 
 /// Decompressed length of a compressed shard. A broken stream counts what decodes before the break: the

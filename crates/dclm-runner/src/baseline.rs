@@ -567,7 +567,7 @@ fn exec_config(run: &Run, stage: &str, dir: &Path) -> dclm_core::ExecutorConfig 
 fn dedup(run: &mut Run, inputs: &[PathBuf], dir: &Path, text_bytes: u64) -> Result<StageRecord> {
     // The filter is sized from the uncompressed bytes the previous stage wrote (its stats), so it does not
     // depend on how well its shards compress.
-    let expected_ngrams = ((text_bytes as f64 * dclm_dedup::run::NGRAMS_PER_BYTE) as u64).max(1_000);
+    let expected_ngrams = dclm_dedup::run::ngrams_for_bytes(text_bytes).max(1_000);
     let args = stages::dedup::DedupArgs {
         shards: shard_args(run, dir),
         method: stages::dedup::MethodArg::Bff,
