@@ -190,16 +190,32 @@ struct State<'a> {
 }
 
 struct Words {
-    /// Word ids (equal words, equal ids).
+    /// Word ids (equal words, equal ids); [`UNIQUE`] for a word that occurs once.
     ids: Vec<u32>,
     /// Prefix sums of word lengths in code points.
     prefix: Vec<u64>,
     total_chars: u64,
-    /// Ids of the n-grams at the current level, and that level.
+    /// Ids of the n-grams at the current level ([`UNIQUE`] for one that occurs once), and that level.
     level_ids: Vec<u32>,
     level: usize,
-    /// Set once a level has no repeated n-gram: every longer level has none either.
-    exhausted: bool,
+    /// Occurrences of each id of the current level.
+    counts: Vec<u32>,
+    /// The first level found with no repeated n-gram: no longer n-gram repeats either.
+    exhausted_at: Option<usize>,
+}
+
+/// Id of an n-gram (or word) that occurs once. An (n+1)-gram can only repeat where the n-grams at its
+/// start and one word later both repeat, so positions next to a `UNIQUE` are never hashed again.
+const UNIQUE: u32 = u32::MAX;
+
+/// Marks ids that occur once as [`UNIQUE`] and returns the highest count.
+fn mark_unique(ids: &mut [u32], counts: &[u32]) -> u32 {
+    for id in ids.iter_mut() {
+        if *id != UNIQUE && counts[*id as usize] == 1 {
+            *id = UNIQUE;
+        }
+    }
+    counts.iter().copied().max().unwrap_or(0)
 }
 
 impl<'a> State<'a> {
@@ -226,21 +242,29 @@ impl<'a> State<'a> {
         self.words.get_or_insert_with(|| {
             let mut map: FxHashMap<&str, u32> = FxHashMap::default();
             let mut ids = Vec::new();
+            let mut counts: Vec<u32> = Vec::new();
             let mut prefix = vec![0u64];
             let mut total = 0u64;
             for_each_word(text, WordModel::Uniseg, true, true, |w| {
                 let next = map.len() as u32;
-                ids.push(*map.entry(w).or_insert(next));
+                let id = *map.entry(w).or_insert(next);
+                if id == next {
+                    counts.push(0);
+                }
+                counts[id as usize] += 1;
+                ids.push(id);
                 total += py_len(w) as u64;
                 prefix.push(total);
             });
+            let exhausted_at = (mark_unique(&mut ids, &counts) <= 1).then_some(1);
             Words {
                 level_ids: ids.clone(),
                 ids,
                 prefix,
                 total_chars: total,
                 level: 1,
-                exhausted: false,
+                counts,
+                exhausted_at,
             }
         })
     }
@@ -249,46 +273,55 @@ impl<'a> State<'a> {
     /// or none repeats).
     fn ngram_fraction(&mut self, n: usize, ratio: NgramRatio) -> Option<f64> {
         let w = self.words();
-        if n == 0 || w.ids.len() < n || w.exhausted && n > w.level {
+        if n == 0 || w.ids.len() < n || w.exhausted_at.is_some_and(|l| n >= l) {
             return None;
         }
         if n < w.level {
-            // Only reached by a custom check order; recompute from unigrams.
+            // Only reached by a custom check order: start again from the words. Unigram counts are only
+            // needed here, so they are recounted.
             w.level_ids = w.ids.clone();
             w.level = 1;
+            let max_id = w.ids.iter().filter(|&&id| id != UNIQUE).max().copied().unwrap_or(0) as usize;
+            w.counts = vec![0; max_id + 1];
+            for &id in &w.ids {
+                if id != UNIQUE {
+                    w.counts[id as usize] += 1;
+                }
+            }
         }
-        let mut counts: Vec<u32> = Vec::new();
         let mut map: FxHashMap<u64, u32> = FxHashMap::default();
         while w.level < n {
             let m = w.ids.len() - w.level; // number of (level+1)-grams
             map.clear();
-            map.reserve(m);
-            counts.clear();
+            w.counts.clear();
             let mut next_ids = Vec::with_capacity(m);
             for i in 0..m {
-                let key = ((w.level_ids[i] as u64) << 32) | w.ids[i + w.level] as u64;
+                let (a, b) = (w.level_ids[i], w.level_ids[i + 1]);
+                if a == UNIQUE || b == UNIQUE {
+                    next_ids.push(UNIQUE);
+                    continue;
+                }
+                // `b` repeats, so the word it ends with has a word id (not `UNIQUE`).
+                let key = ((a as u64) << 32) | w.ids[i + w.level] as u64;
                 let next = map.len() as u32;
                 let id = *map.entry(key).or_insert(next);
-                if id as usize == counts.len() {
-                    counts.push(0);
+                if id == next {
+                    w.counts.push(0);
                 }
-                counts[id as usize] += 1;
+                w.counts[id as usize] += 1;
                 next_ids.push(id);
             }
+            let top = mark_unique(&mut next_ids, &w.counts);
             w.level_ids = next_ids;
             w.level += 1;
-        }
-        if counts.is_empty() {
-            // Level reached earlier (or unigrams): count its ids now.
-            let max_id = w.level_ids.iter().copied().max().unwrap_or(0) as usize;
-            counts = vec![0; max_id + 1];
-            for &id in &w.level_ids {
-                counts[id as usize] += 1;
+            if top <= 1 {
+                w.exhausted_at = Some(w.level);
+                return None;
             }
         }
+        let counts = &w.counts;
         let top = counts.iter().copied().max().unwrap_or(0);
         if top <= 1 {
-            w.exhausted = true;
             return None;
         }
         let span = |i: usize| w.prefix[i + n] - w.prefix[i];
@@ -296,7 +329,7 @@ impl<'a> State<'a> {
             NgramRatio::MostCommon => {
                 let mut longest = 0u64;
                 for (i, &id) in w.level_ids.iter().enumerate() {
-                    if counts[id as usize] == top {
+                    if id != UNIQUE && counts[id as usize] == top {
                         longest = longest.max(span(i));
                     }
                 }
@@ -306,7 +339,7 @@ impl<'a> State<'a> {
                 let mut covered_until = 0usize;
                 let mut chars = 0u64;
                 for (i, &id) in w.level_ids.iter().enumerate() {
-                    if counts[id as usize] > 1 {
+                    if id != UNIQUE {
                         let from = i.max(covered_until);
                         let to = i + n;
                         if to > from {
@@ -411,5 +444,81 @@ mod tests {
         let mut st = State::new("a b c d e f");
         assert_eq!(st.ngram_fraction(2, MostCommon), None);
         assert_eq!(st.ngram_fraction(5, All), None);
+    }
+    /// The n-gram measures computed the direct way: every n-gram counted as a word slice.
+    fn naive(text: &str, n: usize, ratio: NgramRatio) -> Option<f64> {
+        let words = crate::tokenize::split_words(text, WordModel::Uniseg, true, true);
+        if n == 0 || words.len() < n {
+            return None;
+        }
+        let mut counts: std::collections::HashMap<&[&str], usize> = Default::default();
+        for g in words.windows(n) {
+            *counts.entry(g).or_default() += 1;
+        }
+        let top = counts.values().copied().max().unwrap_or(0);
+        if top <= 1 {
+            return None;
+        }
+        let chars = |g: &[&str]| g.iter().map(|w| py_len(w)).sum::<usize>();
+        let total = chars(&words);
+        let repeated = match ratio {
+            MostCommon => {
+                words
+                    .windows(n)
+                    .filter(|g| counts[g] == top)
+                    .map(chars)
+                    .max()
+                    .unwrap_or(0)
+                    * top
+            }
+            All => {
+                let mut covered = vec![false; words.len()];
+                for (i, g) in words.windows(n).enumerate() {
+                    if counts[g] > 1 {
+                        covered[i..i + n].iter_mut().for_each(|c| *c = true);
+                    }
+                }
+                words
+                    .iter()
+                    .zip(&covered)
+                    .filter(|(_, &c)| c)
+                    .map(|(w, _)| py_len(w))
+                    .sum()
+            }
+        };
+        Some(repeated as f64 / total as f64)
+    }
+
+    fn ratio_of(n: usize) -> NgramRatio {
+        if n <= 4 {
+            MostCommon
+        } else {
+            All
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ngram_levels_equal_direct_counts(
+            words in proptest::collection::vec("(a|bb|c|dd|e|ff|g\u{e9}|h|, |\\.|\n)", 0..120),
+        ) {
+            let text = words.join(" ");
+            let mut st = State::new(&text);
+            for n in 2..=10 {
+                proptest::prop_assert_eq!(st.ngram_fraction(n, ratio_of(n)), naive(&text, n, ratio_of(n)), "n={}", n);
+            }
+        }
+
+        #[test]
+        fn ngram_any_order_equals_direct_counts(
+            words in proptest::collection::vec("(a|bb|c|dd|e|ff)", 0..60),
+            order in proptest::collection::vec(1usize..=10, 1..12),
+        ) {
+            let text = words.join(" ");
+            let mut st = State::new(&text);
+            for n in order {
+                proptest::prop_assert_eq!(st.ngram_fraction(n, ratio_of(n)), naive(&text, n, ratio_of(n)), "n={}", n);
+            }
+        }
     }
 }
