@@ -405,9 +405,7 @@ impl FastText {
         if words.is_empty() {
             return;
         }
-        for &w in words {
-            self.input.add_row_to(hidden, w as usize);
-        }
+        self.input.add_rows_to(hidden, words);
         let a = (1.0f64 / words.len() as f64) as f32;
         for h in hidden.iter_mut() {
             *h *= a;
