@@ -169,6 +169,12 @@ pub fn split(s: &str) -> impl Iterator<Item = &str> + '_ {
 /// first bytes of characters that can be Python whitespace (`\u{85}`, `\u{a0}`, `\u{1680}`, `\u{2000}`–`\u{3000}`:
 /// leads `0xC2`, `0xE1`, `0xE2`, `0xE3`) decode the character.
 pub fn split_count(s: &str) -> usize {
+    split_count_at_most(s, usize::MAX)
+}
+
+/// `min(len(s.split()), limit)`, reading only as far as the `limit`-th word: what a step needs when it only
+/// compares a line's word count with a bound.
+pub fn split_count_at_most(s: &str, limit: usize) -> usize {
     let b = s.as_bytes();
     let mut n = 0;
     let mut prev_space = true;
@@ -184,11 +190,28 @@ pub fn split_count(s: &str) -> usize {
             0xC2 | 0xE1 | 0xE2 | 0xE3 => s[i..].chars().next().is_some_and(is_space),
             _ => false,
         };
-        n += usize::from(prev_space && !sp);
+        if prev_space && !sp {
+            if n == limit {
+                return n;
+            }
+            n += 1;
+        }
         prev_space = sp;
         i += 1;
     }
     n
+}
+
+/// The word-count cap that decides `min <= len(s.split()) <= max` exactly through [`split_count_at_most`]:
+/// one more than `max` when it is finite, else enough to reach `min`.
+pub fn word_bound_cap(min: f64, max: f64) -> usize {
+    if max.is_finite() {
+        (max.max(0.0).floor() as usize).saturating_add(1)
+    } else if min.is_finite() {
+        min.max(0.0).ceil() as usize
+    } else {
+        usize::MAX
+    }
 }
 
 /// Python whitespace among ASCII bytes.
@@ -278,6 +301,19 @@ mod tests {
         #[test]
         fn split_count_equals_split_any(s in proptest::prelude::any::<String>()) {
             proptest::prop_assert_eq!(split_count(&s), split(&s).count());
+        }
+
+        #[test]
+        fn split_count_at_most_caps_the_count(s in "[ a\t\n\u{a0}\u{3000}é]{0,40}", limit in 0usize..8) {
+            proptest::prop_assert_eq!(split_count_at_most(&s, limit), split(&s).count().min(limit));
+        }
+
+        #[test]
+        fn word_bound_cap_decides_bounds(s in "[ ab\n]{0,30}", min in -1.0f64..6.0, max in proptest::option::of(-1.0f64..8.0)) {
+            let max = max.unwrap_or(f64::INFINITY);
+            let n = split(&s).count() as f64;
+            let capped = split_count_at_most(&s, word_bound_cap(min, max)) as f64;
+            proptest::prop_assert_eq!(min <= capped && capped <= max, min <= n && n <= max);
         }
     }
 

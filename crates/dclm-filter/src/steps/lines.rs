@@ -6,7 +6,8 @@ use crate::error::Result;
 use crate::pipeline::Mapper;
 use crate::registry::{BuildContext, Params};
 use dclm_core::pystr::{
-    ignorecase_fold, is_all_space, is_decimal, is_digit, is_space, is_upper, is_word, lower, split_count, strip,
+    ignorecase_fold, is_all_space, is_decimal, is_digit, is_space, is_upper, is_word, lower, split_count_at_most,
+    strip, word_bound_cap,
 };
 use dclm_core::{Document, Verdict};
 
@@ -271,8 +272,9 @@ impl Mapper for LineLengthModifier {
     }
     fn apply(&self, doc: &mut Document) -> Verdict {
         let (min, max) = (self.min, self.max);
+        let cap = word_bound_cap(min, max);
         filter_lines_exact(doc, false, "empty_after_short_lines", |l| {
-            let n = split_count(l) as f64;
+            let n = split_count_at_most(l, cap) as f64;
             l.is_empty() || (min <= n && n <= max)
         })
     }
@@ -334,58 +336,84 @@ pub struct SubstringLineModifier {
 }
 
 impl SubstringLineModifier {
-    /// Leftmost match at or after `from`: `(start, end)`.
-    fn find(&self, line: &str, from: usize) -> Option<(usize, usize)> {
-        let try_at = |s: usize| -> Option<usize> {
-            match self.location {
-                Location::Prefix => {
-                    if s != 0 {
-                        return None;
-                    }
-                    for p in &self.pats {
-                        if let Some(e) = p.match_at(line, s, self.ignore_case) {
-                            let e2 = line[e..]
-                                .chars()
-                                .next()
-                                .filter(|c| is_space(*c))
-                                .map_or(e, |c| e + c.len_utf8());
-                            return Some(e2);
-                        }
-                    }
-                    None
+    /// The end of a match starting at byte `s`, if one does.
+    fn try_at(&self, line: &str, s: usize) -> Option<usize> {
+        match self.location {
+            Location::Prefix => {
+                if s != 0 {
+                    return None;
                 }
-                Location::Any | Location::Suffix => {
-                    let at_end = |e: usize| self.location == Location::Any || e == line.len();
-                    if let Some(c) = line[s..].chars().next().filter(|c| is_space(*c)) {
-                        let s2 = s + c.len_utf8();
-                        for p in &self.pats {
-                            if let Some(e) = p.match_at(line, s2, self.ignore_case) {
-                                if at_end(e) {
-                                    return Some(e);
-                                }
-                            }
-                        }
+                for p in &self.pats {
+                    if let Some(e) = p.match_at(line, s, self.ignore_case) {
+                        let e2 = line[e..]
+                            .chars()
+                            .next()
+                            .filter(|c| is_space(*c))
+                            .map_or(e, |c| e + c.len_utf8());
+                        return Some(e2);
                     }
+                }
+                None
+            }
+            Location::Any | Location::Suffix => {
+                let at_end = |e: usize| self.location == Location::Any || e == line.len();
+                if let Some(c) = line[s..].chars().next().filter(|c| is_space(*c)) {
+                    let s2 = s + c.len_utf8();
                     for p in &self.pats {
-                        if let Some(e) = p.match_at(line, s, self.ignore_case) {
+                        if let Some(e) = p.match_at(line, s2, self.ignore_case) {
                             if at_end(e) {
                                 return Some(e);
                             }
                         }
                     }
-                    None
                 }
+                for p in &self.pats {
+                    if let Some(e) = p.match_at(line, s, self.ignore_case) {
+                        if at_end(e) {
+                            return Some(e);
+                        }
+                    }
+                }
+                None
             }
-        };
-        let mut s = from;
-        loop {
-            if let Some(e) = try_at(s) {
-                return Some((s, e));
+        }
+    }
+
+    /// Leftmost match at or after `from`: `(start, end)`.
+    fn find(&self, line: &str, from: usize) -> Option<(usize, usize)> {
+        let try_at = |s: usize| self.try_at(line, s);
+        match self.location {
+            Location::Prefix => try_at(from).map(|e| (from, e)),
+            Location::Suffix => {
+                // A match ends at the end of the line and every pattern element is one character, so it can
+                // only start `k` or `k + 1` (with the leading `\s`) characters before the end, for some
+                // pattern of `k` characters.
+                let mut starts: Vec<usize> = Vec::with_capacity(2 * self.pats.len());
+                for p in &self.pats {
+                    let k = p.chars.len();
+                    let mut back = line.char_indices().rev().skip(k.saturating_sub(1)).map(|(i, _)| i);
+                    starts.extend(back.by_ref().take(2).filter(|&i| i >= from));
+                }
+                starts.sort_unstable();
+                starts.dedup();
+                starts.into_iter().find_map(|s| try_at(s).map(|e| (s, e)))
             }
-            if s >= line.len() || self.location == Location::Prefix {
-                return None;
+            Location::Any => {
+                // A match starts at a whitespace character or at one the first element of a pattern accepts.
+                let first_ok = |c: char| {
+                    is_space(c)
+                        || self.pats.iter().any(|p| match p.chars.first() {
+                            Some(None) => c != '\n',
+                            Some(Some(pc)) => *pc == if self.ignore_case { ignorecase_fold(c) } else { c },
+                            None => true,
+                        })
+                };
+                line[from..]
+                    .char_indices()
+                    .filter(|&(_, c)| first_ok(c))
+                    .find_map(|(i, _)| try_at(from + i).map(|e| (from + i, e)))
+                    .or_else(|| try_at(line.len()).map(|e| (line.len(), e)))
             }
-            s += line[s..].chars().next().map_or(1, char::len_utf8);
         }
     }
 
@@ -423,7 +451,9 @@ impl Mapper for SubstringLineModifier {
         let mut lines: Vec<std::borrow::Cow<'_, str>> = Vec::new();
         let mut changed = false;
         for line in t.split('\n') {
-            let eligible = self.max_length.is_none_or(|m| split_count(line) as f64 <= m);
+            let eligible = self
+                .max_length
+                .is_none_or(|m| split_count_at_most(line, word_bound_cap(f64::NEG_INFINITY, m)) as f64 <= m);
             if eligible {
                 if self.remove_substring_only {
                     // DCLM removes any eligible non-empty line that is empty or blank after substitution,
@@ -557,6 +587,39 @@ mod tests {
     fn apply(m: &dyn Mapper, t: &str) -> Option<String> {
         let mut d = Document::new(t);
         m.apply(&mut d).is_keep().then_some(d.text)
+    }
+
+    /// Leftmost match found by trying every character position in turn.
+    fn find_by_scan(m: &SubstringLineModifier, line: &str, from: usize) -> Option<(usize, usize)> {
+        let mut s = from;
+        loop {
+            if let Some(e) = m.try_at(line, s) {
+                return Some((s, e));
+            }
+            if s >= line.len() || m.location == Location::Prefix {
+                return None;
+            }
+            s += line[s..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn find_equals_scan(
+            line in "[ab. \u{a0}\u{212a}K\n]{0,16}",
+            pats in proptest::collection::vec("[ab.k]{1,4}", 1..3),
+            loc in 0usize..3,
+            from in 0usize..6,
+        ) {
+            let location = [Location::Any, Location::Prefix, Location::Suffix][loc].clone();
+            let mut m = slm("a", location);
+            m.pats = pats
+                .iter()
+                .map(|p| Literal { chars: p.chars().map(|c| if c == '.' { None } else { Some(c) }).collect() })
+                .collect();
+            let from = line.char_indices().map(|(i, _)| i).chain([line.len()]).nth(from).unwrap_or(line.len());
+            proptest::prop_assert_eq!(m.find(&line, from), find_by_scan(&m, &line, from));
+        }
     }
 
     #[test]
