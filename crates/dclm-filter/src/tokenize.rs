@@ -128,30 +128,22 @@ pub fn for_each_word<'a>(
     }
 }
 
-/// Fast path of the common case (steps 10, 18, 26): fastText tokens whose first character is alphanumeric.
+/// Fast path of the common case (`page_length_filter`, `word_counter_enricher`, `word_removal_ratio_filter`):
+/// fastText tokens whose first character is alphanumeric, counted one byte at a time without branching on
+/// ASCII text (only a token that starts with a non-ASCII character decodes it).
 fn count_fasttext_alnum_words(text: &str) -> usize {
     let bytes = text.as_bytes();
     let mut n = 0;
-    let mut i = 0;
-    let len = bytes.len();
-    while i < len {
-        let b = bytes[i];
-        if is_fasttext_space(b) {
-            i += 1;
-            continue;
+    let mut prev_space = true;
+    for (i, &b) in bytes.iter().enumerate() {
+        let sp = is_fasttext_space(b);
+        let start = prev_space & !sp;
+        if b < 0x80 {
+            n += usize::from(start & b.is_ascii_alphanumeric());
+        } else if start {
+            n += usize::from(text[i..].chars().next().is_some_and(is_alnum));
         }
-        // Start of a token: judge its first character, then skip to its end.
-        let first_ok = if b < 0x80 {
-            b.is_ascii_alphanumeric()
-        } else {
-            text[i..].chars().next().is_some_and(is_alnum)
-        };
-        if first_ok {
-            n += 1;
-        }
-        while i < len && !is_fasttext_space(bytes[i]) {
-            i += 1;
-        }
+        prev_space = sp;
     }
     n
 }
@@ -170,6 +162,15 @@ mod tests {
             split_words("a b\n\n-c", WordModel::FastText, false, true),
             vec!["a", "b", EOS, EOS, "-c"]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fasttext_alnum_count_equals_tokens(s in "[ a1\t\n\r\x0b\x0c\x00\u{a0}é_.\u{2019}日]{0,40}") {
+            let mut n = 0;
+            fasttext_tokens(&s, |t| n += usize::from(keep_token(t, true, true)));
+            proptest::prop_assert_eq!(count_words(&s, WordModel::FastText, true, true), n);
+        }
     }
 
     #[test]
