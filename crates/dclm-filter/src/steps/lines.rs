@@ -107,13 +107,7 @@ impl Mapper for UppercaseRatioLineModifier {
             if l.is_empty() {
                 return true;
             }
-            let (mut n, mut up) = (0usize, 0usize);
-            for c in l.chars() {
-                n += 1;
-                if is_upper(c) {
-                    up += 1;
-                }
-            }
+            let (n, up) = count_chars(l, is_upper, u8::is_ascii_uppercase);
             up as f64 / n as f64 <= max
         })
     }
@@ -136,15 +130,20 @@ impl Mapper for NumericRatioLineModifier {
             if l.is_empty() {
                 return true;
             }
-            let (mut n, mut d) = (0usize, 0usize);
-            for c in l.chars() {
-                n += 1;
-                if is_digit(c) {
-                    d += 1;
-                }
-            }
+            let (n, d) = count_chars(l, is_digit, u8::is_ascii_digit);
             d as f64 / n as f64 <= max
         })
+    }
+}
+
+/// `(characters, characters with the property)` of a line; an ASCII line is counted byte by byte (vectorized)
+/// with `ascii`, which must agree with `prop` on ASCII characters.
+#[inline]
+fn count_chars(l: &str, prop: fn(char) -> bool, ascii: fn(&u8) -> bool) -> (usize, usize) {
+    if l.is_ascii() {
+        (l.len(), l.as_bytes().iter().filter(|b| ascii(b)).count())
+    } else {
+        l.chars().fold((0, 0), |(n, k), c| (n + 1, k + usize::from(prop(c))))
     }
 }
 
@@ -620,6 +619,16 @@ mod tests {
             let from = line.char_indices().map(|(i, _)| i).chain([line.len()]).nth(from).unwrap_or(line.len());
             proptest::prop_assert_eq!(m.find(&line, from), find_by_scan(&m, &line, from));
         }
+    }
+
+    #[test]
+    fn ascii_counts_agree_with_python_predicates() {
+        for b in 0u8..128 {
+            assert_eq!(is_upper(b as char), b.is_ascii_uppercase(), "{b}");
+            assert_eq!(is_digit(b as char), b.is_ascii_digit(), "{b}");
+        }
+        assert_eq!(count_chars("AbC1", is_upper, u8::is_ascii_uppercase), (4, 2));
+        assert_eq!(count_chars("\u{c0}bC1", is_upper, u8::is_ascii_uppercase), (4, 2));
     }
 
     #[test]
