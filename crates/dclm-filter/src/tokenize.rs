@@ -129,21 +129,30 @@ pub fn for_each_word<'a>(
 }
 
 /// Fast path of the common case (`page_length_filter`, `word_counter_enricher`, `word_removal_ratio_filter`):
-/// fastText tokens whose first character is alphanumeric, counted one byte at a time without branching on
-/// ASCII text (only a token that starts with a non-ASCII character decodes it).
+/// fastText tokens whose first character is alphanumeric.
 fn count_fasttext_alnum_words(text: &str) -> usize {
     let bytes = text.as_bytes();
     let mut n = 0;
-    let mut prev_space = true;
-    for (i, &b) in bytes.iter().enumerate() {
-        let sp = is_fasttext_space(b);
-        let start = prev_space & !sp;
-        if b < 0x80 {
-            n += usize::from(start & b.is_ascii_alphanumeric());
-        } else if start {
-            n += usize::from(text[i..].chars().next().is_some_and(is_alnum));
+    let mut i = 0;
+    let len = bytes.len();
+    while i < len {
+        let b = bytes[i];
+        if is_fasttext_space(b) {
+            i += 1;
+            continue;
         }
-        prev_space = sp;
+        // Start of a token: judge its first character, then skip to its end.
+        let first_ok = if b < 0x80 {
+            b.is_ascii_alphanumeric()
+        } else {
+            text[i..].chars().next().is_some_and(is_alnum)
+        };
+        if first_ok {
+            n += 1;
+        }
+        while i < len && !is_fasttext_space(bytes[i]) {
+            i += 1;
+        }
     }
     n
 }

@@ -160,8 +160,72 @@ pub fn is_all_space(s: &str) -> bool {
 }
 
 /// Python `s.split()`: runs of Python whitespace separate words; no empty words.
-pub fn split(s: &str) -> impl Iterator<Item = &str> + '_ {
-    s.split(is_space).filter(|w| !w.is_empty())
+pub fn split(s: &str) -> PySplit<'_> {
+    PySplit { s, i: 0 }
+}
+
+/// The words of [`split`], found byte by byte as [`split_count`] does (only the first bytes of characters that
+/// can be Python whitespace are decoded).
+#[derive(Debug, Clone)]
+pub struct PySplit<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl PySplit<'_> {
+    /// The length of the Python whitespace character starting at byte `i` (a non-ASCII lead byte), if it is one.
+    #[cold]
+    fn wide_space_at(&self, i: usize) -> Option<usize> {
+        let ch = self.s[i..].chars().next()?;
+        is_space(ch).then(|| ch.len_utf8())
+    }
+}
+
+impl<'a> Iterator for PySplit<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.s.as_bytes();
+        let n = b.len();
+        let mut i = self.i;
+        while i < n {
+            let c = b[i];
+            if c < 0x80 {
+                if !ASCII_SPACE[c as usize] {
+                    break;
+                }
+                i += 1;
+            } else if let Some(w) = matches!(c, 0xC2 | 0xE1 | 0xE2 | 0xE3)
+                .then(|| self.wide_space_at(i))
+                .flatten()
+            {
+                i += w;
+            } else {
+                break;
+            }
+        }
+        if i >= n {
+            self.i = n;
+            return None;
+        }
+        let start = i;
+        // Non-space bytes are stepped one at a time: a space character always starts at a lead byte.
+        i += 1;
+        while i < n {
+            let c = b[i];
+            let space = if c < 0x80 {
+                ASCII_SPACE[c as usize]
+            } else {
+                matches!(c, 0xC2 | 0xE1 | 0xE2 | 0xE3) && self.wide_space_at(i).is_some()
+            };
+            if space {
+                break;
+            }
+            i += 1;
+        }
+        self.i = i;
+        Some(&self.s[start..i])
+    }
 }
 
 /// `len(s.split())` without allocating: counts the non-space characters that follow a space (or start the
@@ -298,6 +362,18 @@ mod tests {
         #[test]
         fn split_count_equals_split_any(s in proptest::prelude::any::<String>()) {
             proptest::prop_assert_eq!(split_count(&s), split(&s).count());
+        }
+
+        #[test]
+        fn split_equals_std_split_on_python_whitespace(s in proptest::prelude::any::<String>()) {
+            let std: Vec<&str> = s.split(is_space).filter(|w| !w.is_empty()).collect();
+            proptest::prop_assert_eq!(split(&s).collect::<Vec<_>>(), std);
+        }
+
+        #[test]
+        fn split_equals_std_split_mixed(s in "[ a\t\n\x1c\u{85}\u{a0}\u{1680}\u{2000}\u{2019}\u{3000}\u{e9}\u{65e5}]{0,40}") {
+            let std: Vec<&str> = s.split(is_space).filter(|w| !w.is_empty()).collect();
+            proptest::prop_assert_eq!(split(&s).collect::<Vec<_>>(), std);
         }
 
         #[test]
