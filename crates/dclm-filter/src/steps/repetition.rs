@@ -196,8 +196,12 @@ struct Words {
     prefix: Vec<u64>,
     total_chars: u64,
     /// Ids of the n-grams at the current level ([`UNIQUE`] for one that occurs once), and that level.
+    /// Entries past the level's last n-gram are stale.
     level_ids: Vec<u32>,
     level: usize,
+    /// The positions whose n-gram at the current level repeats, ascending: the only ones a longer repeated
+    /// n-gram can start at.
+    cand: Vec<u32>,
     /// Occurrences of each id of the current level.
     counts: Vec<u32>,
     /// The first level found with no repeated n-gram: no longer n-gram repeats either.
@@ -207,6 +211,11 @@ struct Words {
 /// Id of an n-gram (or word) that occurs once. An (n+1)-gram can only repeat where the n-grams at its
 /// start and one word later both repeat, so positions next to a `UNIQUE` are never hashed again.
 const UNIQUE: u32 = u32::MAX;
+
+/// Positions whose id is not [`UNIQUE`], ascending.
+fn repeated_positions(ids: &[u32]) -> Vec<u32> {
+    (0..ids.len() as u32).filter(|&i| ids[i as usize] != UNIQUE).collect()
+}
 
 /// Marks ids that occur once as [`UNIQUE`] and returns the highest count.
 fn mark_unique(ids: &mut [u32], counts: &[u32]) -> u32 {
@@ -258,6 +267,7 @@ impl<'a> State<'a> {
             });
             let exhausted_at = (mark_unique(&mut ids, &counts) <= 1).then_some(1);
             Words {
+                cand: repeated_positions(&ids),
                 level_ids: ids.clone(),
                 ids,
                 prefix,
@@ -280,6 +290,7 @@ impl<'a> State<'a> {
             // Only reached by a custom check order: start again from the words. Unigram counts are only
             // needed here, so they are recounted.
             w.level_ids = w.ids.clone();
+            w.cand = repeated_positions(&w.ids);
             w.level = 1;
             let max_id = w.ids.iter().filter(|&&id| id != UNIQUE).max().copied().unwrap_or(0) as usize;
             w.counts = vec![0; max_id + 1];
@@ -294,27 +305,42 @@ impl<'a> State<'a> {
             let m = w.ids.len() - w.level; // number of (level+1)-grams
             map.clear();
             w.counts.clear();
-            let mut next_ids = Vec::with_capacity(m);
-            for i in 0..m {
-                let (a, b) = (w.level_ids[i], w.level_ids[i + 1]);
-                if a == UNIQUE || b == UNIQUE {
-                    next_ids.push(UNIQUE);
+            // In place, in ascending order: position `i` reads the old ids at `i` and `i + 1` before `i + 1`
+            // is rewritten.
+            let mut kept = 0;
+            for k in 0..w.cand.len() {
+                let i = w.cand[k] as usize;
+                let b = if i < m { w.level_ids[i + 1] } else { UNIQUE };
+                if b == UNIQUE {
+                    w.level_ids[i] = UNIQUE;
                     continue;
                 }
                 // `b` repeats, so the word it ends with has a word id (not `UNIQUE`).
-                let key = ((a as u64) << 32) | w.ids[i + w.level] as u64;
+                let key = ((w.level_ids[i] as u64) << 32) | w.ids[i + w.level] as u64;
                 let next = map.len() as u32;
                 let id = *map.entry(key).or_insert(next);
                 if id == next {
                     w.counts.push(0);
                 }
                 w.counts[id as usize] += 1;
-                next_ids.push(id);
+                w.level_ids[i] = id;
+                w.cand[kept] = i as u32;
+                kept += 1;
             }
-            let top = mark_unique(&mut next_ids, &w.counts);
-            w.level_ids = next_ids;
+            w.cand.truncate(kept);
+            let mut kept = 0;
+            for k in 0..w.cand.len() {
+                let i = w.cand[k] as usize;
+                if w.counts[w.level_ids[i] as usize] == 1 {
+                    w.level_ids[i] = UNIQUE;
+                } else {
+                    w.cand[kept] = i as u32;
+                    kept += 1;
+                }
+            }
+            w.cand.truncate(kept);
             w.level += 1;
-            if top <= 1 {
+            if w.cand.is_empty() {
                 w.exhausted_at = Some(w.level);
                 return None;
             }
@@ -328,8 +354,9 @@ impl<'a> State<'a> {
         let repeated = match ratio {
             NgramRatio::MostCommon => {
                 let mut longest = 0u64;
-                for (i, &id) in w.level_ids.iter().enumerate() {
-                    if id != UNIQUE && counts[id as usize] == top {
+                for &i in &w.cand {
+                    let i = i as usize;
+                    if counts[w.level_ids[i] as usize] == top {
                         longest = longest.max(span(i));
                     }
                 }
@@ -338,14 +365,13 @@ impl<'a> State<'a> {
             NgramRatio::All => {
                 let mut covered_until = 0usize;
                 let mut chars = 0u64;
-                for (i, &id) in w.level_ids.iter().enumerate() {
-                    if id != UNIQUE {
-                        let from = i.max(covered_until);
-                        let to = i + n;
-                        if to > from {
-                            chars += w.prefix[to] - w.prefix[from];
-                            covered_until = to;
-                        }
+                for &i in &w.cand {
+                    let i = i as usize;
+                    let from = i.max(covered_until);
+                    let to = i + n;
+                    if to > from {
+                        chars += w.prefix[to] - w.prefix[from];
+                        covered_until = to;
                     }
                 }
                 chars
