@@ -105,8 +105,14 @@ pub fn ascii_word_bounds<'a>(run: &'a str, f: &mut impl FnMut(&'a str)) {
     let mut prev = cls(0);
     for i in 1..n {
         let cur = cls(i);
-        let next = cls(i + 1);
         use Wb::*;
+        // Inside a run of letters and digits (most bytes) WB5, WB8, WB9 and WB10 join; no lookahead needed.
+        if matches!(prev, Letter | Numeric) && matches!(cur, Letter | Numeric) {
+            prev2 = prev;
+            prev = cur;
+            continue;
+        }
+        let next = cls(i + 1);
         let join = matches!(
             (prev, cur),
             (Letter, Letter) | (Numeric, Numeric) | (Letter, Numeric) | (Numeric, Letter)
