@@ -173,9 +173,12 @@ pub struct PySplit<'a> {
 }
 
 impl PySplit<'_> {
-    /// The length of the Python whitespace character starting at byte `i` (a non-ASCII lead byte), if it is one.
-    #[cold]
+    /// The length of the Python whitespace character starting at byte `i` (a non-ASCII byte), if it is one.
+    #[inline]
     fn wide_space_at(&self, i: usize) -> Option<usize> {
+        if !may_lead_wide_space(self.s.as_bytes()[i]) {
+            return None;
+        }
         let ch = self.s[i..].chars().next()?;
         is_space(ch).then(|| ch.len_utf8())
     }
@@ -195,13 +198,11 @@ impl<'a> Iterator for PySplit<'a> {
                     break;
                 }
                 i += 1;
-            } else if let Some(w) = matches!(c, 0xC2 | 0xE1 | 0xE2 | 0xE3)
-                .then(|| self.wide_space_at(i))
-                .flatten()
-            {
-                i += w;
             } else {
-                break;
+                match self.wide_space_at(i) {
+                    Some(w) => i += w,
+                    None => break,
+                }
             }
         }
         if i >= n {
@@ -216,7 +217,7 @@ impl<'a> Iterator for PySplit<'a> {
             let space = if c < 0x80 {
                 ASCII_SPACE[c as usize]
             } else {
-                matches!(c, 0xC2 | 0xE1 | 0xE2 | 0xE3) && self.wide_space_at(i).is_some()
+                self.wide_space_at(i).is_some()
             };
             if space {
                 break;
@@ -251,7 +252,7 @@ pub fn split_count_at_most(s: &str, limit: usize) -> usize {
         } else if c < 0xC0 {
             continue;
         } else {
-            matches!(c, 0xC2 | 0xE1 | 0xE2 | 0xE3) && s[i - 1..].chars().next().is_some_and(is_space)
+            may_lead_wide_space(c) && s[i - 1..].chars().next().is_some_and(is_space)
         };
         // Counted without a branch on the data: word starts are too irregular to predict.
         n += usize::from(prev_space & !sp);
@@ -273,6 +274,13 @@ pub fn word_bound_cap(min: f64, max: f64) -> usize {
     } else {
         usize::MAX
     }
+}
+
+/// Whether a non-ASCII byte can start a Python whitespace character (`\u{85}`, `\u{a0}`, `\u{1680}`,
+/// `\u{2000}`–`\u{3000}`); only those are decoded when splitting.
+#[inline]
+fn may_lead_wide_space(b: u8) -> bool {
+    matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3)
 }
 
 /// Python whitespace among ASCII bytes.

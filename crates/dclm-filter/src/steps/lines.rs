@@ -139,7 +139,7 @@ impl Mapper for NumericRatioLineModifier {
 /// `(characters, characters with the property)` of a line; an ASCII line is counted byte by byte (vectorized)
 /// with `ascii`, which must agree with `prop` on ASCII characters.
 #[inline]
-fn count_chars(l: &str, prop: fn(char) -> bool, ascii: fn(&u8) -> bool) -> (usize, usize) {
+fn count_chars(l: &str, prop: impl Fn(char) -> bool, ascii: impl Fn(&u8) -> bool) -> (usize, usize) {
     if l.is_ascii() {
         (l.len(), l.as_bytes().iter().filter(|b| ascii(b)).count())
     } else {
@@ -378,24 +378,36 @@ impl SubstringLineModifier {
         }
     }
 
+    /// Leftmost match at or after `from`, trying every character position in turn: `(start, end)`.
+    fn scan(&self, line: &str, from: usize) -> Option<(usize, usize)> {
+        let mut s = from;
+        loop {
+            if let Some(e) = self.try_at(line, s) {
+                return Some((s, e));
+            }
+            if s >= line.len() || self.location == Location::Prefix {
+                return None;
+            }
+            s += line[s..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+
     /// Leftmost match at or after `from`: `(start, end)`.
     fn find(&self, line: &str, from: usize) -> Option<(usize, usize)> {
         let try_at = |s: usize| self.try_at(line, s);
         match self.location {
             Location::Prefix => try_at(from).map(|e| (from, e)),
             Location::Suffix => {
-                // A match ends at the end of the line and every pattern element is one character, so it can
-                // only start `k` or `k + 1` (with the leading `\s`) characters before the end, for some
-                // pattern of `k` characters.
-                let mut starts: Vec<usize> = Vec::with_capacity(2 * self.pats.len());
-                for p in &self.pats {
-                    let k = p.chars.len();
-                    let mut back = line.char_indices().rev().skip(k.saturating_sub(1)).map(|(i, _)| i);
-                    starts.extend(back.by_ref().take(2).filter(|&i| i >= from));
-                }
-                starts.sort_unstable();
-                starts.dedup();
-                starts.into_iter().find_map(|s| try_at(s).map(|e| (s, e)))
+                // A match ends at the end of the line and every pattern element is one character, so it
+                // starts within the last `k + 1` characters (with the leading `\s`) for the longest pattern's `k`.
+                let span = self.pats.iter().map(|p| p.chars.len()).max().unwrap_or(0) + 1;
+                let tail = line
+                    .char_indices()
+                    .rev()
+                    .take(span)
+                    .last()
+                    .map_or(line.len(), |(i, _)| i);
+                self.scan(line, from.max(tail))
             }
             Location::Any => {
                 // A match starts at a whitespace character or at one the first element of a pattern accepts.
@@ -449,10 +461,9 @@ impl Mapper for SubstringLineModifier {
         let t = &doc.text;
         let mut lines: Vec<std::borrow::Cow<'_, str>> = Vec::new();
         let mut changed = false;
+        let cap = self.max_length.map(|m| (m, word_bound_cap(f64::NEG_INFINITY, m)));
         for line in t.split('\n') {
-            let eligible = self
-                .max_length
-                .is_none_or(|m| split_count_at_most(line, word_bound_cap(f64::NEG_INFINITY, m)) as f64 <= m);
+            let eligible = cap.is_none_or(|(m, cap)| split_count_at_most(line, cap) as f64 <= m);
             if eligible {
                 if self.remove_substring_only {
                     // DCLM removes any eligible non-empty line that is empty or blank after substitution,
@@ -588,20 +599,6 @@ mod tests {
         m.apply(&mut d).is_keep().then_some(d.text)
     }
 
-    /// Leftmost match found by trying every character position in turn.
-    fn find_by_scan(m: &SubstringLineModifier, line: &str, from: usize) -> Option<(usize, usize)> {
-        let mut s = from;
-        loop {
-            if let Some(e) = m.try_at(line, s) {
-                return Some((s, e));
-            }
-            if s >= line.len() || m.location == Location::Prefix {
-                return None;
-            }
-            s += line[s..].chars().next().map_or(1, char::len_utf8);
-        }
-    }
-
     proptest::proptest! {
         #[test]
         fn find_equals_scan(
@@ -617,7 +614,7 @@ mod tests {
                 .map(|p| Literal { chars: p.chars().map(|c| if c == '.' { None } else { Some(c) }).collect() })
                 .collect();
             let from = line.char_indices().map(|(i, _)| i).chain([line.len()]).nth(from).unwrap_or(line.len());
-            proptest::prop_assert_eq!(m.find(&line, from), find_by_scan(&m, &line, from));
+            proptest::prop_assert_eq!(m.find(&line, from), m.scan(&line, from));
         }
     }
 

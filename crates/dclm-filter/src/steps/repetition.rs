@@ -217,14 +217,16 @@ fn repeated_positions(ids: &[u32]) -> Vec<u32> {
     (0..ids.len() as u32).filter(|&i| ids[i as usize] != UNIQUE).collect()
 }
 
-/// Marks ids that occur once as [`UNIQUE`] and returns the highest count.
-fn mark_unique(ids: &mut [u32], counts: &[u32]) -> u32 {
-    for id in ids.iter_mut() {
-        if *id != UNIQUE && counts[*id as usize] == 1 {
+/// Keeps in `cand` the positions whose id occurs more than once (per `counts`); the others get [`UNIQUE`].
+fn keep_repeated(ids: &mut [u32], cand: &mut Vec<u32>, counts: &[u32]) {
+    cand.retain(|&i| {
+        let id = &mut ids[i as usize];
+        let repeats = counts[*id as usize] > 1;
+        if !repeats {
             *id = UNIQUE;
         }
-    }
-    counts.iter().copied().max().unwrap_or(0)
+        repeats
+    });
 }
 
 impl<'a> State<'a> {
@@ -265,16 +267,17 @@ impl<'a> State<'a> {
                 total += py_len(w) as u64;
                 prefix.push(total);
             });
-            let exhausted_at = (mark_unique(&mut ids, &counts) <= 1).then_some(1);
+            let mut cand: Vec<u32> = (0..ids.len() as u32).collect();
+            keep_repeated(&mut ids, &mut cand, &counts);
             Words {
-                cand: repeated_positions(&ids),
+                exhausted_at: cand.is_empty().then_some(1),
+                cand,
                 level_ids: ids.clone(),
                 ids,
                 prefix,
                 total_chars: total,
                 level: 1,
                 counts,
-                exhausted_at,
             }
         })
     }
@@ -305,40 +308,35 @@ impl<'a> State<'a> {
             let m = w.ids.len() - w.level; // number of (level+1)-grams
             map.clear();
             w.counts.clear();
-            // In place, in ascending order: position `i` reads the old ids at `i` and `i + 1` before `i + 1`
-            // is rewritten.
-            let mut kept = 0;
-            for k in 0..w.cand.len() {
-                let i = w.cand[k] as usize;
-                let b = if i < m { w.level_ids[i + 1] } else { UNIQUE };
+            let Words {
+                ids,
+                level_ids,
+                level,
+                cand,
+                counts,
+                ..
+            } = w;
+            // In place, in ascending order (as `retain` visits): position `i` reads the old ids at `i` and
+            // `i + 1` before `i + 1` is rewritten.
+            cand.retain(|&i| {
+                let i = i as usize;
+                let b = if i < m { level_ids[i + 1] } else { UNIQUE };
                 if b == UNIQUE {
-                    w.level_ids[i] = UNIQUE;
-                    continue;
+                    level_ids[i] = UNIQUE;
+                    return false;
                 }
                 // `b` repeats, so the word it ends with has a word id (not `UNIQUE`).
-                let key = ((w.level_ids[i] as u64) << 32) | w.ids[i + w.level] as u64;
+                let key = ((level_ids[i] as u64) << 32) | ids[i + *level] as u64;
                 let next = map.len() as u32;
                 let id = *map.entry(key).or_insert(next);
                 if id == next {
-                    w.counts.push(0);
+                    counts.push(0);
                 }
-                w.counts[id as usize] += 1;
-                w.level_ids[i] = id;
-                w.cand[kept] = i as u32;
-                kept += 1;
-            }
-            w.cand.truncate(kept);
-            let mut kept = 0;
-            for k in 0..w.cand.len() {
-                let i = w.cand[k] as usize;
-                if w.counts[w.level_ids[i] as usize] == 1 {
-                    w.level_ids[i] = UNIQUE;
-                } else {
-                    w.cand[kept] = i as u32;
-                    kept += 1;
-                }
-            }
-            w.cand.truncate(kept);
+                counts[id as usize] += 1;
+                level_ids[i] = id;
+                true
+            });
+            keep_repeated(level_ids, cand, counts);
             w.level += 1;
             if w.cand.is_empty() {
                 w.exhausted_at = Some(w.level);
@@ -471,6 +469,7 @@ mod tests {
         assert_eq!(st.ngram_fraction(2, MostCommon), None);
         assert_eq!(st.ngram_fraction(5, All), None);
     }
+
     /// The n-gram measures computed the direct way: every n-gram counted as a word slice.
     fn naive(text: &str, n: usize, ratio: NgramRatio) -> Option<f64> {
         let words = crate::tokenize::split_words(text, WordModel::Uniseg, true, true);
