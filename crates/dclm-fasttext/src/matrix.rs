@@ -28,6 +28,31 @@ fn le_f32(c: &[u8]) -> f32 {
     f32::from_le_bytes([c[0], c[1], c[2], c[3]])
 }
 
+/// `x += row(i)` for each `i` in `rows`, in order, over a row-major owned `data` with `cols` columns; for 16
+/// columns (lid.176) the sums stay in registers. Each element gets the same f32 additions in the same order.
+fn add_owned_rows(x: &mut [f32], data: &[f32], cols: usize, rows: &[i32]) {
+    if cols == 16 {
+        let mut acc = [0f32; 16];
+        acc.copy_from_slice(&x[..16]);
+        for &i in rows {
+            let row: &[f32; 16] = data[i as usize * 16..i as usize * 16 + 16]
+                .try_into()
+                .expect("a 16-float row");
+            for (a, b) in acc.iter_mut().zip(row) {
+                *a += *b;
+            }
+        }
+        x[..16].copy_from_slice(&acc);
+    } else {
+        for &i in rows {
+            let row = &data[i as usize * cols..(i as usize + 1) * cols];
+            for (a, b) in x.iter_mut().zip(row) {
+                *a += *b;
+            }
+        }
+    }
+}
+
 impl DenseMatrix {
     pub(crate) fn owned(rows: usize, cols: usize, data: Vec<f32>) -> Self {
         debug_assert_eq!(data.len(), rows * cols);
@@ -50,14 +75,7 @@ impl DenseMatrix {
     pub(crate) fn add_rows_to(&self, x: &mut [f32], rows: &[i32]) {
         let cols = self.cols;
         match &self.data {
-            Floats::Owned(v) => {
-                for &i in rows {
-                    let row = &v[i as usize * cols..(i as usize + 1) * cols];
-                    for (a, b) in x.iter_mut().zip(row) {
-                        *a += *b;
-                    }
-                }
-            }
+            Floats::Owned(v) => add_owned_rows(x, v, cols, rows),
             Floats::Mapped { map, offset } => {
                 let data = &map[*offset..*offset + self.rows * cols * 4];
                 if cols == 16 {
@@ -202,6 +220,17 @@ impl ProductQuantizer {
         res * alpha
     }
 
+    /// Writes `alpha * centroid` of each sub-quantizer into `row` (`row` has the quantizer's dimension): the
+    /// product `addcode` adds, computed once.
+    fn decode_into(&self, row: &mut [f32], code: &[u8], alpha: f32) {
+        for m in 0..self.nsubq {
+            let c = self.centroid(m, code[m]);
+            for (a, b) in row[m * self.dsub..m * self.dsub + c.len()].iter_mut().zip(c) {
+                *a = alpha * *b;
+            }
+        }
+    }
+
     #[inline]
     fn addcode(&self, x: &mut [f32], code: &[u8], alpha: f32) {
         for m in 0..self.nsubq {
@@ -222,6 +251,10 @@ pub(crate) struct QuantMatrix {
     codes: Vec<u8>,
     pq: ProductQuantizer,
     norm: Option<(Vec<u8>, ProductQuantizer)>,
+    /// Every row decoded (`norm * centroid`, row-major), when that takes at most [`QuantMatrix::DECODE_LIMIT`]
+    /// floats: adding a decoded row is the same f32 addition per element as `addcode`, without the per-row
+    /// centroid and norm look-ups.
+    decoded: Option<Vec<f32>>,
 }
 
 impl QuantMatrix {
@@ -257,14 +290,26 @@ impl QuantMatrix {
         } else {
             None
         };
-        Ok(QuantMatrix {
+        let mut q = QuantMatrix {
             rows: m as usize,
             cols: n as usize,
             codes,
             pq,
             norm,
-        })
+            decoded: None,
+        };
+        if q.rows.saturating_mul(q.cols) <= Self::DECODE_LIMIT {
+            let mut table = vec![0f32; q.rows * q.cols];
+            for (i, row) in table.chunks_exact_mut(q.cols).enumerate() {
+                q.pq.decode_into(row, q.code(i), q.norm(i));
+            }
+            q.decoded = Some(table);
+        }
+        Ok(q)
     }
+
+    /// Largest decoded table kept (16 Mi floats, 64 MiB; lid.176.ftz needs a few MiB).
+    const DECODE_LIMIT: usize = 1 << 24;
 
     #[inline]
     fn norm(&self, i: usize) -> f32 {
@@ -306,11 +351,14 @@ impl Matrix {
     pub(crate) fn add_rows_to(&self, x: &mut [f32], rows: &[i32]) {
         match self {
             Matrix::Dense(d) => d.add_rows_to(x, rows),
-            Matrix::Quant(q) => {
-                for &i in rows {
-                    q.pq.addcode(x, q.code(i as usize), q.norm(i as usize));
+            Matrix::Quant(q) => match &q.decoded {
+                Some(table) => add_owned_rows(x, table, q.cols, rows),
+                None => {
+                    for &i in rows {
+                        q.pq.addcode(x, q.code(i as usize), q.norm(i as usize));
+                    }
                 }
-            }
+            },
         }
     }
 
@@ -403,5 +451,70 @@ mod nan_tests {
         v[7777] = f32::NAN;
         v[9000] = f32::INFINITY;
         assert_eq!(first_non_finite_le(&bytes(&v)), Some(7777));
+    }
+}
+
+#[cfg(test)]
+mod decoded_tests {
+    use super::{Matrix, ProductQuantizer, QuantMatrix, KSUB};
+    use proptest::prelude::*;
+
+    /// A quantized matrix with arbitrary centroids, codes and (optionally) norms; `decoded` unset.
+    fn quant(dim: usize, dsub: usize, rows: usize, seed: &[f32], qnorm: bool) -> QuantMatrix {
+        let nsubq = dim.div_ceil(dsub);
+        let lastdsub = dim - dsub * (nsubq - 1);
+        let value = |k: usize| seed[k % seed.len()] * (1.0 + k as f32 * 1e-3);
+        let pq = ProductQuantizer {
+            nsubq,
+            dsub,
+            lastdsub,
+            centroids: (0..dim * KSUB).map(value).collect(),
+        };
+        let codes = (0..rows * nsubq).map(|k| (k * 37 % 251) as u8).collect();
+        let norm = qnorm.then(|| {
+            let npq = ProductQuantizer {
+                nsubq: 1,
+                dsub: 1,
+                lastdsub: 1,
+                centroids: (0..KSUB).map(|k| value(k + 7)).collect(),
+            };
+            ((0..rows).map(|k| (k * 13 % 256) as u8).collect(), npq)
+        });
+        QuantMatrix {
+            rows,
+            cols: dim,
+            codes,
+            pq,
+            norm,
+            decoded: None,
+        }
+    }
+
+    proptest! {
+        /// Summing decoded rows gives the bits `addcode` gives, row order included, for 16 columns (the register
+        /// path) and others, with and without quantized norms.
+        #[test]
+        fn decoded_rows_add_like_addcode(
+            seed in prop::collection::vec(-3.0f32..3.0, 1..40),
+            dim in prop::sample::select(vec![16usize, 10, 7]),
+            qnorm in any::<bool>(),
+            ids in prop::collection::vec(0i32..50, 0..60),
+            start in prop::collection::vec(-1.0f32..1.0, 16),
+        ) {
+            let dsub = if dim == 7 { 3 } else { 2 };
+            let q = quant(dim, dsub, 50, &seed, qnorm);
+            let mut want = start[..dim].to_vec();
+            Matrix::Quant(q).add_rows_to(&mut want, &ids);
+            let mut q = quant(dim, dsub, 50, &seed, qnorm);
+            let mut table = vec![0f32; q.rows * q.cols];
+            for (i, row) in table.chunks_exact_mut(q.cols).enumerate() {
+                q.pq.decode_into(row, q.code(i), q.norm(i));
+            }
+            q.decoded = Some(table);
+            let mut got = start[..dim].to_vec();
+            Matrix::Quant(q).add_rows_to(&mut got, &ids);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&got), bits(&want));
+        }
     }
 }
