@@ -16,6 +16,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bytescan;
 mod document;
 mod error;
 pub mod executor;

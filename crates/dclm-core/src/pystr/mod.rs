@@ -229,12 +229,133 @@ impl<'a> Iterator for PySplit<'a> {
     }
 }
 
-/// `len(s.split())` without allocating: counts the non-space characters that follow a space (or start the
-/// text), one byte at a time. UTF-8 continuation bytes keep the state of their character's first byte; only
-/// first bytes of characters that can be Python whitespace (`\u{85}`, `\u{a0}`, `\u{1680}`, `\u{2000}`–`\u{3000}`:
-/// leads `0xC2`, `0xE1`, `0xE2`, `0xE3`) decode the character.
+/// `len(s.split())` without allocating (see [`split_stats`]).
 pub fn split_count(s: &str) -> usize {
-    split_count_at_most(s, usize::MAX)
+    split_stats(s).words
+}
+
+/// What [`split_stats`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SplitStats {
+    /// `len(s.split())`.
+    pub words: usize,
+    /// `sum(len(w) for w in s.split())`: the code points that are not Python whitespace.
+    pub chars: usize,
+}
+
+/// The words of `s.split()` and their code points, without allocating. Runs of eight ASCII bytes are classified
+/// at once ([`crate::bytescan`]); elsewhere the scan goes one byte at a time: UTF-8 continuation bytes keep the
+/// state of their character's first byte, and only first bytes of characters that can be Python whitespace
+/// (`\u{85}`, `\u{a0}`, `\u{1680}`, `\u{2000}`–`\u{3000}`: leads `0xC2`, `0xE1`, `0xE2`, `0xE3`) decode the
+/// character.
+pub fn split_stats(s: &str) -> SplitStats {
+    use crate::bytescan::{in_range, last_flagged, load, non_ascii, run_starts};
+    let b = s.as_bytes();
+    let mut st = SplitStats::default();
+    let mut prev_space = true;
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let w = load(b, i);
+        if non_ascii(w) == 0 {
+            // Python's ASCII whitespace: \t \n \v \f \r, then 0x1c-0x1f and the space.
+            let space = in_range(w, 0x09, 0x0D) | in_range(w, 0x1C, 0x20);
+            st.words += run_starts(space, prev_space).count_ones() as usize;
+            st.chars += 8 - space.count_ones() as usize;
+            prev_space = last_flagged(space);
+        } else {
+            split_stats_bytes(s, i..i + 8, &mut st, &mut prev_space);
+        }
+        i += 8;
+    }
+    split_stats_bytes(s, i..b.len(), &mut st, &mut prev_space);
+    st
+}
+
+/// [`split_stats`] one byte at a time over `range` of `s` (a character starting in it may end after it).
+fn split_stats_bytes(s: &str, range: std::ops::Range<usize>, st: &mut SplitStats, prev_space: &mut bool) {
+    let b = s.as_bytes();
+    for i in range {
+        let c = b[i];
+        let sp = if c < 0x80 {
+            ASCII_SPACE[c as usize]
+        } else if c < 0xC0 {
+            continue;
+        } else {
+            may_lead_wide_space(c) && s[i..].chars().next().is_some_and(is_space)
+        };
+        // Counted without a branch on the data: word starts are too irregular to predict.
+        st.words += usize::from(*prev_space & !sp);
+        st.chars += usize::from(!sp);
+        *prev_space = sp;
+    }
+}
+
+/// `(len(s.split()), number of those words with an `isalpha` character)`, without allocating. Runs of eight
+/// ASCII bytes are classified at once ([`crate::bytescan`]): a word's first letter is a letter reached from the
+/// word's start (or the text's) through non-letters only, which is a carry through the "other" bytes, found
+/// with one addition; elsewhere one character at a time.
+pub fn split_alpha_words(s: &str) -> (usize, usize) {
+    use crate::bytescan::{in_range, last_flagged, load, non_ascii, pack, run_starts};
+    let b = s.as_bytes();
+    let (mut words, mut alpha_words) = (0usize, 0usize);
+    let mut prev_space = true;
+    // Whether the next letter would be its word's first (no letter since the last space or the text start).
+    let mut fresh = true;
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let w = load(b, i);
+        if non_ascii(w) == 0 {
+            let space = in_range(w, 0x09, 0x0D) | in_range(w, 0x1C, 0x20);
+            let letter = in_range(w, b'A', b'Z') | in_range(w, b'a', b'z');
+            words += run_starts(space, prev_space).count_ones() as usize;
+            let (g, a) = (u16::from(pack(space)), u16::from(pack(letter)));
+            let other = !(g | a) & 0xFF;
+            // A space generates a carry, another byte passes it on, a letter absorbs it: the carry reaching a
+            // letter marks the first letter of a word.
+            let t = g + (g | other) + u16::from(fresh);
+            alpha_words += (t & a).count_ones() as usize;
+            fresh = t & 0x100 != 0;
+            prev_space = last_flagged(space);
+        } else {
+            split_alpha_chars(s, i..i + 8, &mut words, &mut alpha_words, &mut prev_space, &mut fresh);
+        }
+        i += 8;
+    }
+    split_alpha_chars(s, i..b.len(), &mut words, &mut alpha_words, &mut prev_space, &mut fresh);
+    (words, alpha_words)
+}
+
+/// [`split_alpha_words`] one character at a time over the characters starting in `range` of `s`.
+fn split_alpha_chars(
+    s: &str,
+    range: std::ops::Range<usize>,
+    words: &mut usize,
+    alpha_words: &mut usize,
+    prev_space: &mut bool,
+    fresh: &mut bool,
+) {
+    let b = s.as_bytes();
+    for i in range {
+        let c = b[i];
+        let ch = if c < 0x80 {
+            c as char
+        } else if c < 0xC0 {
+            continue;
+        } else {
+            s[i..].chars().next().expect("a character starts here")
+        };
+        if is_space(ch) {
+            *prev_space = true;
+            *fresh = true;
+            continue;
+        }
+        *words += usize::from(*prev_space);
+        *prev_space = false;
+        if is_alpha(ch) {
+            *alpha_words += usize::from(*fresh);
+            *fresh = false;
+        }
+    }
 }
 
 /// `min(len(s.split()), limit)`, reading only as far as the `limit`-th word: what a step needs when it only
@@ -370,6 +491,34 @@ mod tests {
         #[test]
         fn split_count_equals_split_any(s in proptest::prelude::any::<String>()) {
             proptest::prop_assert_eq!(split_count(&s), split(&s).count());
+        }
+
+        #[test]
+        fn split_stats_equal_split_words(s in "[ a\t\n\r\x0b\x1c\x1f\x20\x7f\u{85}\u{a0}\u{2000}\u{2019}\u{3000}é日]{0,70}") {
+            let words: Vec<&str> = split(&s).collect();
+            let want = SplitStats { words: words.len(), chars: words.iter().map(|w| py_len(w)).sum() };
+            proptest::prop_assert_eq!(split_stats(&s), want);
+        }
+
+        #[test]
+        fn split_alpha_words_equal_split_words(s in "[ aZ1'_\t\n\x1c\x1f\x7f\u{85}\u{a0}\u{2000}\u{2019}\u{3000}éß日²]{0,70}") {
+            let words: Vec<&str> = split(&s).collect();
+            let alpha = words.iter().filter(|w| w.chars().any(is_alpha)).count();
+            proptest::prop_assert_eq!(split_alpha_words(&s), (words.len(), alpha));
+        }
+
+        #[test]
+        fn split_alpha_words_equal_split_words_any(s in proptest::prelude::any::<String>()) {
+            let words: Vec<&str> = split(&s).collect();
+            let alpha = words.iter().filter(|w| w.chars().any(is_alpha)).count();
+            proptest::prop_assert_eq!(split_alpha_words(&s), (words.len(), alpha));
+        }
+
+        #[test]
+        fn split_stats_equal_split_words_any(s in proptest::prelude::any::<String>()) {
+            let words: Vec<&str> = split(&s).collect();
+            let want = SplitStats { words: words.len(), chars: words.iter().map(|w| py_len(w)).sum() };
+            proptest::prop_assert_eq!(split_stats(&s), want);
         }
 
         #[test]

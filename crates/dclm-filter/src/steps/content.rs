@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::pipeline::{Filter, Mapper};
 use crate::registry::{BuildContext, Params};
 use crate::tokenize::{count_words, WordModel};
-use dclm_core::pystr::{is_alpha, lower, py_len, split, split_count, strip};
+use dclm_core::pystr::{lower, py_len, split, split_alpha_words, split_count, split_stats, strip, SplitStats};
 use dclm_core::{Document, Verdict};
 use serde_json::Value;
 
@@ -161,11 +161,7 @@ impl Filter for WordLengthFilter {
         "word_length_filter"
     }
     fn check(&self, doc: &Document) -> Verdict {
-        let (mut n, mut chars) = (0usize, 0usize);
-        for w in split(&doc.text) {
-            n += 1;
-            chars += py_len(w);
-        }
+        let SplitStats { words: n, chars } = split_stats(&doc.text);
         if n == 0 {
             return Verdict::Drop("no_words");
         }
@@ -304,13 +300,8 @@ impl Filter for AlphabeticWordRatioFilter {
         "alphabetic_word_ratio_filter"
     }
     fn check(&self, doc: &Document) -> Verdict {
-        let (mut n, mut non_alpha) = (0usize, 0usize);
-        for w in split(&doc.text) {
-            n += 1;
-            if !w.chars().any(is_alpha) {
-                non_alpha += 1;
-            }
-        }
+        let (n, alpha) = split_alpha_words(&doc.text);
+        let non_alpha = n - alpha;
         if n == 0 {
             return Verdict::Drop("no_words");
         }
