@@ -165,7 +165,10 @@ struct SegStats {
 }
 
 fn seg_stats(text: &str, sep: &str) -> SegStats {
-    let mut counts: FxHashMap<&str, (u32, u32)> = FxHashMap::default();
+    let mut counts: FxHashMap<&str, (u32, u32)> = FxHashMap::with_capacity_and_hasher(
+        memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1,
+        Default::default(),
+    );
     let mut s = SegStats::default();
     for seg in split_paragraphs(text, sep) {
         s.n += 1;
@@ -251,8 +254,10 @@ impl<'a> State<'a> {
     fn words(&mut self) -> &mut Words {
         let text = self.text;
         self.words.get_or_insert_with(|| {
-            let mut map: FxHashMap<&str, u32> = FxHashMap::default();
-            let mut ids = Vec::new();
+            // Sized for a word per eight bytes, so that a typical page's map never grows (rehashing showed
+            // in profiles); a page of longer words only reserves more than it uses.
+            let mut map: FxHashMap<&str, u32> = FxHashMap::with_capacity_and_hasher(text.len() / 8, Default::default());
+            let mut ids = Vec::with_capacity(text.len() / 4);
             let mut counts: Vec<u32> = Vec::new();
             let mut prefix = vec![0u64];
             let mut total = 0u64;
@@ -303,7 +308,8 @@ impl<'a> State<'a> {
                 }
             }
         }
-        let mut map: FxHashMap<u64, u32> = FxHashMap::default();
+        // At most one key per candidate position is inserted at a level.
+        let mut map: FxHashMap<u64, u32> = FxHashMap::with_capacity_and_hasher(w.cand.len(), Default::default());
         while w.level < n {
             let m = w.ids.len() - w.level; // number of (level+1)-grams
             map.clear();
