@@ -444,8 +444,8 @@ impl Dictionary {
     /// [`Self::process_token`] through the line buffer's [`TokenCache`]: a word seen before (by this dictionary)
     /// gets its rows copied instead of looked up and hashed again; the rows and their order are the same.
     #[inline]
-    fn process_token_cached(&self, token: &[u8], line: &mut LineBuf) -> bool {
-        let h = fnv_hash(token);
+    fn process_token_cached(&self, token: &[u8], h: u32, line: &mut LineBuf) -> bool {
+        debug_assert_eq!(h, fnv_hash(token));
         if let Some(rows) = line.cache.get(token, h) {
             line.words.extend_from_slice(rows);
             line.hashes.push(h as i32);
@@ -478,11 +478,14 @@ impl Dictionary {
                 self.process_token(EOS.as_bytes(), line);
                 break;
             }
+            // The token's end and its hash in one pass.
             let start = i;
+            let mut h = FNV_OFFSET;
             while i < n && !is_space(text[i]) {
+                h = fnv_step(h, text[i]);
                 i += 1;
             }
-            if self.process_token_cached(&text[start..i], line) {
+            if self.process_token_cached(&text[start..i], h, line) {
                 break;
             }
         }
@@ -582,7 +585,7 @@ impl TokenCache {
         while e != u32::MAX {
             let c = &self.entries[e as usize];
             let (ts, tl) = c.token;
-            if &self.tokens[ts as usize..(ts + tl) as usize] == token {
+            if same_bytes(&self.tokens[ts as usize..(ts + tl) as usize], token) {
                 let (rs, rl) = c.rows;
                 return Some(&self.rows[rs as usize..(rs + rl) as usize]);
             }
@@ -607,6 +610,24 @@ impl TokenCache {
         self.rows.extend_from_slice(rows);
         self.heads.insert(h as i32, self.entries.len() as u32);
         self.entries.push(entry);
+    }
+}
+
+/// `a == b` for the short tokens of the cache: lengths first, then up to 16 bytes as two overlapping words
+/// (no call into `memcmp` for a few bytes).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("eight bytes"));
+    let half = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("four bytes"));
+    match n {
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -737,6 +758,14 @@ pub(crate) fn build_from_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn same_bytes_is_slice_equality(a in proptest::collection::vec(0u8..4, 0..24), b in proptest::collection::vec(0u8..4, 0..24)) {
+            proptest::prop_assert_eq!(same_bytes(&a, &b), a == b);
+            proptest::prop_assert!(same_bytes(&a, &a.clone()));
+        }
+    }
 
     #[test]
     fn fnv_sign_extends_bytes() {
