@@ -23,40 +23,37 @@ impl Mapper for NewlineRemovalModifier {
         "newline_removal_modifier"
     }
     fn apply(&self, doc: &mut Document) -> Verdict {
-        let t = &doc.text;
-        let b = t.as_bytes();
-        // Find whether any run is too long before allocating.
-        let mut run = 0usize;
-        let mut needs = false;
-        for &c in b {
-            if c == b'\n' {
-                run += 1;
-                if run > self.max {
-                    needs = true;
-                    break;
-                }
-            } else {
-                run = 0;
-            }
-        }
-        if needs {
-            let mut out = String::with_capacity(t.len());
-            let mut run = 0usize;
-            for c in t.chars() {
-                if c == '\n' {
-                    run += 1;
-                    if run <= self.max {
-                        out.push('\n');
-                    }
-                } else {
-                    run = 0;
-                    out.push(c);
-                }
-            }
+        if let Some(out) = collapse_newlines(&doc.text, self.max) {
             doc.text = out;
         }
         Verdict::Keep
     }
+}
+
+/// `text` with every run of more than `max` `\n` cut to `max`, or `None` when no run is that long. Runs are
+/// found with a `memmem` search for `max + 1` newlines (always at the start of a run: the search resumes after
+/// the previous run), and the text between them is copied as is.
+fn collapse_newlines(text: &str, max: usize) -> Option<String> {
+    let needle = vec![b'\n'; max + 1];
+    let finder = memchr::memmem::Finder::new(&needle);
+    let b = text.as_bytes();
+    let mut run = finder.find(b)?;
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    loop {
+        // `\n` is one byte, so every cut here is on a character boundary.
+        out.push_str(&text[from..run + max]);
+        from = run + max;
+        while from < b.len() && b[from] == b'\n' {
+            from += 1;
+        }
+        match finder.find(&b[from..]) {
+            Some(p) => run = from + p,
+            None => break,
+        }
+    }
+    out.push_str(&text[from..]);
+    Some(out)
 }
 
 pub(crate) fn newline_removal(p: &Params<'_>, _: &BuildContext) -> Result<NewlineRemovalModifier> {
@@ -153,20 +150,40 @@ fn filter_lines_exact(
     doc: &mut Document,
     strip_doc: bool,
     reason: &'static str,
-    mut keep: impl FnMut(&str) -> bool,
+    keep: impl FnMut(&str) -> bool,
 ) -> Verdict {
-    let t = &doc.text;
-    let mut kept: Vec<&str> = Vec::new();
-    let mut dropped_any = false;
-    for line in t.split('\n') {
-        if keep(line) {
-            kept.push(line);
-        } else {
-            dropped_any = true;
-        }
-    }
-    let out = if dropped_any { Some(kept.join("\n")) } else { None };
+    let out = filter_lines(&doc.text, keep);
     finish(doc, out, strip_doc, reason)
+}
+
+/// `"\n".join(l for l in text.split("\n") if keep(l))`, or `None` when every line is kept. Nothing is
+/// allocated until the first line goes: the output then starts as the text before that line.
+fn filter_lines(text: &str, mut keep: impl FnMut(&str) -> bool) -> Option<String> {
+    let mut out: Option<String> = None;
+    // Lines kept so far (a separator goes before every kept line but the first).
+    let mut kept = 0usize;
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
+    for end in ends {
+        let line = &text[start..end];
+        if keep(line) {
+            if let Some(o) = out.as_mut() {
+                if kept > 0 {
+                    o.push('\n');
+                }
+                o.push_str(line);
+            }
+            kept += 1;
+        } else if out.is_none() {
+            // Every earlier line was kept: they are the text up to the newline before this line.
+            out = Some(String::with_capacity(text.len()));
+            if kept > 0 {
+                out.as_mut().expect("just set").push_str(&text[..start - 1]);
+            }
+        }
+        start = end + 1;
+    }
+    out
 }
 
 const COUNTER_WORDS: [&str; 12] = [
@@ -599,7 +616,43 @@ mod tests {
         m.apply(&mut d).is_keep().then_some(d.text)
     }
 
+    fn filter_lines_direct(text: &str, keep: impl Fn(&str) -> bool) -> Option<String> {
+        let lines: Vec<&str> = text.split('\n').collect();
+        let kept: Vec<&str> = lines.iter().copied().filter(|l| keep(l)).collect();
+        (kept.len() != lines.len()).then(|| kept.join("\n"))
+    }
+
+    fn collapse_direct(text: &str, max: usize) -> String {
+        let mut out = String::new();
+        let mut run = 0;
+        for c in text.chars() {
+            if c == '\n' {
+                run += 1;
+                if run <= max {
+                    out.push(c);
+                }
+            } else {
+                run = 0;
+                out.push(c);
+            }
+        }
+        out
+    }
+
     proptest::proptest! {
+        #[test]
+        fn filter_lines_equals_split_filter_join(text in "[ab\n é]{0,30}", drop in "[ab ]") {
+            let keep = |l: &str| !l.starts_with(drop.as_str());
+            proptest::prop_assert_eq!(filter_lines(&text, keep), filter_lines_direct(&text, keep));
+        }
+
+        #[test]
+        fn collapse_newlines_equals_run_counting(text in "[a\né]{0,30}", max in 0usize..4) {
+            let want = collapse_direct(&text, max);
+            let got = collapse_newlines(&text, max).unwrap_or_else(|| text.clone());
+            proptest::prop_assert_eq!(got, want);
+        }
+
         #[test]
         fn find_equals_scan(
             line in "[ab. \u{a0}\u{212a}K\n]{0,16}",
