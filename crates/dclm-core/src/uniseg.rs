@@ -8,7 +8,20 @@ use unicode_segmentation::UnicodeSegmentation;
 /// there, and no rule looks across such a character into a word — and each pure-ASCII run between cuts is
 /// segmented by [`ascii_word_bounds`]; runs with other characters go to `unicode-segmentation`.
 /// Equality with `split_word_bounds` is property-tested.
-pub fn uniseg_segments<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
+pub fn uniseg_segments<'a>(text: &'a str, f: impl FnMut(&'a str)) {
+    segments(text, true, f)
+}
+
+/// The segments of [`uniseg_segments`], in order, less some of those made only of ASCII whitespace (the ones the
+/// ASCII path cuts; whitespace next to a non-ASCII character may still come), for callers that drop whitespace
+/// segments anyway. Property-tested: after such a filter, the same segments as [`uniseg_segments`].
+pub fn uniseg_non_space_segments<'a>(text: &'a str, f: impl FnMut(&'a str)) {
+    segments(text, false, f)
+}
+
+/// [`uniseg_segments`], giving the pure ASCII-whitespace segments only if `spaces`.
+#[inline]
+fn segments<'a>(text: &'a str, spaces: bool, mut f: impl FnMut(&'a str)) {
     let bytes = text.as_bytes();
     let mut i = 0;
     let n = bytes.len();
@@ -39,7 +52,9 @@ pub fn uniseg_segments<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
                 i = j;
                 continue;
             }
-            f(&text[start..i]);
+            if spaces {
+                f(&text[start..i]);
+            }
             continue;
         }
         let start = i;
@@ -138,6 +153,12 @@ pub fn uniseg_segment_indices<'a>(text: &'a str, mut f: impl FnMut(usize, &'a st
     uniseg_segments(text, |t| f(t.as_ptr() as usize - base, t));
 }
 
+/// [`uniseg_non_space_segments`] with each segment's byte offset in `text`.
+pub fn uniseg_non_space_segment_indices<'a>(text: &'a str, mut f: impl FnMut(usize, &'a str)) {
+    let base = text.as_ptr() as usize;
+    uniseg_non_space_segments(text, |t| f(t.as_ptr() as usize - base, t));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +195,22 @@ mod tests {
         #[test]
         fn fast_uniseg_prop_any(s in proptest::prelude::any::<String>()) {
             proptest::prop_assert_eq!(fast(&s), reference(&s));
+        }
+
+        #[test]
+        fn non_space_segments_drop_only_ascii_whitespace(s in "[ -~\t\n\r\x0b\x0c\u{a0}\u{301}\u{2019}\u{200d}\u{85}é日]{0,60}") {
+            let mut got = Vec::new();
+            uniseg_non_space_segment_indices(&s, |i, w| got.push((i, w)));
+            let all: Vec<(usize, &str)> = s.split_word_bound_indices().collect();
+            let blank = |w: &str| w.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C));
+            // Only segments of the reference, in its order …
+            let mut rest = all.iter();
+            for g in &got {
+                proptest::prop_assert!(rest.any(|a| a == g), "{:?} is not a segment in order", g);
+            }
+            // … and every one that is not pure ASCII whitespace.
+            let keep = |v: &[(usize, &str)]| v.iter().filter(|(_, w)| !blank(w)).map(|&(i, w)| (i, w.to_string())).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(keep(&got), keep(&all));
         }
     }
 

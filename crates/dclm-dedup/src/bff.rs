@@ -16,7 +16,7 @@ use crate::bloom::{BloomFilter, FilterParams};
 use crate::error::{DedupError, Result};
 use crate::tokenize::{not_whitespace, ItemHash};
 use crate::DedupOutcome;
-use dclm_core::uniseg::{uniseg_segment_indices, uniseg_segments};
+use dclm_core::uniseg::{uniseg_non_space_segment_indices, uniseg_non_space_segments};
 use dclm_core::Document;
 use serde_json::Value;
 
@@ -257,7 +257,8 @@ impl Bff {
                 for w in bounds.windows(2) {
                     let (start, end) = (w[0], w[1]);
                     toks.clear();
-                    uniseg_segments(&text[start..end], |t| {
+                    // Segments of ASCII whitespace only are never tokens.
+                    uniseg_non_space_segments(&text[start..end], |t| {
                         if not_whitespace(t) {
                             toks.push(h.token(t));
                         }
@@ -293,7 +294,7 @@ impl Bff {
         let n = self.cfg.ngram_size;
         let mut toks: Vec<u64> = Vec::new();
         let mut starts: Vec<usize> = Vec::new();
-        uniseg_segment_indices(text, |i, t| {
+        uniseg_non_space_segment_indices(text, |i, t| {
             if !not_whitespace(t) {
                 return;
             }

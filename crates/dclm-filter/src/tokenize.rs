@@ -3,6 +3,7 @@
 //! `ignore_punctuation` / `ignore_whitespace` filters, which look at a token's first character only.
 
 use dclm_core::pystr::{is_alnum, is_space, split, strip};
+use dclm_core::uniseg::uniseg_non_space_segments;
 pub use dclm_core::uniseg::{ascii_word_bounds, uniseg_segments};
 
 /// Which tokenizer `split_words` uses (`model` parameter).
@@ -109,6 +110,12 @@ pub fn for_each_word<'a>(
 ) {
     match model {
         WordModel::FastText => fasttext_tokens(text, |t| {
+            if keep_token(t, ignore_punctuation, ignore_whitespace) {
+                f(t)
+            }
+        }),
+        // Pure ASCII-whitespace segments fail `keep_token` whenever whitespace is ignored.
+        WordModel::Uniseg if ignore_whitespace => uniseg_non_space_segments(text, |t| {
             if keep_token(t, ignore_punctuation, ignore_whitespace) {
                 f(t)
             }
