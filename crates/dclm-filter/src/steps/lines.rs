@@ -183,30 +183,56 @@ fn filter_lines_exact(
     finish(doc, out, strip_doc, reason)
 }
 
-/// `"\n".join(l for l in text.split("\n") if keep(l))`, or `None` when every line is kept. Nothing is
-/// allocated until the first line goes: the output then starts as the text before that line.
+/// `"\n".join(l for l in text.split("\n") if keep(l))`, or `None` when every line is kept.
 fn filter_lines(text: &str, mut keep: impl FnMut(&str) -> bool) -> Option<String> {
+    edit_lines(text, |l| if keep(l) { LineEdit::Keep } else { LineEdit::Drop })
+}
+
+/// What happens to one line in [`edit_lines`].
+enum LineEdit {
+    Keep,
+    Drop,
+    Replace(String),
+}
+
+/// The lines of `text.split("\n")`, each kept, dropped or replaced by `edit`, joined with `\n`; `None` when
+/// every line is kept. Nothing is allocated until the first change: the output then starts as the text before
+/// that line.
+fn edit_lines(text: &str, mut edit: impl FnMut(&str) -> LineEdit) -> Option<String> {
     let mut out: Option<String> = None;
-    // Lines kept so far (a separator goes before every kept line but the first).
+    // Lines in the output so far (a separator goes before every output line but the first).
     let mut kept = 0usize;
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
     for end in ends {
         let line = &text[start..end];
-        if keep(line) {
-            if let Some(o) = out.as_mut() {
+        let e = edit(line);
+        if out.is_none() && !matches!(e, LineEdit::Keep) {
+            // Every earlier line was kept as is: they are the text up to the newline before this line.
+            let mut o = String::with_capacity(text.len());
+            if kept > 0 {
+                o.push_str(&text[..start - 1]);
+            }
+            out = Some(o);
+        }
+        match (e, out.as_mut()) {
+            (LineEdit::Drop, _) => {}
+            (LineEdit::Keep, None) => kept += 1,
+            (LineEdit::Keep, Some(o)) => {
                 if kept > 0 {
                     o.push('\n');
                 }
                 o.push_str(line);
+                kept += 1;
             }
-            kept += 1;
-        } else if out.is_none() {
-            // Every earlier line was kept: they are the text up to the newline before this line.
-            out = Some(String::with_capacity(text.len()));
-            if kept > 0 {
-                out.as_mut().expect("just set").push_str(&text[..start - 1]);
+            (LineEdit::Replace(r), Some(o)) => {
+                if kept > 0 {
+                    o.push('\n');
+                }
+                o.push_str(&r);
+                kept += 1;
             }
+            (LineEdit::Replace(_), None) => unreachable!("the output exists after a change"),
         }
         start = end + 1;
     }
@@ -502,35 +528,30 @@ impl Mapper for SubstringLineModifier {
         "substring_line_modifier"
     }
     fn apply(&self, doc: &mut Document) -> Verdict {
-        let t = &doc.text;
-        let mut lines: Vec<std::borrow::Cow<'_, str>> = Vec::new();
-        let mut changed = false;
         let cap = self.max_length.map(|m| (m, word_bound_cap(f64::NEG_INFINITY, m)));
-        for line in t.split('\n') {
+        let out = edit_lines(&doc.text, |line| {
             let eligible = cap.is_none_or(|(m, cap)| split_count_at_most(line, cap) as f64 <= m);
-            if eligible {
-                if self.remove_substring_only {
-                    // DCLM removes any eligible non-empty line that is empty or blank after substitution,
-                    // including blank lines where nothing matched.
-                    let modified = self.sub(line);
-                    let after = modified.as_deref().unwrap_or(line);
-                    if !line.is_empty() && (after.is_empty() || is_all_space(after)) {
-                        changed = true;
-                        continue;
-                    }
-                    if let Some(m) = modified {
-                        changed = true;
-                        lines.push(std::borrow::Cow::Owned(m));
-                        continue;
-                    }
-                } else if self.find(line, 0).is_some() {
-                    changed = true;
-                    continue;
-                }
+            if !eligible {
+                return LineEdit::Keep;
             }
-            lines.push(std::borrow::Cow::Borrowed(line));
-        }
-        let out = if changed { Some(lines.join("\n")) } else { None };
+            if self.remove_substring_only {
+                // DCLM removes any eligible non-empty line that is empty or blank after substitution,
+                // including blank lines where nothing matched.
+                let modified = self.sub(line);
+                let after = modified.as_deref().unwrap_or(line);
+                if !line.is_empty() && (after.is_empty() || is_all_space(after)) {
+                    return LineEdit::Drop;
+                }
+                match modified {
+                    Some(m) => LineEdit::Replace(m),
+                    None => LineEdit::Keep,
+                }
+            } else if self.find(line, 0).is_some() {
+                LineEdit::Drop
+            } else {
+                LineEdit::Keep
+            }
+        });
         finish(doc, out, true, "empty_after_substring_lines")
     }
 }
@@ -672,6 +693,33 @@ mod tests {
             let direct = |p: fn(char) -> bool| (l.chars().count(), l.chars().filter(|&c| p(c)).count());
             proptest::prop_assert_eq!(count_chars(&l, is_upper, (b'A', b'Z')), direct(is_upper));
             proptest::prop_assert_eq!(count_chars(&l, is_digit, (b'0', b'9')), direct(is_digit));
+        }
+
+        #[test]
+        fn edit_lines_equals_split_map_join(text in "[ab\n é]{0,30}", drop in "[ab ]", grow in "[ab ]") {
+            let edit = |l: &str| {
+                if l.starts_with(drop.as_str()) {
+                    LineEdit::Drop
+                } else if l.starts_with(grow.as_str()) {
+                    LineEdit::Replace(format!("<{l}>"))
+                } else {
+                    LineEdit::Keep
+                }
+            };
+            let lines: Vec<&str> = text.split('\n').collect();
+            let mut changed = false;
+            let mut want = Vec::new();
+            for l in &lines {
+                match edit(l) {
+                    LineEdit::Keep => want.push(l.to_string()),
+                    LineEdit::Drop => changed = true,
+                    LineEdit::Replace(r) => {
+                        changed = true;
+                        want.push(r);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(edit_lines(&text, edit), changed.then(|| want.join("\n")));
         }
 
         #[test]
