@@ -10,9 +10,27 @@ use dclm_core::pystr::{lower, py_len, split, split_alpha_words, split_count, spl
 use dclm_core::{Document, Verdict};
 use serde_json::Value;
 
-/// DCLM `split_paragraphs(text, sep)` with `remove_empty=True`: split on `sep`, strip, drop empties.
+/// DCLM `split_paragraphs(text, sep)` with `remove_empty=True`: split on `sep`, strip, drop empties. The
+/// separators are found with a `memmem` search (left to right, not overlapping, as `str.split`); an empty `sep`
+/// (which Python's `str.split` refuses) leaves the text in one piece.
 pub fn split_paragraphs<'a>(text: &'a str, sep: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-    text.split(sep).map(strip).filter(|s| !s.is_empty())
+    split_on(text, sep).map(strip).filter(|s| !s.is_empty())
+}
+
+/// `text.split(sep)` for a non-empty `sep` through `memmem`; the whole text for an empty one.
+fn split_on<'a>(text: &'a str, sep: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    let mut start = 0;
+    let hits = (!sep.is_empty())
+        .then(|| memchr::memmem::find_iter(text.as_bytes(), sep.as_bytes()))
+        .into_iter()
+        .flatten();
+    hits.map(Some).chain(std::iter::once(None)).map(move |hit| {
+        let end = hit.unwrap_or(text.len());
+        // A match of a whole `str` separator starts and ends on character boundaries.
+        let piece = &text[start..end];
+        start = end + sep.len();
+        piece
+    })
 }
 
 /// Word-splitting options of `split_words` as steps take them (`model`, `ignore_punctuation`,
@@ -590,6 +608,15 @@ pub fn count_sentences(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    proptest::proptest! {
+        #[test]
+        fn split_on_equals_str_split(text in "[ab\n é]{0,40}", sep in prop::sample::select(vec!["\n", "\n\n", "ab", "é"])) {
+            prop_assert_eq!(split_on(&text, sep).collect::<Vec<_>>(), text.split(sep).collect::<Vec<_>>());
+        }
+    }
 
     #[test]
     fn line_counter_like_split_paragraphs() {
