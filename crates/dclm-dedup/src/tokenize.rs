@@ -60,13 +60,12 @@ impl Hasher {
     /// the hashed bytes, so a short whole-paragraph n-gram never equals a full-size one.
     #[inline]
     pub fn ngram(&self, token_hashes: &[u64]) -> ItemHash {
-        let mut buf = [0u8; 8 * 64];
-        let h = if token_hashes.len() <= 63 {
-            buf[..8].copy_from_slice(&(token_hashes.len() as u64).to_le_bytes());
-            for (i, t) in token_hashes.iter().enumerate() {
-                buf[8 + 8 * i..16 + 8 * i].copy_from_slice(&t.to_le_bytes());
-            }
-            xxh3_128_with_seed(&buf[..8 + 8 * token_hashes.len()], self.ngram_seed)
+        // The bytes are laid out on the stack; the buffer is sized to the n-gram (BFF's default 13 fits the
+        // small one) so that each call clears only a little memory.
+        let h = if token_hashes.len() <= 15 {
+            self.ngram_in(&mut [0u8; 8 * 16], token_hashes)
+        } else if token_hashes.len() <= 63 {
+            self.ngram_in(&mut [0u8; 8 * 64], token_hashes)
         } else {
             let mut v = Vec::with_capacity(8 * (token_hashes.len() + 1));
             v.extend_from_slice(&(token_hashes.len() as u64).to_le_bytes());
@@ -76,6 +75,16 @@ impl Hasher {
             xxh3_128_with_seed(&v, self.ngram_seed)
         };
         split128(h)
+    }
+
+    /// `xxh3_128(len ‖ hashes)` with the n-gram seed, the bytes written into `buf` (which must hold them).
+    #[inline]
+    fn ngram_in(&self, buf: &mut [u8], token_hashes: &[u64]) -> u128 {
+        buf[..8].copy_from_slice(&(token_hashes.len() as u64).to_le_bytes());
+        for (i, t) in token_hashes.iter().enumerate() {
+            buf[8 + 8 * i..16 + 8 * i].copy_from_slice(&t.to_le_bytes());
+        }
+        xxh3_128_with_seed(&buf[..8 + 8 * token_hashes.len()], self.ngram_seed)
     }
 
     /// The item hash of a whole text (BFF's `exact` mode: the text is one item).
@@ -121,5 +130,22 @@ mod tests {
         assert_ne!(h.ngram(&a), Hasher::new(1, 3).ngram(&a));
         let long: Vec<u64> = (0..100).collect();
         assert_ne!(h.ngram(&long), h.ngram(&long[..99]));
+    }
+
+    #[test]
+    fn ngram_hash_is_xxh3_of_length_and_hashes_for_every_size() {
+        let h = Hasher::new(7, 9);
+        let hashes: Vec<u64> = (0..100u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+        for n in 0..=hashes.len() {
+            let mut bytes = (n as u64).to_le_bytes().to_vec();
+            for t in &hashes[..n] {
+                bytes.extend_from_slice(&t.to_le_bytes());
+            }
+            assert_eq!(
+                h.ngram(&hashes[..n]),
+                split128(xxh3_128_with_seed(&bytes, 9)),
+                "n = {n}"
+            );
+        }
     }
 }
