@@ -257,6 +257,18 @@ const COUNTER_WORDS: [&str; 12] = [
 /// DCLM's counter regex on an already lowercased line:
 /// `^\W*\d(?:,|\.|\d)*(?:K|k|M|m|B|b)?\s+(?:likes|…|followers)\W*$`.
 pub fn is_counter_line(l: &str) -> bool {
+    counter_match(l, false)
+}
+
+/// [`is_counter_line`] of `l.lower()` for an ASCII line, without building the lowercased copy: only the counter
+/// word can differ in case (the rest of the pattern treats both cases alike), so it is compared ignoring ASCII
+/// case.
+fn is_counter_line_ascii(l: &str) -> bool {
+    debug_assert!(l.is_ascii());
+    counter_match(l, true)
+}
+
+fn counter_match(l: &str, fold_ascii: bool) -> bool {
     let mut it = l.char_indices().peekable();
     // \W*
     while let Some(&(_, c)) = it.peek() {
@@ -302,8 +314,13 @@ pub fn is_counter_line(l: &str) -> bool {
     };
     let rest = &l[pos..];
     COUNTER_WORDS.iter().any(|w| {
-        rest.strip_prefix(w)
-            .is_some_and(|tail| tail.chars().all(|c| !is_word(c)))
+        let head = rest.get(..w.len());
+        let same = if fold_ascii {
+            head.is_some_and(|h| h.eq_ignore_ascii_case(w))
+        } else {
+            head == Some(*w)
+        };
+        same && rest[w.len()..].chars().all(|c| !is_word(c))
     })
 }
 
@@ -322,7 +339,11 @@ impl Mapper for CounterLineModifier {
             if !l.chars().any(is_decimal) {
                 return true;
             }
-            !is_counter_line(&lower(l))
+            if l.is_ascii() {
+                !is_counter_line_ascii(l)
+            } else {
+                !is_counter_line(&lower(l))
+            }
         })
     }
 }
@@ -693,6 +714,11 @@ mod tests {
             let direct = |p: fn(char) -> bool| (l.chars().count(), l.chars().filter(|&c| p(c)).count());
             proptest::prop_assert_eq!(count_chars(&l, is_upper, (b'A', b'Z')), direct(is_upper));
             proptest::prop_assert_eq!(count_chars(&l, is_digit, (b'0', b'9')), direct(is_digit));
+        }
+
+        #[test]
+        fn ascii_counter_match_equals_lowercased(l in "[ 1.,kKmMbB!-]{0,6}(likes|LIKES|Views|vIeWs|followers|x)?[ !.a]{0,3}") {
+            proptest::prop_assert_eq!(is_counter_line_ascii(&l), is_counter_line(&lower(&l)));
         }
 
         #[test]
