@@ -550,9 +550,13 @@ impl Mapper for SubstringLineModifier {
     }
     fn apply(&self, doc: &mut Document) -> Verdict {
         let cap = self.max_length.map(|m| (m, word_bound_cap(f64::NEG_INFINITY, m)));
+        // Only an eligible line (at most `max_length` words) changes. A prefix or suffix pattern is tried in a
+        // window at one end of the line, cheaper than counting its words, so there the count is made only for a
+        // line that would otherwise change; a pattern found anywhere is looked for only in eligible lines.
+        let eligible = |line: &str| cap.is_none_or(|(m, cap)| split_count_at_most(line, cap) as f64 <= m);
+        let count_first = self.location == Location::Any;
         let out = edit_lines(&doc.text, |line| {
-            let eligible = cap.is_none_or(|(m, cap)| split_count_at_most(line, cap) as f64 <= m);
-            if !eligible {
+            if count_first && !eligible(line) {
                 return LineEdit::Keep;
             }
             if self.remove_substring_only {
@@ -560,14 +564,16 @@ impl Mapper for SubstringLineModifier {
                 // including blank lines where nothing matched.
                 let modified = self.sub(line);
                 let after = modified.as_deref().unwrap_or(line);
-                if !line.is_empty() && (after.is_empty() || is_all_space(after)) {
-                    return LineEdit::Drop;
+                let blank_after = !line.is_empty() && (after.is_empty() || is_all_space(after));
+                if (!blank_after && modified.is_none()) || (!count_first && !eligible(line)) {
+                    return LineEdit::Keep;
                 }
                 match modified {
+                    _ if blank_after => LineEdit::Drop,
                     Some(m) => LineEdit::Replace(m),
                     None => LineEdit::Keep,
                 }
-            } else if self.find(line, 0).is_some() {
+            } else if self.find(line, 0).is_some() && (count_first || eligible(line)) {
                 LineEdit::Drop
             } else {
                 LineEdit::Keep
@@ -802,6 +808,24 @@ mod tests {
         let s = slm("sign-in", Location::Prefix);
         assert_eq!(apply(&s, "Sign-In here\nx").unwrap(), "here\nx");
         assert_eq!(apply(&s, "Sign-in"), None);
+        // Lines over `max_length` words stay whatever matches, for every location; blank lines go for every one.
+        let words = "one two three four five six seven eight nine ten eleven";
+        for (modifier, line) in [
+            (&m, format!("items in cart {words}")),
+            (&r, format!("{words} Read more...")),
+            (&s, format!("Sign-in {words}")),
+        ] {
+            assert_eq!(apply(modifier, &line).unwrap(), line);
+            assert_eq!(apply(modifier, &format!("{line}\n \nz")).unwrap(), format!("{line}\nz"));
+        }
+        // Whole-line removal (remove_substring_only = false): only eligible lines with a match go.
+        let whole = SubstringLineModifier {
+            remove_substring_only: false,
+            ..slm("sign-in", Location::Prefix)
+        };
+        assert_eq!(apply(&whole, "Sign-in now\nstay").unwrap(), "stay");
+        let long = format!("Sign-in {words}\nstay");
+        assert_eq!(apply(&whole, &long).unwrap(), long);
     }
 
     #[test]
