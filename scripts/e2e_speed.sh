@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end cost of `dclm baseline --to tokenize` (WARC → heuristics → BFF dedup → quality with a given model →
-# token shards) on one core, per stage, against extraction alone, and start-up on a one-record WARC.
+# token shards) on one core, per stage, against extraction alone (`dclm extract` writing DCLM-Pool's `.jsonl.gz`,
+# and writing `.jsonl.zst` as the baseline's own stages do), and start-up on a one-record WARC.
 # Every run is pinned with `taskset -c 1` and timed with `/usr/bin/time` (user+sys CPU seconds, wall seconds,
 # peak RSS); binaries given together are alternated within each round, so they see the same machine load.
 #
@@ -42,6 +43,8 @@ for r in $(seq "$rounds"); do
       timed "$s" "$i" "$bin" baseline "${common[@]}" --input "$work/bench.warc.gz" --from "$s" --to "$s" -o "$out"
     done
     timed extract-alone "$i" "$bin" extract -i "$work/bench.warc.gz" -o "$work/extract-$i" --threads 1 --no-progress --fresh
+    timed extract-alone-zst "$i" "$bin" extract -i "$work/bench.warc.gz" -o "$work/extract-zst-$i" --threads 1 \
+      --no-progress --fresh --output-extension jsonl.zst
     timed startup "$i" "$bin" baseline "${common[@]}" --input "$work/one.warc.gz" --to tokenize -o "$work/one-$i"
   done
 done
@@ -50,7 +53,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo "# medians (each column on its own): binary what cpu_s(user+sys) wall_s maxrss_MB"
 for i in "${!bins[@]}"; do
   echo "# $i = ${bins[$i]}"
-  for what in full extract heuristics dedup quality tokenize extract-alone startup; do
+  for what in full extract heuristics dedup quality tokenize extract-alone extract-alone-zst startup; do
     rows=$(awk -v i="$i" -v w="$what" '$1 !~ /^#/ && $2 == i && $3 == w' "$log")
     cpu=$(awk '{ print $4 + $5 }' <<<"$rows" | median)
     wall=$(awk '{ print $6 }' <<<"$rows" | median)
