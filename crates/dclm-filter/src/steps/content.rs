@@ -610,7 +610,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    #[test]
     proptest::proptest! {
         #[test]
         fn split_on_equals_str_split(text in "[ab\n é]{0,40}", sep in prop::sample::select(vec!["\n", "\n\n", "ab", "é"])) {
