@@ -13,6 +13,18 @@ pub fn load(b: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"))
 }
 
+/// The whole eight-byte blocks of `b` as `(offset, word)`, in order; the bytes from [`tail`] on are left over.
+#[inline]
+pub fn blocks(b: &[u8]) -> impl Iterator<Item = (usize, u64)> + '_ {
+    (0..b.len() / 8).map(move |k| (8 * k, load(b, 8 * k)))
+}
+
+/// Where the bytes after the last whole block of [`blocks`] start.
+#[inline]
+pub fn tail(b: &[u8]) -> usize {
+    b.len() - b.len() % 8
+}
+
 /// Flags of the bytes at or above `0x80` (parts of non-ASCII characters).
 #[inline]
 pub fn non_ascii(w: u64) -> u64 {

@@ -28,29 +28,40 @@ fn le_f32(c: &[u8]) -> f32 {
     f32::from_le_bytes([c[0], c[1], c[2], c[3]])
 }
 
-/// `x += row(i)` for each `i` in `rows`, in order, over a row-major owned `data` with `cols` columns; for 16
-/// columns (lid.176) the sums stay in registers. Each element gets the same f32 additions in the same order.
-fn add_owned_rows(x: &mut [f32], data: &[f32], cols: usize, rows: &[i32]) {
-    if cols == 16 {
+/// `x += row(i)` for each `i` in `rows`, in order, each element getting the same f32 additions in the same order
+/// whatever the storage: 16 columns (lid.176) are summed in registers from `row16(i)`, other widths added in place
+/// by `add_row(i, x)`; `x` has one element per column.
+#[inline]
+fn add_rows_with(x: &mut [f32], rows: &[i32], row16: impl Fn(usize) -> [f32; 16], add_row: impl Fn(usize, &mut [f32])) {
+    if x.len() == 16 {
         let mut acc = [0f32; 16];
-        acc.copy_from_slice(&x[..16]);
+        acc.copy_from_slice(x);
         for &i in rows {
-            let row: &[f32; 16] = data[i as usize * 16..i as usize * 16 + 16]
-                .try_into()
-                .expect("a 16-float row");
-            for (a, b) in acc.iter_mut().zip(row) {
-                *a += *b;
+            for (a, b) in acc.iter_mut().zip(row16(i as usize)) {
+                *a += b;
             }
         }
-        x[..16].copy_from_slice(&acc);
+        x.copy_from_slice(&acc);
     } else {
         for &i in rows {
-            let row = &data[i as usize * cols..(i as usize + 1) * cols];
-            for (a, b) in x.iter_mut().zip(row) {
-                *a += *b;
-            }
+            add_row(i as usize, x);
         }
     }
+}
+
+/// [`add_rows_with`] over a row-major owned `data` with `cols` columns.
+fn add_owned_rows(x: &mut [f32], data: &[f32], cols: usize, rows: &[i32]) {
+    debug_assert_eq!(x.len(), cols);
+    add_rows_with(
+        x,
+        rows,
+        |i| data[i * 16..i * 16 + 16].try_into().expect("a 16-float row"),
+        |i, x| {
+            for (a, b) in x.iter_mut().zip(&data[i * cols..(i + 1) * cols]) {
+                *a += *b;
+            }
+        },
+    );
 }
 
 impl DenseMatrix {
@@ -78,26 +89,20 @@ impl DenseMatrix {
             Floats::Owned(v) => add_owned_rows(x, v, cols, rows),
             Floats::Mapped { map, offset } => {
                 let data = &map[*offset..*offset + self.rows * cols * 4];
-                if cols == 16 {
-                    let mut acc = [0f32; 16];
-                    acc.copy_from_slice(&x[..16]);
-                    for &i in rows {
-                        let row: &[u8; 64] = data[i as usize * 64..i as usize * 64 + 64]
-                            .try_into()
-                            .expect("a 64-byte row");
-                        for (j, a) in acc.iter_mut().enumerate() {
-                            *a += f32::from_le_bytes([row[4 * j], row[4 * j + 1], row[4 * j + 2], row[4 * j + 3]]);
-                        }
-                    }
-                    x[..16].copy_from_slice(&acc);
-                } else {
-                    for &i in rows {
-                        let row = &data[i as usize * cols * 4..(i as usize + 1) * cols * 4];
-                        for (a, c) in x.iter_mut().zip(row.chunks_exact(4)) {
+                debug_assert_eq!(x.len(), cols);
+                add_rows_with(
+                    x,
+                    rows,
+                    |i| {
+                        let row: &[u8; 64] = data[i * 64..i * 64 + 64].try_into().expect("a 64-byte row");
+                        std::array::from_fn(|j| le_f32(&row[4 * j..4 * j + 4]))
+                    },
+                    |i, x| {
+                        for (a, c) in x.iter_mut().zip(data[i * cols * 4..(i + 1) * cols * 4].chunks_exact(4)) {
                             *a += le_f32(c);
                         }
-                    }
-                }
+                    },
+                );
             }
         }
     }

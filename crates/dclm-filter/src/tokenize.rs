@@ -140,13 +140,11 @@ pub fn for_each_word<'a>(
 /// are found eight bytes at a time ([`dclm_core::bytescan`]); a start on an ASCII byte is judged by its byte
 /// class, a start on a non-ASCII byte (always the first byte of a character) by decoding that character.
 fn count_fasttext_alnum_words(text: &str) -> usize {
-    use dclm_core::bytescan::{eq, in_range, last_flagged, load, non_ascii, run_starts};
+    use dclm_core::bytescan::{blocks, eq, in_range, last_flagged, non_ascii, run_starts, tail};
     let bytes = text.as_bytes();
     let mut n = 0;
     let mut prev_space = true;
-    let mut i = 0;
-    while i + 8 <= bytes.len() {
-        let w = load(bytes, i);
+    for (i, w) in blocks(bytes) {
         let space = in_range(w, 0x09, 0x0D) | eq(w, b' ') | eq(w, 0);
         let starts = run_starts(space, prev_space);
         let alnum = in_range(w, b'0', b'9') | in_range(w, b'A', b'Z') | in_range(w, b'a', b'z');
@@ -158,9 +156,8 @@ fn count_fasttext_alnum_words(text: &str) -> usize {
             wide &= wide - 1;
         }
         prev_space = last_flagged(space);
-        i += 8;
     }
-    for (j, &b) in bytes.iter().enumerate().skip(i) {
+    for (j, &b) in bytes.iter().enumerate().skip(tail(bytes)) {
         let space = is_fasttext_space(b);
         if prev_space && !space {
             n += usize::from(if b < 0x80 {

@@ -255,16 +255,13 @@ pub fn split_stats(s: &str) -> SplitStats {
 /// [`split_stats`], stopping after the eight-byte block (or byte) in which the word count passes `limit`.
 #[inline]
 fn split_stats_until(s: &str, limit: usize) -> SplitStats {
-    use crate::bytescan::{in_range, last_flagged, load, non_ascii, run_starts};
+    use crate::bytescan::{blocks, last_flagged, non_ascii, run_starts, tail};
     let b = s.as_bytes();
     let mut st = SplitStats::default();
     let mut prev_space = true;
-    let mut i = 0;
-    while i + 8 <= b.len() {
-        let w = load(b, i);
+    for (i, w) in blocks(b) {
         if non_ascii(w) == 0 {
-            // Python's ASCII whitespace: \t \n \v \f \r, then 0x1c-0x1f and the space.
-            let space = in_range(w, 0x09, 0x0D) | in_range(w, 0x1C, 0x20);
+            let space = ascii_space_flags(w);
             st.words += run_starts(space, prev_space).count_ones() as usize;
             st.chars += 8 - space.count_ones() as usize;
             prev_space = last_flagged(space);
@@ -274,10 +271,17 @@ fn split_stats_until(s: &str, limit: usize) -> SplitStats {
         if st.words > limit {
             return st;
         }
-        i += 8;
     }
-    split_stats_bytes(s, i..b.len(), &mut st, &mut prev_space);
+    split_stats_bytes(s, tail(b)..b.len(), &mut st, &mut prev_space);
     st
+}
+
+/// [`crate::bytescan`] flags of Python's ASCII whitespace in a block of ASCII bytes: `\t \n \v \f \r`, then
+/// `0x1c`–`0x1f` and the space.
+#[inline]
+fn ascii_space_flags(w: u64) -> u64 {
+    use crate::bytescan::in_range;
+    in_range(w, 0x09, 0x0D) | in_range(w, 0x1C, 0x20)
 }
 
 /// [`split_stats`] one byte at a time over `range` of `s` (a character starting in it may end after it).
@@ -304,17 +308,15 @@ fn split_stats_bytes(s: &str, range: std::ops::Range<usize>, st: &mut SplitStats
 /// word's start (or the text's) through non-letters only, which is a carry through the "other" bytes, found
 /// with one addition; elsewhere one character at a time.
 pub fn split_alpha_words(s: &str) -> (usize, usize) {
-    use crate::bytescan::{in_range, last_flagged, load, non_ascii, pack, run_starts};
+    use crate::bytescan::{blocks, in_range, last_flagged, non_ascii, pack, run_starts, tail};
     let b = s.as_bytes();
     let (mut words, mut alpha_words) = (0usize, 0usize);
     let mut prev_space = true;
     // Whether the next letter would be its word's first (no letter since the last space or the text start).
     let mut fresh = true;
-    let mut i = 0;
-    while i + 8 <= b.len() {
-        let w = load(b, i);
+    for (i, w) in blocks(b) {
         if non_ascii(w) == 0 {
-            let space = in_range(w, 0x09, 0x0D) | in_range(w, 0x1C, 0x20);
+            let space = ascii_space_flags(w);
             let letter = in_range(w, b'A', b'Z') | in_range(w, b'a', b'z');
             words += run_starts(space, prev_space).count_ones() as usize;
             let (g, a) = (u16::from(pack(space)), u16::from(pack(letter)));
@@ -328,9 +330,15 @@ pub fn split_alpha_words(s: &str) -> (usize, usize) {
         } else {
             split_alpha_chars(s, i..i + 8, &mut words, &mut alpha_words, &mut prev_space, &mut fresh);
         }
-        i += 8;
     }
-    split_alpha_chars(s, i..b.len(), &mut words, &mut alpha_words, &mut prev_space, &mut fresh);
+    split_alpha_chars(
+        s,
+        tail(b)..b.len(),
+        &mut words,
+        &mut alpha_words,
+        &mut prev_space,
+        &mut fresh,
+    );
     (words, alpha_words)
 }
 

@@ -16,6 +16,17 @@ use dclm_core::{Document, Verdict};
 #[derive(Debug)]
 pub struct NewlineRemovalModifier {
     max: usize,
+    /// Finds `max + 1` newlines: the start of a run to cut.
+    runs: memchr::memmem::Finder<'static>,
+}
+
+impl NewlineRemovalModifier {
+    fn new(max: usize) -> Self {
+        NewlineRemovalModifier {
+            max,
+            runs: memchr::memmem::Finder::new(&vec![b'\n'; max + 1]).into_owned(),
+        }
+    }
 }
 
 impl Mapper for NewlineRemovalModifier {
@@ -23,7 +34,7 @@ impl Mapper for NewlineRemovalModifier {
         "newline_removal_modifier"
     }
     fn apply(&self, doc: &mut Document) -> Verdict {
-        if let Some(out) = collapse_newlines(&doc.text, self.max) {
+        if let Some(out) = collapse_newlines(&doc.text, self.max, &self.runs) {
             doc.text = out;
         }
         Verdict::Keep
@@ -31,11 +42,9 @@ impl Mapper for NewlineRemovalModifier {
 }
 
 /// `text` with every run of more than `max` `\n` cut to `max`, or `None` when no run is that long. Runs are
-/// found with a `memmem` search for `max + 1` newlines (always at the start of a run: the search resumes after
-/// the previous run), and the text between them is copied as is.
-fn collapse_newlines(text: &str, max: usize) -> Option<String> {
-    let needle = vec![b'\n'; max + 1];
-    let finder = memchr::memmem::Finder::new(&needle);
+/// found with `finder`, a `memmem` search for `max + 1` newlines (always at the start of a run: the search resumes
+/// after the previous run), and the text between them is copied as is.
+fn collapse_newlines(text: &str, max: usize, finder: &memchr::memmem::Finder<'_>) -> Option<String> {
     let b = text.as_bytes();
     let mut run = finder.find(b)?;
     let mut out = String::with_capacity(text.len());
@@ -58,9 +67,7 @@ fn collapse_newlines(text: &str, max: usize) -> Option<String> {
 
 pub(crate) fn newline_removal(p: &Params<'_>, _: &BuildContext) -> Result<NewlineRemovalModifier> {
     p.allow_only(&["max_consecutive"])?;
-    Ok(NewlineRemovalModifier {
-        max: p.usize_or("max_consecutive", 2)?,
-    })
+    Ok(NewlineRemovalModifier::new(p.usize_or("max_consecutive", 2)?))
 }
 
 fn finish(doc: &mut Document, out: Option<String>, strip_doc: bool, reason: &'static str) -> Verdict {
@@ -138,7 +145,7 @@ impl Mapper for NumericRatioLineModifier {
 /// be exactly those `prop` accepts below `0x80`; other characters are decoded and tested with `prop`.
 #[inline]
 fn count_chars(l: &str, prop: impl Fn(char) -> bool, ascii: (u8, u8)) -> (usize, usize) {
-    use dclm_core::bytescan::{in_range, load, non_ascii};
+    use dclm_core::bytescan::{blocks, in_range, non_ascii, tail};
     let b = l.as_bytes();
     let (lo, hi) = ascii;
     let (mut n, mut k) = (0usize, 0usize);
@@ -152,9 +159,7 @@ fn count_chars(l: &str, prop: impl Fn(char) -> bool, ascii: (u8, u8)) -> (usize,
             *k += usize::from(l[i..].chars().next().is_some_and(&prop));
         }
     };
-    let mut i = 0;
-    while i + 8 <= b.len() {
-        let w = load(b, i);
+    for (i, w) in blocks(b) {
         if non_ascii(w) == 0 {
             n += 8;
             k += in_range(w, lo, hi).count_ones() as usize;
@@ -163,9 +168,8 @@ fn count_chars(l: &str, prop: impl Fn(char) -> bool, ascii: (u8, u8)) -> (usize,
                 one(j, &mut n, &mut k);
             }
         }
-        i += 8;
     }
-    for j in i..b.len() {
+    for j in tail(b)..b.len() {
         one(j, &mut n, &mut k);
     }
     (n, k)
@@ -207,32 +211,28 @@ fn edit_lines(text: &str, mut edit: impl FnMut(&str) -> LineEdit) -> Option<Stri
     for end in ends {
         let line = &text[start..end];
         let e = edit(line);
-        if out.is_none() && !matches!(e, LineEdit::Keep) {
-            // Every earlier line was kept as is: they are the text up to the newline before this line.
-            let mut o = String::with_capacity(text.len());
-            if kept > 0 {
-                o.push_str(&text[..start - 1]);
-            }
-            out = Some(o);
-        }
-        match (e, out.as_mut()) {
-            (LineEdit::Drop, _) => {}
-            (LineEdit::Keep, None) => kept += 1,
-            (LineEdit::Keep, Some(o)) => {
+        if out.is_none() && matches!(e, LineEdit::Keep) {
+            kept += 1;
+        } else {
+            // Until the first change every line was kept as is: the output starts as the text up to the newline
+            // before this line.
+            let o = out.get_or_insert_with(|| {
+                let mut o = String::with_capacity(text.len());
+                o.push_str(&text[..start.saturating_sub(1)]);
+                o
+            });
+            let piece = match &e {
+                LineEdit::Drop => None,
+                LineEdit::Keep => Some(line),
+                LineEdit::Replace(r) => Some(r.as_str()),
+            };
+            if let Some(p) = piece {
                 if kept > 0 {
                     o.push('\n');
                 }
-                o.push_str(line);
+                o.push_str(p);
                 kept += 1;
             }
-            (LineEdit::Replace(r), Some(o)) => {
-                if kept > 0 {
-                    o.push('\n');
-                }
-                o.push_str(&r);
-                kept += 1;
-            }
-            (LineEdit::Replace(_), None) => unreachable!("the output exists after a change"),
         }
         start = end + 1;
     }
@@ -763,7 +763,7 @@ mod tests {
         #[test]
         fn collapse_newlines_equals_run_counting(text in "[a\né]{0,30}", max in 0usize..4) {
             let want = collapse_direct(&text, max);
-            let got = collapse_newlines(&text, max).unwrap_or_else(|| text.clone());
+            let got = collapse_newlines(&text, max, &NewlineRemovalModifier::new(max).runs).unwrap_or_else(|| text.clone());
             proptest::prop_assert_eq!(got, want);
         }
 
@@ -849,7 +849,7 @@ mod tests {
             max: f64::INFINITY,
         };
         assert_eq!(apply(&l, "one\n\ntwo words\n  \n").unwrap(), "\ntwo words\n");
-        let nl = NewlineRemovalModifier { max: 2 };
+        let nl = NewlineRemovalModifier::new(2);
         assert_eq!(apply(&nl, "a\n\n\n\nb\n\nc").unwrap(), "a\n\nb\n\nc");
     }
 }
